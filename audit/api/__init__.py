@@ -1,0 +1,1 @@
+"""Interfaces only; implementations live in plural family folders."""

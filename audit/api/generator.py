@@ -1,0 +1,67 @@
+"""The ``Generator`` interface: one image per request, each from its own seed."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Status = Literal["ok", "blank", "nan", "filtered", "error"]
+STATUSES: tuple[Status, ...] = ("ok", "blank", "nan", "filtered", "error")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything an image depends on besides the model."""
+
+    image_id: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    steps: int
+    guidance: float
+    width: int
+    height: int
+    scheduler: str
+
+    def batch_key(self) -> tuple[int, float, int, int, str]:
+        """Requests with equal keys can share one pipeline call."""
+        return (self.steps, self.guidance, self.width, self.height, self.scheduler)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class GeneratedImage:
+    request: GenerationRequest
+    image: Any | None  # PIL.Image.Image, or None for nan / error
+    status: Status
+    error: str | None
+    seconds: float
+    batch_index: int
+    batch_size: int
+    sub_batch: int = 0  # which pipeline call inside one generate() call (after OOM splits)
+
+
+class Generator(ABC):
+    """A text-to-image backend. ``generate`` is called with requests that share
+    a batch key; the backend may split them (e.g. on out-of-memory) but returns
+    exactly one result per request, in order."""
+
+    name: str
+
+    @abstractmethod
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]: ...
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Provenance for run.json: ids, revisions, hashes, classes, dtype."""
+
+    def prepare(self, request: GenerationRequest) -> None:
+        """Get ready for requests like this one (e.g. swap the scheduler), so that
+        ``describe()`` records what will actually be used."""
+
+    def default_batch_size(self, request: GenerationRequest) -> int:
+        return 4

@@ -1,0 +1,52 @@
+"""The ``audit`` command line. Errors become one line and an exit code
+(0 ok, 1 invalid input or failed check, 2 usage error / unreadable input);
+``--debug`` shows the traceback instead."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from audit.errors import AuditError
+
+app = typer.Typer(
+    name="audit",
+    help="Audit text-to-image models for social bias and unsafe output: generate seeded "
+         "images from probe suites, score perceived attributes, test with intervals.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _register() -> None:
+    from audit.cli import generate, pending, probes
+
+    app.add_typer(probes.app, name="probes")
+    generate.register(app)
+    pending.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    _register()
+    try:
+        app(args=args, prog_name="audit", standalone_mode=False)
+    except AuditError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo("interrupted; rerun the same command to resume", err=True)
+        sys.exit(130)

@@ -1,0 +1,140 @@
+"""``audit generate`` and ``audit run``."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+SuiteArg = typer.Argument(..., help="Bundled suite name (see 'audit probes list') or a .yaml path.")
+ModelOpt = typer.Option(..., "--model", "-m", help="'tiny', an alias (SDv1.5, SDv2.1, SDXL, "
+                        "SD3, FLUX-schnell), a hub id, a local pipeline folder, or a "
+                        ".safetensors/.ckpt file.")
+NOpt = typer.Option(None, "--n", "-n", min=1, help="Images per item (default: the suite's).")
+OutOpt = typer.Option(None, "--out", "-o", help="Run directory (default runs/SUITE__MODEL). "
+                      "Rerunning into the same directory resumes.")
+BatchOpt = typer.Option(None, "--batch-size", min=1,
+                        help="Images per pipeline call (default: from free device memory).")
+DeviceOpt = typer.Option("auto", help="auto, cpu, cuda, cuda:1, ...")
+DtypeOpt = typer.Option("auto", help="auto (fp16 on GPU, fp32 on CPU), fp16, bf16, fp32.")
+RevisionOpt = typer.Option(None, help="Hub revision (branch, tag or commit).")
+ConfigOpt = typer.Option(None, help="Diffusers folder with the pipeline config for a "
+                         "single-file checkpoint (needed offline).")
+SafetyOpt = typer.Option(False, "--safety-checker/--no-safety-checker",
+                         help="Keep the model's safety checker; blocked images get status "
+                         "'filtered' (off by default: an audit wants to see raw output).")
+GenDeviceOpt = typer.Option("cpu", help="Device of the per-image torch.Generator; 'cpu' makes "
+                            "seeds give the same latents on any machine.")
+SchedulerOpt = typer.Option(None, help="Override the suite's scheduler: euler, euler_a, ddim, "
+                            "dpm++_2m, dpm++_2m_karras, pndm, unipc, ...")
+StepsOpt = typer.Option(None, min=1, help="Override the suite's steps.")
+GuidanceOpt = typer.Option(None, min=0.0, help="Override the suite's guidance (CFG) scale.")
+SizeOpt = typer.Option(None, help="Override the suite's size, WIDTHxHEIGHT.")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", Path(text).name if "/" in text else text).strip("-")
+
+
+def _overrides(scheduler: str | None, steps: int | None, guidance: float | None,
+               size: str | None) -> dict[str, Any]:
+    from audit.errors import UsageError
+    from audit.generators.schedulers import check_scheduler
+
+    out: dict[str, Any] = {}
+    if scheduler:
+        out["scheduler"] = check_scheduler(scheduler)
+    if steps:
+        out["steps"] = steps
+    if guidance is not None:
+        out["guidance"] = guidance
+    if size:
+        match = re.fullmatch(r"(\d+)x(\d+)", size)
+        if not match or int(match[1]) % 8 or int(match[2]) % 8:
+            raise UsageError(f"--size must be WIDTHxHEIGHT in multiples of 8, got '{size}'")
+        out["width"], out["height"] = int(match[1]), int(match[2])
+    return out
+
+
+def do_generate(suite: str, model: str, n: int | None, out: Path | None,
+                batch_size: int | None, device: str, dtype: str, revision: str | None,
+                config: str | None, safety_checker: bool, generator_device: str,
+                overrides: dict[str, Any]) -> Path:
+    from dataclasses import replace
+
+    from audit.cli.progress import ImageProgress, stderr
+    from audit.generators import make_generator
+    from audit.stages.generate import run_generate
+    from audit.suites import load_suite
+
+    loaded = load_suite(suite)
+    if overrides:
+        loaded = replace(loaded, data={**loaded.data,
+                                       "generation": {**loaded.generation, **overrides}})
+    run_dir = out or Path("runs") / f"{loaded.name}__{_slug(model)}"
+    if loaded.content_warning:
+        stderr.print(f"[yellow]content warning:[/yellow] {loaded.content_warning}")
+    from audit.generators.diffusers_backend import quiet_libraries
+
+    quiet_libraries()
+    with stderr.status(f"loading model {model}"):
+        generator = make_generator(model, device=device, dtype=dtype, revision=revision,
+                                   config=config, safety_checker=safety_checker,
+                                   generator_device=generator_device)
+    progress = ImageProgress(f"{loaded.name} on {model}")
+    command = "audit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                               command=command, progress=progress)
+    finally:
+        progress.stop()
+    table = Table("status", "images")
+    for status, count in sorted(summary.statuses.items()):
+        table.add_row(status, str(count))
+    console.print(table)
+    console.print(f"{run_dir}: {summary.generated} generated, {summary.skipped} already done")
+    return run_dir
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def generate(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
+                 out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
+                 device: str = DeviceOpt, dtype: str = DtypeOpt,
+                 revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
+                 safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
+                 scheduler: str | None = SchedulerOpt, steps: int | None = StepsOpt,
+                 guidance: float | None = GuidanceOpt, size: str | None = SizeOpt) -> None:
+        """Generate seeded images for every item of a suite into a run directory.
+
+        Example: audit generate smoke --model tiny --out runs/smoke
+        """
+        do_generate(suite, model, n, out, batch_size, device, dtype, revision, config,
+                    safety_checker, generator_device,
+                    _overrides(scheduler, steps, guidance, size))
+
+    @app.command()
+    def run(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
+            out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
+            device: str = DeviceOpt, dtype: str = DtypeOpt,
+            revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
+            safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
+            scheduler: str | None = SchedulerOpt, steps: int | None = StepsOpt,
+            guidance: float | None = GuidanceOpt, size: str | None = SizeOpt) -> None:
+        """All stages that exist: generate (score, stats and report are not built yet).
+
+        Example: audit run smoke --model tiny
+        """
+        run_dir = do_generate(suite, model, n, out, batch_size, device, dtype, revision,
+                              config, safety_checker, generator_device,
+                              _overrides(scheduler, steps, guidance, size))
+        console.print(f"images in {run_dir}; score, stats and report stages are not "
+                      "implemented yet (issues #5, #4, #8)")

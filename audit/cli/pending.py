@@ -1,0 +1,34 @@
+"""Contract commands whose stage has not been built yet: they exist so the
+interface is stable, and say plainly that they are not implemented."""
+
+from __future__ import annotations
+
+import typer
+
+from audit.errors import UsageError
+
+PENDING = {
+    "score": ("Score images with CLIP zero-shot, skin-tone and NSFW scorers.", 5),
+    "stats": ("Intervals, tests and corrected p-values from scores or counts.", 4),
+    "plan": ("Images per prompt needed for a given effect, alpha and power.", 4),
+    "report": ("Write a self-contained HTML report of a run.", 8),
+    "view": ("Open runs in the Streamlit viewer.", 8),
+    "export": ("Write a course-assignment zip (bias, story, ...) from a run.", 6),
+    "validate": ("Check a course-assignment submission zip, folder or JSON.", 6),
+    "demo": ("Audit the bundled toy-world model end to end.", 7),
+}
+
+
+def _not_implemented(name: str, issue: int):
+    def command(ctx: typer.Context) -> None:
+        raise UsageError(f"'audit {name}' is not implemented yet (tracked in issue #{issue})")
+
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    for name, (summary, issue) in PENDING.items():
+        app.command(name, help=f"{summary} [not implemented yet]",
+                    context_settings={"allow_extra_args": True,
+                                      "ignore_unknown_options": True}
+                    )(_not_implemented(name, issue))

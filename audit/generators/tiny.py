@@ -1,0 +1,85 @@
+"""Stable-Diffusion-architecture pipelines with random weights, built from
+config as diffusers' own ``get_dummy_components()`` does.
+
+``tiny`` is for tests and CI: real diffusers code paths, seconds on a CPU,
+images of noise. ``sd15`` has the full SD1.5 shapes for speed benchmarks
+(speed does not depend on weight values).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from audit.generators.diffusers_backend import DiffusersGenerator
+from audit.generators.tokenizer import clip_tokenizer
+
+ARCHS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "unet": dict(block_out_channels=(32, 64), layers_per_block=1, sample_size=32,
+                     down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                     up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+                     cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8),
+        "vae": dict(block_out_channels=(32, 64), layers_per_block=1, norm_num_groups=8,
+                    down_block_types=("DownEncoderBlock2D",) * 2,
+                    up_block_types=("UpDecoderBlock2D",) * 2, latent_channels=4,
+                    sample_size=64),
+        "text": dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                     num_attention_heads=4, projection_dim=32),
+    },
+    "sd15": {
+        "unet": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
+                     sample_size=64, cross_attention_dim=768, attention_head_dim=8),
+        "vae": dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+                    down_block_types=("DownEncoderBlock2D",) * 4,
+                    up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4,
+                    sample_size=512),
+        "text": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                     num_attention_heads=12, projection_dim=768, hidden_act="quick_gelu"),
+    },
+}
+
+
+def build_random_pipeline(arch: str = "tiny", *, seed: int = 0) -> Any:
+    """A StableDiffusionPipeline with seeded random weights (same bytes every time)."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    shapes = ARCHS[arch]
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(in_channels=4, out_channels=4, **shapes["unet"])
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, **shapes["vae"])
+    torch.manual_seed(seed)
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=49408, max_position_embeddings=77, bos_token_id=49406, eos_token_id=49407,
+        pad_token_id=49407, **shapes["text"]))
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+    tokenizer = clip_tokenizer(Path(tempfile.mkdtemp(prefix="t2i-audit-tokenizer-")))
+    return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                   unet=unet, scheduler=scheduler, safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+
+
+class TinyGenerator(DiffusersGenerator):
+    """Random tiny SD pipeline: exercises every code path, depicts nothing."""
+
+    name = "tiny"
+
+    def __init__(self, model: str = "tiny", **kwargs: Any) -> None:
+        super().__init__(model, **kwargs)
+
+    def _load(self, model: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        pipe = build_random_pipeline("tiny")
+        if self.torch_dtype != pipe.unet.dtype:
+            pipe = pipe.to(dtype=self.torch_dtype)
+        return pipe, {"source": "builtin", "location": "audit.generators.tiny",
+                      "revision": None, "sha256": None}

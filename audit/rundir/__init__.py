@@ -1,0 +1,1 @@
+"""The run directory (contract in DESIGN.md): every stage reads and writes here."""

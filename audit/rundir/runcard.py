@@ -1,0 +1,89 @@
+"""``run.json``: configuration and provenance, enough to rerun the audit next
+month and get the same images, and to refuse resuming into a run made with a
+different suite or model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InvalidInput, UsageError
+from audit.rundir.atomic import write_text
+
+RUN_JSON = "run.json"
+FORMAT = "t2i-audit-run/1"
+_PACKAGES = ("t2i-audit", "torch", "diffusers", "transformers", "open_clip_torch", "numpy",
+             "pandas", "pyarrow", "scipy", "statsmodels", "pillow")
+# Fields that, if changed, would change the images: resuming must refuse.
+_MUST_MATCH = [("suite", "name"), ("suite", "sha256"), ("model", "id"), ("model", "sha256"),
+               ("model", "pipeline_class"), ("model", "dtype"), ("model", "safety_checker"),
+               ("model", "generator_device")]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in _PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / RUN_JSON
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError("not a run directory (no run.json)", where=str(run_dir)) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read: {exc}", where=str(path)) from None
+
+
+def write_run(run_dir: Path, card: dict[str, Any]) -> None:
+    write_text(run_dir / RUN_JSON, json.dumps(card, indent=2, sort_keys=False, default=str))
+
+
+def check_compatible(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
+    for section, key in _MUST_MATCH:
+        before, after = old.get(section, {}).get(key), new.get(section, {}).get(key)
+        if before != after:
+            raise InvalidInput(
+                f"/{section}/{key} is {before!r} in the existing run but {after!r} now; "
+                "resume only with the same suite and model, or pass a new --out",
+                where=str(run_dir / RUN_JSON))
+
+
+def start_run(run_dir: Path, *, suite: dict[str, Any], model: dict[str, Any],
+              config: dict[str, Any], command: str) -> dict[str, Any]:
+    """Create run.json, or check and extend it when resuming."""
+    invocation = {"command": command, "started": now(), "finished": None}
+    new = {"format": FORMAT, "suite": suite, "model": model}
+    if (run_dir / RUN_JSON).exists():
+        card = read_run(run_dir)
+        check_compatible(run_dir, card, new)
+        card["config"] = {**card.get("config", {}), **config,
+                          "n": max(card.get("config", {}).get("n", 0), config["n"])}
+    else:
+        card = {**new, "config": config, "started": invocation["started"], "finished": None,
+                "command": command, "history": []}
+    card["packages"] = package_versions()
+    card["platform"] = {"system": platform.platform(), "machine": platform.machine()}
+    card["history"].append(invocation)
+    write_run(run_dir, card)
+    return card
+
+
+def finish_run(run_dir: Path, card: dict[str, Any], summary: dict[str, Any]) -> None:
+    card["finished"] = now()
+    card["history"][-1].update(finished=card["finished"], **summary)
+    write_run(run_dir, card)

@@ -1,0 +1,1 @@
+"""Pipeline stages; each is a function of the run directory."""

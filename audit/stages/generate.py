@@ -1,0 +1,143 @@
+"""Generate stage: suite x seeds -> images/ + images.parquet, resumable.
+
+An image whose row says it is done and whose file still has the recorded
+sha256 is skipped, so rerunning the same command after a crash continues
+where it stopped and never writes a duplicate row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from audit.api.generator import GeneratedImage, GenerationRequest, Generator
+from audit.rundir.atomic import write_bytes
+from audit.rundir.images_table import ImagesTable
+from audit.rundir.pngmeta import a1111_parameters, encode_png
+from audit.rundir.runcard import finish_run, start_run
+from audit.suites import Item, Suite, expand
+
+DONE = ("ok", "blank", "filtered", "nan")
+
+
+class Progress(Protocol):
+    def start(self, total: int, done: int) -> None: ...
+    def advance(self, count: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    requested: int
+    skipped: int
+    generated: int
+    statuses: dict[str, int]
+
+
+def plan_requests(suite: Suite, n: int | None = None) -> list[tuple[Item, GenerationRequest]]:
+    """Every (item, request) of the suite: seeds base..base+n-1 for every item, so
+    counterfactual prompts and different models share seeds."""
+    n = n or suite.images_per_item
+    params = suite.generation
+    planned = []
+    for item in expand(suite):
+        for seed in range(suite.seed, suite.seed + n):
+            planned.append((item, GenerationRequest(
+                image_id=f"{item.item_id}/{seed}", prompt=item.prompt,
+                negative_prompt=item.negative_prompt, seed=seed, steps=params["steps"],
+                guidance=float(params["guidance"]), width=params["width"],
+                height=params["height"], scheduler=params["scheduler"])))
+    return planned
+
+
+def _is_done(row: dict[str, Any] | None, run_dir: Path) -> bool:
+    if row is None or row.get("status") not in DONE:
+        return False
+    if row["status"] == "nan":
+        return True
+    path = run_dir / row["path"]
+    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
+
+
+def _batches(todo: list[tuple[Item, GenerationRequest]], size: int
+             ) -> Iterator[list[tuple[Item, GenerationRequest]]]:
+    by_key: dict[tuple[Any, ...], list[tuple[Item, GenerationRequest]]] = {}
+    for pair in todo:
+        by_key.setdefault(pair[1].batch_key(), []).append(pair)
+    for group in by_key.values():
+        for start in range(0, len(group), size):
+            yield group[start:start + size]
+
+
+def _record(item: Item, suite: Suite, model_id: str, request: GenerationRequest) -> dict[str, Any]:
+    return {"image_id": request.image_id, "suite": suite.name, "suite_version": suite.version,
+            "item_id": item.item_id, "template": item.template, "role": item.role,
+            "slots": json.dumps(item.slots, sort_keys=True),
+            "counterfactual_group": item.counterfactual_group,
+            "expected": json.dumps(item.expected, sort_keys=True) if item.expected else None,
+            "model": model_id, **{k: v for k, v in request.to_dict().items() if k != "image_id"}}
+
+
+def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler: str,
+          model: dict[str, Any]) -> dict[str, Any]:
+    request = result.request
+    row = {**row, "status": result.status, "error": result.error, "seconds": result.seconds,
+           "batch_index": result.batch_index, "batch_size": result.batch_size,
+           "path": None, "sha256": None}
+    if result.image is not None:
+        relative = f"images/{row['item_id']}/{request.seed}.png"
+        parameters = a1111_parameters(request.to_dict(), sampler=sampler, model=model["id"],
+                                      model_hash=model.get("sha256"))
+        meta = {k: v for k, v in row.items()
+                if k not in ("status", "error", "seconds", "batch_id", "batch_index",
+                             "batch_size", "path", "sha256")}
+        data = encode_png(result.image, parameters=parameters, record=meta)
+        write_bytes(run_dir / relative, data)
+        row.update(path=relative, sha256=hashlib.sha256(data).hexdigest())
+    return row
+
+
+def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
+                 batch_size: int | None = None, command: str = "",
+                 progress: Progress | None = None) -> GenerateSummary:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    planned = plan_requests(suite, n)
+    generator.prepare(planned[0][1])
+    model = generator.describe()
+    suite_card = {"name": suite.name, "version": suite.version, "sha256": suite.sha256,
+                  "path": str(suite.path), "description": suite.description,
+                  "content_warning": suite.content_warning, "attributes": suite.attributes,
+                  "reference": suite.reference}
+    config = {"n": n or suite.images_per_item, "seed": suite.seed,
+              "generation": suite.generation, "batch_size": batch_size}
+    card = start_run(run_dir, suite=suite_card, model=model, config=config, command=command)
+    invocation = len(card["history"])
+    table = ImagesTable(run_dir)
+    todo = [(i, r) for i, r in planned if not _is_done(table.rows.get(r.image_id), run_dir)]
+    if progress:
+        progress.start(len(planned), len(planned) - len(todo))
+    sampler = getattr(generator, "sampler_label", lambda: planned[0][1].scheduler)
+    size = batch_size or (generator.default_batch_size(todo[0][1]) if todo else 1)
+    for number, batch in enumerate(_batches(todo, size)):
+        items = {r.image_id: i for i, r in batch}
+        results = generator.generate([r for _, r in batch])
+        label = sampler()
+        rows = []
+        for result in results:
+            row = _record(items[result.request.image_id], suite, model["id"], result.request)
+            row["batch_id"] = f"{invocation:03d}-{number:05d}-{result.sub_batch}"
+            rows.append(_save(result, row, run_dir, sampler=label, model=model))
+        table.append(rows)
+        if progress:
+            progress.advance(len(rows))
+    table.write(order=[r.image_id for _, r in planned])
+    statuses: dict[str, int] = {}
+    for _, request in planned:
+        status = table.rows[request.image_id]["status"]
+        statuses[status] = statuses.get(status, 0) + 1
+    summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses)
+    finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped})
+    return summary

@@ -1,0 +1,183 @@
+"""Load a suite file, resolve ``include:``, validate against the JSON Schema.
+
+Errors name the file and the JSON pointer of the offending field, because a
+suite author fixes YAML by location, not by Python traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from audit.errors import InvalidInput, UsageError
+from audit.paths import probes_dir, schemas_dir
+from audit.registry import suggest
+
+DEFAULT_GENERATION = {"steps": 30, "guidance": 7.5, "width": 512, "height": 512,
+                      "scheduler": "default"}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: str
+    description: str
+    path: Path
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the resolved suite (after include), so edits are detected."""
+        canonical = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def images_per_item(self) -> int:
+        return int(self.data["images_per_item"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.data["seed"])
+
+    @property
+    def generation(self) -> dict[str, Any]:
+        return {**DEFAULT_GENERATION, **self.data.get("generation", {})}
+
+    @property
+    def attributes(self) -> list[str]:
+        return list(self.data["attributes"])
+
+    @property
+    def reference(self) -> str | None:
+        return self.data.get("reference")
+
+    @property
+    def content_warning(self) -> str | None:
+        return self.data.get("content_warning")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads((schemas_dir() / "probe-suite.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def pointer(path: Any) -> str:
+    return "/" + "/".join(str(p) for p in path)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read suite: {exc}", where=str(path)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InvalidInput(f"YAML does not parse: {problem}", where=where) from None
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise InvalidInput("a suite must be a YAML mapping at the top level", where=f"{path} /")
+    include = data.pop("include", None)
+    if include is None:
+        return data
+    if not isinstance(include, str):
+        raise InvalidInput("'include' must be a file name", where=f"{path} /include")
+    base_path = (path.parent / include).resolve()
+    if base_path in seen:
+        raise InvalidInput(f"include cycle through {base_path}", where=f"{path} /include")
+    if not base_path.is_file():
+        raise InvalidInput(f"included file {include} not found", where=f"{path} /include")
+    return _merge(_resolve(base_path, (*seen, path.resolve())), data)
+
+
+def _semantic_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Checks a schema cannot express: placeholders name declared slots."""
+    from audit.suites.expand import placeholders
+
+    problems = []
+    slots = data.get("slots", {})
+    ids = set()
+    for i, template in enumerate(data.get("templates", [])):
+        if template["id"] in ids:
+            problems.append((f"/templates/{i}/id", f"duplicate template id '{template['id']}'"))
+        ids.add(template["id"])
+        names = placeholders(template["text"])
+        for name in names:
+            if name not in slots:
+                hint = suggest(name, list(slots))
+                problems.append((f"/templates/{i}/text", f"unknown slot '{name}'{hint}"))
+        vary = template.get("vary")
+        if vary is not None and vary not in names:
+            problems.append((f"/templates/{i}/vary", f"'{vary}' is not a placeholder of the text"))
+    return problems
+
+
+def suite_problems(path: Path) -> list[str]:
+    """Every problem in a suite file, one line each (empty when valid)."""
+    try:
+        data = _resolve(path)
+    except (InvalidInput, UsageError) as exc:
+        return [str(exc)]
+    errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"{path} {pointer(e.absolute_path)}: {e.message}" for e in errors]
+    if not problems:
+        problems = [f"{path} {where}: {msg}" for where, msg in _semantic_problems(data)]
+    return problems
+
+
+def find_suite(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise UsageError("suite file not found", where=name_or_path)
+        return candidate
+    bundled = probes_dir() / f"{name_or_path}.yaml"
+    if bundled.is_file():
+        return bundled
+    names = [p.name for p in list_suites()]
+    raise UsageError(f"unknown suite '{name_or_path}'{suggest(name_or_path, names)} "
+                     f"(bundled: {', '.join(names)}; or pass a path to a .yaml file)")
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    path = find_suite(str(name_or_path))
+    problems = suite_problems(path)
+    if problems:
+        extra = f" (and {len(problems) - 1} more; run 'audit probes validate')" if len(
+            problems) > 1 else ""
+        raise InvalidInput(problems[0] + extra)
+    data = _resolve(path)
+    return Suite(name=data["name"], version=data["version"], description=data["description"],
+                 path=path, data=data)
+
+
+def list_suites() -> list[Suite]:
+    """Bundled suites; files starting with '_' are include-only fragments."""
+    return [load_suite(p) for p in sorted(probes_dir().glob("*.yaml"))
+            if not p.name.startswith("_")]
