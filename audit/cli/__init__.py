@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 import typer
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
+    if not debug:
+        # Libraries' deprecation chatter is not the user's problem; --debug shows it.
+        for category in (UserWarning, FutureWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category)
     _register()
     try:
         app(args=args, prog_name="audit", standalone_mode=False)

@@ -88,6 +88,7 @@ class DiffusersGenerator(Generator):
         self.pipe, self._source_info = self._load(model, revision=revision, config=config)
         self.pipe.to(self.device)
         self.pipe.set_progress_bar_config(disable=True)
+        self._base_scheduler = self.pipe.scheduler
         self._base_scheduler_config = self.pipe.scheduler.config
         self._scheduler_name = DEFAULT
         self._embeddings: dict[tuple[str, str, bool], tuple[Any, ...]] = {}
@@ -143,10 +144,7 @@ class DiffusersGenerator(Generator):
         if name == self._scheduler_name:
             return
         if name == DEFAULT:
-            import diffusers
-
-            cls = getattr(diffusers, self._base_scheduler_config["_class_name"])
-            self.pipe.scheduler = cls.from_config(self._base_scheduler_config)
+            self.pipe.scheduler = self._base_scheduler
         else:
             self.pipe.scheduler = make_scheduler(name, self._base_scheduler_config)
         self._scheduler_name = name

@@ -61,8 +61,13 @@ def build_random_pipeline(arch: str = "tiny", *, seed: int = 0) -> Any:
     text_encoder = CLIPTextModel(CLIPTextConfig(
         vocab_size=49408, max_position_embeddings=77, bos_token_id=49406, eos_token_id=49407,
         pad_token_id=49407, **shapes["text"]))
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+    # Every option spelled out: options left at their defaults are recorded as
+    # such on save, and a scheduler swapped in later (e.g. euler) would then
+    # take its own defaults on disk but these values in memory.
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                              beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
+                              timestep_spacing="leading")
     tokenizer = clip_tokenizer(Path(tempfile.mkdtemp(prefix="t2i-audit-tokenizer-")))
     return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                    unet=unet, scheduler=scheduler, safety_checker=None,
@@ -74,12 +79,13 @@ class TinyGenerator(DiffusersGenerator):
 
     name = "tiny"
 
-    def __init__(self, model: str = "tiny", **kwargs: Any) -> None:
+    def __init__(self, model: str = "tiny", *, arch: str = "tiny", **kwargs: Any) -> None:
+        self.arch = arch
         super().__init__(model, **kwargs)
 
     def _load(self, model: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        pipe = build_random_pipeline("tiny")
+        pipe = build_random_pipeline(self.arch)
         if self.torch_dtype != pipe.unet.dtype:
             pipe = pipe.to(dtype=self.torch_dtype)
-        return pipe, {"source": "builtin", "location": "audit.generators.tiny",
+        return pipe, {"source": "builtin", "location": f"audit.generators.tiny:{self.arch}",
                       "revision": None, "sha256": None}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,18 +122,35 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         progress.start(len(planned), len(planned) - len(todo))
     sampler = getattr(generator, "sampler_label", lambda: planned[0][1].scheduler)
     size = batch_size or (generator.default_batch_size(todo[0][1]) if todo else 1)
-    for number, batch in enumerate(_batches(todo, size)):
-        items = {r.image_id: i for i, r in batch}
-        results = generator.generate([r for _, r in batch])
-        label = sampler()
+
+    def store(number: int, items: dict[str, Item], results: list[GeneratedImage],
+              label: str) -> int:
         rows = []
         for result in results:
             row = _record(items[result.request.image_id], suite, model["id"], result.request)
             row["batch_id"] = f"{invocation:03d}-{number:05d}-{result.sub_batch}"
             rows.append(_save(result, row, run_dir, sampler=label, model=model))
-        table.append(rows)
+        table.append(rows)  # journal after the PNGs: a journalled row has its file
+        return len(rows)
+
+    def finish(job: Future[int]) -> None:
+        stored = job.result()
         if progress:
-            progress.advance(len(rows))
+            progress.advance(stored)
+
+    # PNG encoding and hashing run on a writer thread while the next batch
+    # generates; depth one, so at most one batch is ever in flight.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer") as writer:
+        pending: Future[int] | None = None
+        for number, batch in enumerate(_batches(todo, size)):
+            results = generator.generate([r for _, r in batch])
+            label = sampler()
+            if pending:
+                finish(pending)
+            pending = writer.submit(store, number, {r.image_id: i for i, r in batch},
+                                    results, label)
+        if pending:
+            finish(pending)
     table.write(order=[r.image_id for _, r in planned])
     statuses: dict[str, int] = {}
     for _, request in planned:
