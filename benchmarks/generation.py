@@ -43,6 +43,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--loop-n", type=int, default=16,
+                        help="images for the (slow) notebook loop; its rate is per image")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the engine with torch.compile (compiles first)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     quiet_libraries()
@@ -83,15 +87,24 @@ def main() -> None:
         loop(requests[:1], tmp)
         plain(requests[:batch])
         timings = {}
-        for name, work in [("loop", lambda: loop(requests, tmp)),
-                           ("plain_batched", lambda: plain(requests)),
-                           ("engine", lambda: run_generate(suite, engine, tmp / "run",
-                                                           batch_size=batch))]:
+        loop_requests = requests[:args.loop_n]
+        runs = [("loop", loop_requests, lambda: loop(loop_requests, tmp)),
+                ("plain_batched", requests, lambda: plain(requests)),
+                ("engine", requests, lambda: run_generate(suite, engine, tmp / "run",
+                                                          batch_size=batch))]
+        if args.compile:
+            compiled = TinyGenerator(arch=args.arch, device=args.device, dtype=args.dtype,
+                                     compile=True)
+            compiled.set_scheduler("dpm++_2m")
+            compiled.generate(requests[:batch])  # compile outside the timing
+            runs.append(("engine_compiled", requests,
+                         lambda: run_generate(suite, compiled, tmp / "run2", batch_size=batch)))
+        for name, reqs, work in runs:
             sync()
             start = time.perf_counter()
             work()
             sync()
-            timings[name] = len(requests) / (time.perf_counter() - start)
+            timings[name] = len(reqs) / (time.perf_counter() - start)
 
     result = {"arch": args.arch, "device": engine.describe()["device_name"],
               "dtype": engine.describe()["dtype"], "images": len(requests),
@@ -99,12 +112,16 @@ def main() -> None:
               "images_per_s": {k: round(v, 3) for k, v in timings.items()},
               "engine_vs_loop": round(timings["engine"] / timings["loop"], 2),
               "engine_vs_plain_batched": round(timings["engine"] / timings["plain_batched"], 2)}
+    if "engine_compiled" in timings:
+        result["engine_compiled_vs_loop"] = round(timings["engine_compiled"] / timings["loop"], 2)
     for name, rate in timings.items():
         print(f"{name:>14}: {rate:8.2f} images/s")
     print(f"engine / loop: {result['engine_vs_loop']:.2f}x   "
           f"engine / plain batched: {result['engine_vs_plain_batched']:.2f}x   "
           f"({len(requests)} images, {args.arch}, {result['device']}, {result['dtype']}, "
           f"{args.steps} steps, {args.size}px, batch {batch})")
+    if "engine_compiled" in timings:
+        print(f"engine (torch.compile) / loop: {result['engine_compiled_vs_loop']:.2f}x")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

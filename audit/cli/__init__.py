@@ -31,6 +31,18 @@ def _register() -> None:
     pending.register(app)
 
 
+def _shown_errors() -> tuple[type[Exception], ...]:
+    """Usage errors that print themselves; typer >= 0.25 vendors its own click."""
+    classes: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+
+        classes.append(ClickException)
+    except ImportError:
+        pass
+    return tuple(classes)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -47,11 +59,17 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except _shown_errors() as exc:
         exc.show()
         sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
         typer.echo("interrupted; rerun the same command to resume", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} "
+                   "(rerun with --debug for the traceback)", err=True)
+        sys.exit(1)

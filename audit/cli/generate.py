@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import sys
@@ -33,6 +34,8 @@ SafetyOpt = typer.Option(False, "--safety-checker/--no-safety-checker",
                          "'filtered' (off by default: an audit wants to see raw output).")
 GenDeviceOpt = typer.Option("cpu", help="Device of the per-image torch.Generator; 'cpu' makes "
                             "seeds give the same latents on any machine.")
+CompileOpt = typer.Option(False, "--compile", help="torch.compile the denoiser on CUDA: "
+                          "about 1.5x faster on large runs after a minute of compiling.")
 SchedulerOpt = typer.Option(None, help="Override the suite's scheduler: euler, euler_a, ddim, "
                             "dpm++_2m, dpm++_2m_karras, pndm, unipc, ...")
 StepsOpt = typer.Option(None, min=1, help="Override the suite's steps.")
@@ -67,7 +70,7 @@ def _overrides(scheduler: str | None, steps: int | None, guidance: float | None,
 def do_generate(suite: str, model: str, n: int | None, out: Path | None,
                 batch_size: int | None, device: str, dtype: str, revision: str | None,
                 config: str | None, safety_checker: bool, generator_device: str,
-                overrides: dict[str, Any]) -> Path:
+                compile: bool, overrides: dict[str, Any]) -> Path:
     from dataclasses import replace
 
     from audit.cli.progress import ImageProgress, stderr
@@ -88,7 +91,7 @@ def do_generate(suite: str, model: str, n: int | None, out: Path | None,
     with stderr.status(f"loading model {model}"):
         generator = make_generator(model, device=device, dtype=dtype, revision=revision,
                                    config=config, safety_checker=safety_checker,
-                                   generator_device=generator_device)
+                                   generator_device=generator_device, compile=compile)
     progress = ImageProgress(f"{loaded.name} on {model}")
     command = "audit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
@@ -104,37 +107,36 @@ def do_generate(suite: str, model: str, n: int | None, out: Path | None,
     return run_dir
 
 
+def generate(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
+             out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
+             device: str = DeviceOpt, dtype: str = DtypeOpt,
+             revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
+             safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
+             compile: bool = CompileOpt, scheduler: str | None = SchedulerOpt,
+             steps: int | None = StepsOpt, guidance: float | None = GuidanceOpt,
+             size: str | None = SizeOpt) -> Path:
+    """Generate seeded images for every item of a suite into a run directory.
+
+    Example: audit generate smoke --model tiny --out runs/smoke
+    """
+    return do_generate(suite, model, n, out, batch_size, device, dtype, revision, config,
+                       safety_checker, generator_device, compile,
+                       _overrides(scheduler, steps, guidance, size))
+
+
+@functools.wraps(generate)
+def run(**options: Any) -> None:
+    run_dir = generate(**options)
+    console.print(f"images in {run_dir}; score, stats and report stages are not "
+                  "implemented yet (issues #5, #4, #8)")
+
+
+run.__doc__ = """All stages that exist: generate (score, stats and report are not built yet).
+
+    Example: audit run smoke --model tiny
+    """
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def generate(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
-                 out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
-                 device: str = DeviceOpt, dtype: str = DtypeOpt,
-                 revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
-                 safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
-                 scheduler: str | None = SchedulerOpt, steps: int | None = StepsOpt,
-                 guidance: float | None = GuidanceOpt, size: str | None = SizeOpt) -> None:
-        """Generate seeded images for every item of a suite into a run directory.
-
-        Example: audit generate smoke --model tiny --out runs/smoke
-        """
-        do_generate(suite, model, n, out, batch_size, device, dtype, revision, config,
-                    safety_checker, generator_device,
-                    _overrides(scheduler, steps, guidance, size))
-
-    @app.command()
-    def run(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
-            out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
-            device: str = DeviceOpt, dtype: str = DtypeOpt,
-            revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
-            safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
-            scheduler: str | None = SchedulerOpt, steps: int | None = StepsOpt,
-            guidance: float | None = GuidanceOpt, size: str | None = SizeOpt) -> None:
-        """All stages that exist: generate (score, stats and report are not built yet).
-
-        Example: audit run smoke --model tiny
-        """
-        run_dir = do_generate(suite, model, n, out, batch_size, device, dtype, revision,
-                              config, safety_checker, generator_device,
-                              _overrides(scheduler, steps, guidance, size))
-        console.print(f"images in {run_dir}; score, stats and report stages are not "
-                      "implemented yet (issues #5, #4, #8)")
+    app.command()(generate)
+    app.command("run")(run)

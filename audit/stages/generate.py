@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -125,11 +126,12 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
 
     def store(number: int, items: dict[str, Item], results: list[GeneratedImage],
               label: str) -> int:
-        rows = []
-        for result in results:
+        def save(result: GeneratedImage) -> dict[str, Any]:
             row = _record(items[result.request.image_id], suite, model["id"], result.request)
             row["batch_id"] = f"{invocation:03d}-{number:05d}-{result.sub_batch}"
-            rows.append(_save(result, row, run_dir, sampler=label, model=model))
+            return _save(result, row, run_dir, sampler=label, model=model)
+
+        rows = list(encoders.map(save, results))  # zlib releases the GIL
         table.append(rows)  # journal after the PNGs: a journalled row has its file
         return len(rows)
 
@@ -140,7 +142,9 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
 
     # PNG encoding and hashing run on a writer thread while the next batch
     # generates; depth one, so at most one batch is ever in flight.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="png-writer") as writer:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer, \
+            ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1),
+                               thread_name_prefix="png-encoder") as encoders:
         pending: Future[int] | None = None
         for number, batch in enumerate(_batches(todo, size)):
             results = generator.generate([r for _, r in batch])
