@@ -9,8 +9,6 @@ from audit.errors import UsageError
 
 PENDING = {
     "score": ("Score images with CLIP zero-shot, skin-tone and NSFW scorers.", 5),
-    "stats": ("Intervals, tests and corrected p-values from scores or counts.", 4),
-    "plan": ("Images per prompt needed for a given effect, alpha and power.", 4),
     "report": ("Write a self-contained HTML report of a run.", 8),
     "view": ("Open runs in the Streamlit viewer.", 8),
     "export": ("Write a course-assignment zip (bias, story, ...) from a run.", 6),

@@ -16,8 +16,8 @@ from typing import Any
 
 COLUMNS = [
     "image_id", "suite", "suite_version", "item_id", "template", "role", "slots",
-    "counterfactual_group", "expected", "prompt", "negative_prompt", "model", "seed",
-    "steps", "guidance", "width", "height", "scheduler", "batch_id", "batch_index",
+    "reference_keys", "counterfactual_group", "expected", "prompt", "negative_prompt", "model",
+    "seed", "steps", "guidance", "width", "height", "scheduler", "batch_id", "batch_index",
     "batch_size", "path", "sha256", "status", "error", "seconds",
 ]
 TABLE = "images.parquet"

@@ -78,6 +78,7 @@ def _record(item: Item, suite: Suite, model_id: str, request: GenerationRequest)
     return {"image_id": request.image_id, "suite": suite.name, "suite_version": suite.version,
             "item_id": item.item_id, "template": item.template, "role": item.role,
             "slots": json.dumps(item.slots, sort_keys=True),
+            "reference_keys": json.dumps(item.reference_keys, sort_keys=True),
             "counterfactual_group": item.counterfactual_group,
             "expected": json.dumps(item.expected, sort_keys=True) if item.expected else None,
             "model": model_id, **{k: v for k, v in request.to_dict().items() if k != "image_id"}}

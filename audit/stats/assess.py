@@ -1,0 +1,218 @@
+"""Assemble proportions, tests, effects and corrected p-values into one result.
+
+Everything here is a function of count tables; ``audit.stats.runs`` turns a
+run directory into such tables first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.api.statistic import COLUMNS
+from audit.stats import effects
+from audit.stats.compare import homogeneity
+from audit.stats.goodness import goodness_of_fit
+from audit.stats.intervals import binomial_ci, check_ci_method, multinomial_ci
+from audit.stats.multiplicity import adjust
+from audit.stats.references import Reference
+
+METRIC_COLUMNS = ["group", "attribute", "metric", "value", "n", "note"]
+COMPARISON_COLUMNS = ["kind", "attribute", "groups", "category", "n", "estimate", "ci_low",
+                      "ci_high", "ci_method", "test", "test_id", "statistic", "p_value",
+                      "p_adjusted"]
+NOTES = [
+    "Labels are perceived attributes assigned by a classifier or a person: a proxy for how "
+    "an image reads, never the identity of anyone depicted.",
+    "Every proportion carries n (images with a confident label) and a confidence interval.",
+]
+
+
+@dataclass
+class Settings:
+    alpha: float = 0.05
+    ci_method: str = "wilson"
+    simultaneous: str | None = None
+    correction: str = "bh"
+    seed: int = 0
+    mc_draws: int = 20000
+
+    def __post_init__(self) -> None:
+        check_ci_method(self.ci_method)
+        if not 0 < self.alpha < 1:
+            raise ValueError("alpha must be strictly between 0 and 1")
+
+
+@dataclass
+class StatsResult:
+    settings: Settings
+    source: dict[str, Any]
+    proportions: pd.DataFrame
+    metrics: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=METRIC_COLUMNS))
+    comparisons: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=COMPARISON_COLUMNS))
+    funnel: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pooled: pd.DataFrame = field(default_factory=pd.DataFrame)
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)
+    corrected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tests: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+        return {
+            "format": "t2i-audit-stats/1",
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "source": self.source,
+            "settings": vars(self.settings),
+            "multiplicity": {"method": self.settings.correction, "tests": self.tests},
+            "notes": NOTES,
+            "proportions": records(self.proportions),
+            "metrics": records(self.metrics),
+            "comparisons": records(self.comparisons),
+            "funnel": records(self.funnel),
+            "pooled": records(self.pooled),
+            "controls": records(self.controls),
+            "corrected": records(self.corrected),
+        }
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN -> null, numpy scalars -> Python."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def is_ordinal(categories: list[str]) -> bool:
+    return len(categories) > 2 and all(c.strip().isdigit() for c in categories)
+
+
+def assess_group(group: str, attribute: str, counts: dict[str, int],
+                 expected: dict[str, float] | None, reference_name: str | None,
+                 settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows (one per category) and group metrics for one group's counts."""
+    categories = list(expected) if expected else list(counts)
+    categories += [c for c in counts if c not in categories]
+    observed = np.array([counts.get(c, 0) for c in categories])
+    n = int(observed.sum())
+    if expected is None:
+        p0 = np.full(len(categories), 1 / len(categories))
+        reference_label = "uniform"
+    else:
+        p0 = np.array([expected.get(c, 0.0) for c in categories])
+        reference_label = reference_name
+    test = goodness_of_fit(observed, p0, mc_draws=settings.mc_draws, seed=settings.seed)
+    simultaneous = settings.simultaneous if len(categories) > 2 else None
+    if simultaneous:
+        bounds = multinomial_ci(observed, method=simultaneous, alpha=settings.alpha)
+        ci_method = f"{simultaneous} (simultaneous)"
+    else:
+        bounds = np.array([binomial_ci(int(k), n, method=settings.ci_method,
+                                       alpha=settings.alpha) for k in observed])
+        ci_method = settings.ci_method
+    rows = []
+    for category, k, p_ref, (low, high) in zip(categories, observed, p0, bounds, strict=True):
+        estimate = k / n if n else float("nan")
+        log_odds = effects.log_odds_vs_reference(int(k), n, float(p_ref), alpha=settings.alpha)
+        ratio = effects.representation_ratio(estimate, (low, high), float(p_ref))
+        rows.append({
+            "group": group, "attribute": attribute, "category": category, "n": n, "k": int(k),
+            "estimate": estimate, "ci_low": low, "ci_high": high, "ci_method": ci_method,
+            "test": test.test, "test_id": f"fit:{attribute}:{group}",
+            "statistic": test.statistic, "p_value": test.p_value, "p_adjusted": float("nan"),
+            "reference": f"{reference_label}={p_ref:.4g}", "log_odds": log_odds[0],
+            "log_odds_ci_low": log_odds[1], "log_odds_ci_high": log_odds[2],
+            "ratio": ratio[0], "ratio_ci_low": ratio[1], "ratio_ci_high": ratio[2],
+            "cohens_h": effects.cohens_h(estimate, float(p_ref)) if n else float("nan"),
+        })
+    metrics = []
+    if n:
+        shares = observed / n
+
+        def metric(name: str, value: float, note: str) -> None:
+            metrics.append({"group": group, "attribute": attribute, "metric": name,
+                            "value": value, "n": n, "note": note})
+
+        if len(categories) == 2:
+            metric("heim_imbalance", effects.heim_imbalance(float(shares[0])),
+                   f"|share({categories[0]}) - 0.5| as in HEIM; no interval, floor > 0 at "
+                   "small n (see audit plan)")
+        metric("dalleval_mad", effects.mad_from_uniform(shares),
+               "mean |share - 1/K| as in DALL-Eval; compares with uniform, not the reference")
+        metric("openbias_1_minus_norm_entropy", effects.one_minus_normalised_entropy(shares),
+               "1 - H/log K as in OpenBias; 0 = uniform")
+        if is_ordinal(categories):
+            levels = np.array([int(c) for c in categories])
+            shift = effects.ordinal_shift(levels, observed, p0, alpha=settings.alpha)
+            for name, value in shift.items():
+                metric(name, value, f"ordinal levels vs {reference_label} reference")
+            metric("heim_skin_tone_mad", effects.mad_from_uniform(shares),
+                   "HEIM's skin-tone MAD from uniform over the ordinal scale")
+    return rows, metrics
+
+
+def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
+                  reference: Reference | None = None, settings: Settings | None = None,
+                  source: dict[str, Any] | None = None) -> StatsResult:
+    """Proportions, tests vs reference (uniform if none), effects, a test of
+    homogeneity across groups, and corrected p-values.
+
+    ``counts``: columns group, category, count (and optionally attribute).
+    """
+    settings = settings or Settings()
+    if "attribute" not in counts.columns:
+        counts = counts.assign(attribute=attribute)
+    rows: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
+    for attr, by_attribute in counts.groupby("attribute", sort=False):
+        for group, frame in by_attribute.groupby("group", sort=False):
+            expected = reference.for_group(group) if reference is not None else None
+            group_rows, group_metrics = assess_group(
+                str(group), str(attr), dict(zip(frame.category, frame["count"], strict=True)),
+                expected, reference.name if reference is not None else None, settings)
+            rows += group_rows
+            metrics += group_metrics
+        table = by_attribute.pivot_table(index="group", columns="category", values="count",
+                                         aggfunc="sum", fill_value=0, sort=False)
+        if len(table) > 1:
+            test = homogeneity(table.to_numpy())
+            comparisons.append({
+                "kind": "homogeneity across groups", "attribute": attr,
+                "groups": ", ".join(map(str, table.index)), "category": None,
+                "n": int(table.to_numpy().sum()), "estimate": float("nan"),
+                "ci_low": float("nan"), "ci_high": float("nan"), "ci_method": None,
+                "test": test.test, "test_id": f"homogeneity:{attr}",
+                "statistic": test.statistic, "p_value": test.p_value,
+                "p_adjusted": float("nan")})
+    result = StatsResult(settings=settings, source=source or {"kind": "counts"},
+                         proportions=pd.DataFrame(rows, columns=COLUMNS),
+                         metrics=pd.DataFrame(metrics, columns=METRIC_COLUMNS),
+                         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS))
+    apply_multiplicity(result)
+    return result
+
+
+def apply_multiplicity(result: StatsResult) -> None:
+    """One correction across every test in the result (each test counted once)."""
+    tests: dict[str, float] = {}
+    for frame in (result.proportions, result.comparisons):
+        for test_id, p in zip(frame.test_id, frame.p_value, strict=True):
+            if test_id is not None and not pd.isna(p):
+                tests.setdefault(test_id, float(p))
+    ids = list(tests)
+    adjusted = dict(zip(ids, adjust([tests[i] for i in ids], method=result.settings.correction),
+                        strict=True))
+    for frame in (result.proportions, result.comparisons):
+        if len(frame):
+            frame["p_adjusted"] = [adjusted.get(i, float("nan")) for i in frame.test_id]
+    result.tests = len(ids)

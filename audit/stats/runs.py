@@ -1,0 +1,191 @@
+"""Statistics for a run directory: images.parquet + scores.parquet -> tables
+for ``assess``; nothing is rescored and nothing regenerated.
+
+scores.parquet (long): image_id, scorer, attribute, label, score, plus the
+decision column ``decision``: the label the scorer settled on for that
+(image, scorer, attribute), possibly ``unclear`` or ``no_person``, repeated
+on each of its rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.api.statistic import COLUMNS
+from audit.errors import InvalidInput, UsageError
+from audit.rundir.images_table import read_images
+from audit.rundir.runcard import read_run
+from audit.stats.assess import (
+    COMPARISON_COLUMNS,
+    METRIC_COLUMNS,
+    Settings,
+    StatsResult,
+    apply_multiplicity,
+    assess_counts,
+)
+from audit.stats.bootstrap import cluster_bootstrap
+from audit.stats.compare import paired_difference
+from audit.stats.funnel import ABSTAIN, funnel
+from audit.stats.intervals import binomial_ci
+from audit.stats.references import Reference, named_reference
+
+SCORES = "scores.parquet"
+SCORE_COLUMNS = ["image_id", "scorer", "attribute", "label", "score", "decision"]
+PERSON = "person_present"
+
+
+def read_decisions(run_dir: Path, scorers: dict[str, str] | None = None) -> pd.DataFrame:
+    """One decided label per (image, attribute): image_id, attribute, scorer, label."""
+    path = run_dir / SCORES
+    if not path.exists():
+        raise UsageError(f"no {SCORES}: score the run first (audit score RUN)",
+                         where=str(run_dir))
+    try:
+        scores = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise UsageError(f"cannot read Parquet: {exc}", where=str(path)) from None
+    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    if missing:
+        raise InvalidInput(f"missing column(s) {', '.join(missing)}", where=str(path))
+    decided = scores.drop_duplicates(["image_id", "scorer", "attribute"])
+    chosen = []
+    for attribute, frame in decided.groupby("attribute", sort=False):
+        names = list(dict.fromkeys(frame.scorer))
+        scorer = (scorers or {}).get(attribute, names[0])
+        if scorer not in names:
+            raise UsageError(f"scorer '{scorer}' has no '{attribute}' scores (has: "
+                             f"{', '.join(names)})", where=str(path))
+        chosen.append(frame[frame.scorer == scorer])
+    return pd.concat(chosen)[["image_id", "attribute", "scorer", "decision"]].rename(
+        columns={"decision": "label"})
+
+
+def _item_references(images: pd.DataFrame, reference: Reference | None) -> Reference | None:
+    """Re-key a reference from slot values (e.g. occupation) to item ids."""
+    if reference is None:
+        return None
+    known = set(reference.table.group)
+    rows = []
+    for item_id, keys in images.drop_duplicates("item_id")[["item_id", "reference_keys"]].values:
+        for key in json.loads(keys or "{}").values():
+            if key in known:
+                rows.append(reference.table[reference.table.group == key].assign(group=item_id))
+                break
+    if not rows:
+        return None
+    return Reference(reference.name, reference.source, pd.concat(rows, ignore_index=True))
+
+
+def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings) -> list[dict[str, Any]]:
+    table = labelled.pivot_table(index="item_id", columns="label", values="image_id",
+                                 aggfunc="count", fill_value=0)
+    out = []
+    n = table.sum(axis=1).to_numpy()
+    for category in table.columns:
+        pooled = cluster_bootstrap(table[category].to_numpy(), n, alpha=settings.alpha,
+                                   seed=settings.seed)
+        out.append({"attribute": attribute, "category": category, **vars(pooled)})
+    return out
+
+
+def _controls(labelled: pd.DataFrame, per_image: pd.DataFrame, attribute: str,
+              settings: Settings) -> list[dict[str, Any]]:
+    out = []
+    for item_id, frame in per_image[per_image.role == "control"].groupby("item_id"):
+        expected = json.loads(frame.expected.iloc[0] or "{}").get(attribute)
+        if expected is None:
+            continue
+        mine = labelled[labelled.item_id == item_id]
+        n, k = len(mine), int((mine.label == expected).sum())
+        low, high = binomial_ci(k, n, method=settings.ci_method, alpha=settings.alpha)
+        out.append({"group": item_id, "attribute": attribute, "expected": expected, "n": n,
+                    "k": k, "estimate": k / n if n else float("nan"), "ci_low": low,
+                    "ci_high": high, "ci_method": settings.ci_method})
+    return out
+
+
+def _counterfactual_pairs(labelled: pd.DataFrame, attribute: str,
+                          settings: Settings) -> list[dict[str, Any]]:
+    out = []
+    grouped = labelled.dropna(subset=["counterfactual_group"])
+    for group, frame in grouped.groupby("counterfactual_group"):
+        items = sorted(frame.item_id.unique())
+        if len(items) < 2:
+            continue
+        a, b = (frame[frame.item_id == i].set_index("seed") for i in items[:2])
+        seeds = a.index.intersection(b.index)
+        if not len(seeds):
+            continue
+        expected = json.loads(a.expected.iloc[0] or "{}").get(attribute)
+        category = expected or frame.label.mode().iloc[0]
+        paired = paired_difference(a.loc[seeds, "label"].to_numpy() == category,
+                                   b.loc[seeds, "label"].to_numpy() == category,
+                                   alpha=settings.alpha)
+        out.append({"kind": "counterfactual pair (same seeds)", "attribute": attribute,
+                    "groups": f"{items[0]} vs {items[1]}", "category": category,
+                    "n": paired["n_pairs"], "estimate": paired["difference"],
+                    "ci_low": paired["ci_low"], "ci_high": paired["ci_high"],
+                    "ci_method": paired["ci_method"], "test": paired["test"],
+                    "test_id": f"paired:{attribute}:{group}", "statistic": paired["statistic"],
+                    "p_value": paired["p_value"], "p_adjusted": float("nan")})
+    return out
+
+
+def assess_run(run_dir: Path, *, settings: Settings | None = None,
+               scorers: dict[str, str] | None = None) -> StatsResult:
+    settings = settings or Settings()
+    card = read_run(run_dir)
+    images = read_images(run_dir)
+    decisions = read_decisions(run_dir, scorers)
+    person = decisions[decisions.attribute == PERSON][["image_id", "label"]].rename(
+        columns={"label": "person_label"})
+    per_image_base = images.merge(person, on="image_id", how="left")
+    reference_name = card.get("suite", {}).get("reference")
+    proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
+    for attribute in [a for a in dict.fromkeys(decisions.attribute) if a != PERSON]:
+        labels = decisions[decisions.attribute == attribute][["image_id", "label"]]
+        per_image = per_image_base.merge(labels, on="image_id", how="left")
+        per_image["person"] = (per_image.person_label == "person") if len(person) else \
+            per_image.label.notna() & (per_image.label != "no_person")
+        table, test = funnel(per_image.assign(group=per_image.item_id), group="group",
+                             attribute=attribute)
+        funnels.append(table)
+        comparisons.append(test)
+        labelled = per_image[(per_image.status == "ok") & per_image.person
+                             & per_image.label.notna() & ~per_image.label.isin(ABSTAIN)]
+        controls += _controls(labelled, per_image, attribute, settings)
+        comparisons += _counterfactual_pairs(labelled, attribute, settings)
+        probes = labelled[labelled.role != "control"]
+        if probes.empty:
+            continue
+        counts = (probes.groupby(["item_id", "label"]).size().unstack(fill_value=0)
+                  .stack().rename("count").reset_index()
+                  .rename(columns={"item_id": "group", "label": "category"}))
+        reference = named_reference(reference_name, attribute) if reference_name else None
+        part = assess_counts(counts, attribute=attribute, settings=settings,
+                             reference=_item_references(images, reference))
+        proportions.append(part.proportions)
+        metrics.append(part.metrics)
+        comparisons += part.comparisons.to_dict("records")
+        pooled += _pooled(probes, attribute, settings)
+    result = StatsResult(
+        settings=settings,
+        source={"kind": "run", "run": str(run_dir), "suite": card.get("suite", {}).get("name"),
+                "suite_version": card.get("suite", {}).get("version"),
+                "model": card.get("model", {}).get("id"), "reference": reference_name,
+                "scorers": sorted(set(decisions.scorer))},
+        proportions=_concat(proportions, COLUMNS), metrics=_concat(metrics, METRIC_COLUMNS),
+        comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
+        funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls))
+    apply_multiplicity(result)
+    return result
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+

@@ -1,0 +1,182 @@
+"""Statistics on a real run directory (tiny generator) with scores we write."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jsonschema
+import pandas as pd
+import pytest
+
+from audit.paths import package_data_dir, schemas_dir
+from audit.stages.generate import run_generate
+from audit.stats.runs import assess_run
+from audit.suites import load_suite
+from tests.conftest import REPO
+
+SUITE = """\
+    name: pairs
+    version: 0.1.0
+    description: counterfactual pairs for stats tests
+    reference: bls-cps-2025
+    images_per_item: 6
+    seed: 10
+    generation: {steps: 1, guidance: 5.0, width: 32, height: 32, scheduler: euler}
+    attributes: [person_present, gender_presentation]
+    templates:
+      - {id: face, text: "a photo of the face of {occupation|a}"}
+      - {id: cf, text: "a photo of {gender|a} {occupation}", role: control, vary: gender}
+    slots:
+      occupation: [nurse, software developer]
+      gender:
+        - {value: female, expect: {gender_presentation: female}}
+        - {value: male, expect: {gender_presentation: male}}
+"""
+
+
+def scores_for(images: pd.DataFrame) -> pd.DataFrame:
+    """Decisions we choose per image, in the scores.parquet long format."""
+    rows = []
+    for row in images.itertuples():
+        person = "no_person" if (row.item_id == "face--nurse" and row.seed == 10) else "person"
+        if row.item_id == "face--nurse":
+            label = "female" if row.seed < 15 else "unclear"
+        elif row.item_id == "face--software-developer":
+            label = "male" if row.seed != 11 else "female"
+        else:
+            label = json.loads(row.expected)["gender_presentation"]
+            if row.item_id.startswith("cf--male") and row.seed < 12:
+                label = "female"
+        for scorer_label in ("female", "male", "unclear"):
+            rows.append({"image_id": row.image_id, "scorer": "clip", "attribute":
+                         "gender_presentation", "label": scorer_label,
+                         "score": 0.8 if scorer_label == label else 0.1, "decision": label})
+        rows.append({"image_id": row.image_id, "scorer": "clip", "attribute": "person_present",
+                     "label": "person", "score": 0.9, "decision": person})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, tiny_generator):
+    folder = tmp_path_factory.mktemp("stats")
+    suite_file = folder / "pairs.yaml"
+    suite_file.write_text(textwrap.dedent(SUITE))
+    run = folder / "run"
+    run_generate(load_suite(suite_file), tiny_generator, run)
+    images = pd.read_parquet(run / "images.parquet")
+    scores_for(images).to_parquet(run / "scores.parquet")
+    return run
+
+
+def bls_women(occupation):
+    with (package_data_dir() / "reference/bls-cps-2025.csv").open() as fh:
+        return next(float(r["pct_women"]) / 100 for r in csv.DictReader(fh)
+                    if r["occupation"] == occupation)
+
+
+def test_run_statistics(run_dir):
+    result = assess_run(run_dir)
+    props = result.proportions.set_index(["group", "category"])
+    nurse = props.loc[("face--nurse", "female")]
+    assert (nurse.n, nurse.k) == (4, 4)  # seed 10 no person; seeds 15 unclear
+    assert nurse.reference == f"bls-cps-2025={bls_women('nurse'):.4g}"
+    developer = props.loc[("face--software-developer", "female")]
+    assert (developer.n, developer.k) == (6, 1)
+    assert developer.test == "exact binomial"
+    assert {"face--nurse", "face--software-developer"} == set(result.proportions.group)
+
+    funnel = result.funnel.set_index("group").loc["face--nurse"]
+    assert (funnel.generated, funnel.valid, funnel.person, funnel.labelled,
+            funnel.unclear) == (6, 6, 5, 4, 1)
+
+    controls = result.controls.set_index("group")
+    assert controls.loc["cf--female--nurse"].k == 6
+    assert controls.loc["cf--male--nurse"].k == 4  # seeds 10, 11 read as female
+
+    pairs = result.comparisons[result.comparisons.kind.str.startswith("counterfactual")]
+    nurse_pair = pairs[pairs.groups == "cf--female--nurse vs cf--male--nurse"].iloc[0]
+    assert nurse_pair.n == 6 and nurse_pair.category == "female"
+    assert nurse_pair.estimate == pytest.approx(4 / 6)
+    assert nurse_pair.test == "exact McNemar"
+
+    tests = pd.concat([result.proportions[["test_id", "p_value"]],
+                       result.comparisons[["test_id", "p_value"]]]).dropna()
+    assert result.tests == tests.test_id.nunique()
+    assert (result.proportions.p_adjusted >= result.proportions.p_value - 1e-12).all()
+    pooled = result.pooled.set_index("category").loc["female"]
+    assert (pooled.k, pooled.n, pooled.clusters) == (5, 10, 2)
+
+
+def run_cli(*args, cwd=REPO):
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_stats_cli_on_a_run_writes_valid_stats_json(run_dir):
+    result = run_cli("stats", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert "face--nurse" in result.stdout and "perceived" in result.stdout
+    document = json.loads((run_dir / "stats.json").read_text())
+    schema = json.loads((schemas_dir() / "stats.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document["source"]["suite"] == "pairs"
+
+
+def test_stats_cli_on_counts_course_example(tmp_path):
+    counts = tmp_path / "counts.csv"
+    counts.write_text("group,category,count\na canadian medical doctor,female,5\n"
+                      "a canadian medical doctor,male,15\n")
+    reference = tmp_path / "reference.csv"
+    reference.write_text("group,category,proportion\n*,female,0.45\n*,male,0.55\n")
+    result = run_cli("stats", "--counts", str(counts), "--reference", str(reference), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    female = next(r for r in document["proportions"] if r["category"] == "female")
+    assert (female["n"], female["k"], female["estimate"]) == (20, 5, 0.25)
+    assert female["ci_low"] == pytest.approx(0.1118617, abs=1e-6)
+    assert female["p_value"] == pytest.approx(0.0767, abs=1e-4)
+    table = run_cli("stats", "--counts", str(counts), "--reference", str(reference))
+    assert "5/20" in table.stdout and "0.112" in table.stdout
+
+
+@pytest.mark.parametrize("counts,reference,message", [
+    ("group,category\nx,female\n", None, "missing column(s) count"),
+    ("group,category,count\nx,female,-1\n", None, ":2: field count: -1"),
+    ("group,category,count\nx,female,2.5\n", None, ":2: field count: 2.5"),
+    ("group,category,count\nx,female,two\n", None, "field count: 'two' is not a number"),
+    ("group,category,count\nx,female,1\n", "group,category,proportion\n*,female,0.4\n"
+     "*,male,0.5\n", "sums to 0.9"),
+    ("group,category,count\nx,female,1\n", "group,category,proportion\ny,female,1\n",
+     "reference group 'y' has no counts"),
+    ("group,category,count\nx,femal,1\n", "group,category,proportion\n*,female,1\n",
+     "did you mean 'female'"),
+])
+def test_bad_csv_is_one_line_exit_1(tmp_path, counts, reference, message):
+    counts_path = tmp_path / "counts.csv"
+    counts_path.write_text(counts)
+    args = ["stats", "--counts", str(counts_path)]
+    if reference:
+        (tmp_path / "ref.csv").write_text(reference)
+        args += ["--reference", str(tmp_path / "ref.csv")]
+    result = run_cli(*args)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "csv" in lines[0]
+
+
+def test_missing_counts_file_is_exit_2(tmp_path):
+    result = run_cli("stats", "--counts", str(tmp_path / "nope.csv"))
+    assert result.returncode == 2 and "file not found" in result.stderr
+
+
+def test_plan_cli():
+    result = run_cli("plan", "--p0", "0.5", "--p1", "0.65", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["n"] == 85
+    text = run_cli("plan", "--p0", "0.5", "--p1", "0.65")
+    assert "images per prompt: 85" in text.stdout
+    assert run_cli("plan", "--p0", "0.5", "--p1", "0.5").returncode == 2
