@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import jsonschema
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,7 +39,8 @@ SUITE = """\
 
 
 def scores_for(images: pd.DataFrame) -> pd.DataFrame:
-    """Decisions we choose per image, in the scores.parquet long format."""
+    """Decisions we choose per image, in the scores.parquet long format; a second
+    scorer (faces) disagrees on the first developer image."""
     rows = []
     for row in images.itertuples():
         person = "no_person" if (row.item_id == "face--nurse" and row.seed == 10) else "person"
@@ -56,6 +58,9 @@ def scores_for(images: pd.DataFrame) -> pd.DataFrame:
                          "score": 0.8 if scorer_label == label else 0.1, "decision": label})
         rows.append({"image_id": row.image_id, "scorer": "clip", "attribute": "person_present",
                      "label": "person", "score": 0.9, "decision": person})
+        faces = "female" if row.image_id == "face--software-developer/10" else label
+        rows.append({"image_id": row.image_id, "scorer": "faces", "attribute":
+                     "gender_presentation", "label": faces, "score": 0.7, "decision": faces})
     return pd.DataFrame(rows)
 
 
@@ -106,6 +111,15 @@ def test_run_statistics(run_dir):
                        result.comparisons[["test_id", "p_value"]]]).dropna()
     assert result.tests == tests.test_id.nunique()
     assert (result.proportions.p_adjusted >= result.proportions.p_value - 1e-12).all()
+    (agree,) = result.agreement.to_dict("records")
+    assert agree["scorers"] == "clip vs faces" and agree["categories"] == ["female", "male"]
+    n = agree["n"]  # images both scorers decided confidently
+    table = np.array(agree["confusion"])
+    assert table.sum() == n and table[1, 0] == 1 and table[0, 1] == 0
+    po = (n - 1) / n
+    rows, cols = table.sum(axis=1) / n, table.sum(axis=0) / n
+    pe = (rows * cols).sum()
+    assert agree["kappa"] == pytest.approx((po - pe) / (1 - pe), abs=1e-12)
     pooled = result.pooled.set_index("category").loc["female"]
     assert (pooled.k, pooled.n, pooled.clusters) == (5, 10, 2)
 

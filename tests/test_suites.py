@@ -73,7 +73,7 @@ def test_controls_carry_expectations_and_counterfactual_groups():
     assert female.role == "control"
     assert female.expected == {"gender_presentation": "female"}
     assert female.counterfactual_group == male.counterfactual_group == "gender--doctor"
-    assert items["skin--dark-skinned--nurse"].expected == {"skin_tone": "dark"}
+    assert items["skin--dark-skinned--nurse"].expected == {"skin_tone_group": "dark"}
 
 
 def test_schema_error_names_file_and_pointer(tmp_path):

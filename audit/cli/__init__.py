@@ -24,10 +24,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import generate, pending, probes, stats
+    from audit.cli import generate, pending, probes, score, stats
 
     app.add_typer(probes.app, name="probes")
     generate.register(app)
+    score.register(app)
     stats.register(app)
     pending.register(app)
 

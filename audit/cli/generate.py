@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import shlex
 import sys
@@ -12,6 +11,17 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from audit.cli.score import (
+    AttributesOpt,
+    CheckerOpt,
+    ClipModelOpt,
+    ClipPretrainedOpt,
+    ConceptsOpt,
+    ScoreBatchOpt,
+    ScoreDeviceOpt,
+    ScorersOpt,
+)
 
 console = Console()
 
@@ -124,17 +134,31 @@ def generate(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
                        _overrides(scheduler, steps, guidance, size))
 
 
-@functools.wraps(generate)
-def run(**options: Any) -> None:
-    run_dir = generate(**options)
-    console.print(f"images in {run_dir}; score, stats and report stages are not "
-                  "implemented yet (issues #5, #4, #8)")
+def run(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
+        out: Path | None = OutOpt, batch_size: int | None = BatchOpt,
+        device: str = DeviceOpt, dtype: str = DtypeOpt,
+        revision: str | None = RevisionOpt, config: str | None = ConfigOpt,
+        safety_checker: bool = SafetyOpt, generator_device: str = GenDeviceOpt,
+        compile: bool = CompileOpt, scheduler: str | None = SchedulerOpt,
+        steps: int | None = StepsOpt, guidance: float | None = GuidanceOpt,
+        size: str | None = SizeOpt, scorers: str | None = ScorersOpt,
+        clip_model: str = ClipModelOpt, clip_pretrained: str = ClipPretrainedOpt,
+        attributes: Path | None = AttributesOpt, concepts: Path | None = ConceptsOpt,
+        checker: Path | None = CheckerOpt, score_device: str = ScoreDeviceOpt,
+        score_batch_size: int | None = ScoreBatchOpt) -> None:
+    """All stages: generate, score, stats (report comes later). Rerunning resumes.
 
-
-run.__doc__ = """All stages that exist: generate (score, stats and report are not built yet).
-
-    Example: audit run smoke --model tiny
+    Example: audit run smoke --model tiny --clip-model tiny-random --clip-pretrained none
     """
+    from audit.cli.score import do_score
+    from audit.cli.stats import write_run_stats
+
+    run_dir = generate(suite, model, n, out, batch_size, device, dtype, revision, config,
+                       safety_checker, generator_device, compile, scheduler, steps, guidance,
+                       size)
+    do_score(run_dir, scorers, clip_model, clip_pretrained, attributes, concepts, checker,
+             score_device, score_batch_size)
+    write_run_stats(run_dir)
 
 
 def register(app: typer.Typer) -> None:

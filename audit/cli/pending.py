@@ -8,7 +8,6 @@ import typer
 from audit.errors import UsageError
 
 PENDING = {
-    "score": ("Score images with CLIP zero-shot, skin-tone and NSFW scorers.", 5),
     "report": ("Write a self-contained HTML report of a run.", 8),
     "view": ("Open runs in the Streamlit viewer.", 8),
     "export": ("Write a course-assignment zip (bias, story, ...) from a run.", 6),

@@ -74,6 +74,16 @@ def stats(
         console.print(f"wrote {out}")
 
 
+def write_run_stats(run_dir: Path) -> None:
+    """Default statistics for a run, as ``audit run`` writes them."""
+    from audit.stats.output import print_summary, write_stats
+    from audit.stats.runs import assess_run
+
+    document = write_stats(assess_run(run_dir), run_dir / "stats.json")
+    print_summary(document, console)
+    console.print(f"wrote {run_dir / 'stats.json'}")
+
+
 def plan(
     p0: float = typer.Option(..., "--p0", help="Share under the null (e.g. the reference)."),
     p1: float = typer.Option(..., "--p1", help="Share you want to be able to detect."),

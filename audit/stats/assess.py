@@ -60,6 +60,7 @@ class StatsResult:
     pooled: pd.DataFrame = field(default_factory=pd.DataFrame)
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     corrected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
     tests: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +81,7 @@ class StatsResult:
             "pooled": records(self.pooled),
             "controls": records(self.controls),
             "corrected": records(self.corrected),
+            "agreement": records(self.agreement),
         }
 
 
@@ -87,6 +89,8 @@ def _clean(value: Any) -> Any:
     """JSON-safe: NaN -> null, numpy scalars -> Python."""
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from audit.api.scorer import ABSTAIN
 from audit.stats.compare import homogeneity
-
-ABSTAIN = ("unclear", "no_person")
 
 
 def funnel(per_image: pd.DataFrame, *, group: str, attribute: str) -> tuple[pd.DataFrame, dict]:

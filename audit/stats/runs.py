@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.api.scorer import ABSTAIN, SCORE_COLUMNS
 from audit.api.statistic import COLUMNS
 from audit.errors import InvalidInput, UsageError
 from audit.rundir.images_table import read_images
@@ -29,17 +30,19 @@ from audit.stats.assess import (
 )
 from audit.stats.bootstrap import cluster_bootstrap
 from audit.stats.compare import paired_difference
-from audit.stats.funnel import ABSTAIN, funnel
+from audit.stats.funnel import funnel
 from audit.stats.intervals import binomial_ci
 from audit.stats.references import Reference, named_reference
 
 SCORES = "scores.parquet"
-SCORE_COLUMNS = ["image_id", "scorer", "attribute", "label", "score", "decision"]
 PERSON = "person_present"
+# Measured on every valid image, with or without a person in it.
+NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
 
 
-def read_decisions(run_dir: Path, scorers: dict[str, str] | None = None) -> pd.DataFrame:
-    """One decided label per (image, attribute): image_id, attribute, scorer, label."""
+def read_decisions(run_dir: Path) -> pd.DataFrame:
+    """Every scorer's decided label per (image, attribute):
+    image_id, attribute, scorer, label."""
     path = run_dir / SCORES
     if not path.exists():
         raise UsageError(f"no {SCORES}: score the run first (audit score RUN)",
@@ -51,17 +54,62 @@ def read_decisions(run_dir: Path, scorers: dict[str, str] | None = None) -> pd.D
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise InvalidInput(f"missing column(s) {', '.join(missing)}", where=str(path))
-    decided = scores.drop_duplicates(["image_id", "scorer", "attribute"])
+    decided = scores[scores.scorer != "input"].drop_duplicates(["image_id", "scorer",
+                                                                "attribute"])
+    return decided[["image_id", "attribute", "scorer", "decision"]].rename(
+        columns={"decision": "label"})
+
+
+def choose_scorers(decisions: pd.DataFrame, scorers: dict[str, str] | None,
+                   where: str) -> pd.DataFrame:
+    """One scorer per attribute: the one asked for, else the first that scored it."""
     chosen = []
-    for attribute, frame in decided.groupby("attribute", sort=False):
+    for attribute, frame in decisions.groupby("attribute", sort=False):
         names = list(dict.fromkeys(frame.scorer))
         scorer = (scorers or {}).get(attribute, names[0])
         if scorer not in names:
             raise UsageError(f"scorer '{scorer}' has no '{attribute}' scores (has: "
-                             f"{', '.join(names)})", where=str(path))
+                             f"{', '.join(names)})", where=where)
         chosen.append(frame[frame.scorer == scorer])
-    return pd.concat(chosen)[["image_id", "attribute", "scorer", "decision"]].rename(
-        columns={"decision": "label"})
+    return pd.concat(chosen) if chosen else decisions
+
+
+def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:
+    """Cohen's kappa and the confusion table wherever two scorers decide the
+    same attribute (e.g. CLIP vs NudeNet faces on gender presentation), over
+    images both decided confidently."""
+    from statsmodels.stats.inter_rater import cohens_kappa
+
+    out = []
+    for attribute, frame in decisions.groupby("attribute", sort=False):
+        names = list(dict.fromkeys(frame.scorer))
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                a = frame[frame.scorer == first].set_index("image_id").label
+                b = frame[frame.scorer == second].set_index("image_id").label
+                both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
+                both = both[~both.a.isin(ABSTAIN) & ~both.b.isin(ABSTAIN)]
+                if both.empty:
+                    continue
+                table = pd.crosstab(both.a, both.b)
+                categories = sorted(set(table.index) | set(table.columns))
+                table = table.reindex(index=categories, columns=categories, fill_value=0)
+                kappa = cohens_kappa(table.to_numpy(), return_results=True)
+                out.append({"attribute": attribute, "scorers": f"{first} vs {second}",
+                            "n": int(len(both)), "kappa": float(kappa.kappa),
+                            "ci_low": float(kappa.kappa_low), "ci_high": float(kappa.kappa_upp),
+                            "agreement": float((both.a == both.b).mean()),
+                            "categories": categories,
+                            "confusion": table.to_numpy().tolist()})
+    return out
+
+
+def read_load_status(run_dir: Path) -> pd.DataFrame | None:
+    scores = pd.read_parquet(run_dir / SCORES, columns=["image_id", "scorer", "label"])
+    loaded = scores[scores.scorer == "input"]
+    if loaded.empty:
+        return None
+    return loaded[["image_id", "label"]].rename(columns={"label": "load_status"})
 
 
 def _item_references(images: pd.DataFrame, reference: Reference | None) -> Reference | None:
@@ -78,6 +126,20 @@ def _item_references(images: pd.DataFrame, reference: Reference | None) -> Refer
     if not rows:
         return None
     return Reference(reference.name, reference.source, pd.concat(rows, ignore_index=True))
+
+
+def _label_sets(card: dict[str, Any], decisions: pd.DataFrame) -> dict[str, list[str]]:
+    """Confident labels per attribute: from the scorer cards in run.json (so
+    unseen categories count as 0), else the labels that occur."""
+    sets: dict[str, list[str]] = {}
+    used = decisions.groupby("attribute").scorer.first().to_dict()
+    cards = {c.get("name"): c for c in card.get("scorers", [])}
+    for attribute, scorer in used.items():
+        labels = cards.get(scorer, {}).get("labels", {}).get(attribute)
+        if labels is None:
+            labels = sorted(decisions[decisions.attribute == attribute].label.unique())
+        sets[attribute] = [label for label in labels if label not in ABSTAIN]
+    return sets
 
 
 def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings) -> list[dict[str, Any]]:
@@ -140,17 +202,29 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
     settings = settings or Settings()
     card = read_run(run_dir)
     images = read_images(run_dir)
-    decisions = read_decisions(run_dir, scorers)
+    every = read_decisions(run_dir)
+    decisions = choose_scorers(every, scorers, str(run_dir / SCORES))
     person = decisions[decisions.attribute == PERSON][["image_id", "label"]].rename(
         columns={"label": "person_label"})
     per_image_base = images.merge(person, on="image_id", how="left")
+    loaded = read_load_status(run_dir)
+    if loaded is not None:  # an image that failed to decode at scoring time is not valid
+        per_image_base = per_image_base.merge(loaded, on="image_id", how="left")
+        failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
+        per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
     reference_name = card.get("suite", {}).get("reference")
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
-    for attribute in [a for a in dict.fromkeys(decisions.attribute) if a != PERSON]:
+    wanted = card.get("suite", {}).get("attributes") or list(dict.fromkeys(decisions.attribute))
+    label_sets = _label_sets(card, decisions)
+    for attribute in [a for a in wanted if a != PERSON and a in label_sets]:
         labels = decisions[decisions.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(labels, on="image_id", how="left")
-        per_image["person"] = (per_image.person_label == "person") if len(person) else \
-            per_image.label.notna() & (per_image.label != "no_person")
+        if attribute in NOT_PERSON_GATED:
+            per_image["person"] = True
+        elif len(person):
+            per_image["person"] = per_image.person_label == "person"
+        else:
+            per_image["person"] = per_image.label.notna() & (per_image.label != "no_person")
         table, test = funnel(per_image.assign(group=per_image.item_id), group="group",
                              attribute=attribute)
         funnels.append(table)
@@ -162,8 +236,10 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
         probes = labelled[labelled.role != "control"]
         if probes.empty:
             continue
-        counts = (probes.groupby(["item_id", "label"]).size().unstack(fill_value=0)
-                  .stack().rename("count").reset_index()
+        # every category of the label set, observed or not: a zero is a finding
+        table = probes.groupby(["item_id", "label"]).size().unstack(fill_value=0)
+        table = table.reindex(columns=label_sets[attribute], fill_value=0)
+        counts = (table.stack().rename("count").reset_index()
                   .rename(columns={"item_id": "group", "label": "category"}))
         reference = named_reference(reference_name, attribute) if reference_name else None
         part = assess_counts(counts, attribute=attribute, settings=settings,
@@ -180,7 +256,8 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
                 "scorers": sorted(set(decisions.scorer))},
         proportions=_concat(proportions, COLUMNS), metrics=_concat(metrics, METRIC_COLUMNS),
         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
-        funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls))
+        funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls),
+        agreement=pd.DataFrame(agreement(every)))
     apply_multiplicity(result)
     return result
 

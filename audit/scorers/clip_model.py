@@ -1,0 +1,163 @@
+"""Load an open_clip model (hub tag, local checkpoint, bundled config) and
+encode images with an on-disk embedding cache.
+
+Images go through open_clip's own preprocessing from PIL RGB uint8, which
+divides by 255 exactly once before normalising; feeding floats that are
+already in [0, 1] through another /255 is a published mistake the tests
+guard against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audit.api.scorer import ScoreInput
+from audit.errors import UsageError
+from audit.paths import package_data_dir
+from audit.rundir.atomic import write_bytes
+
+BUILTIN = {"tiny-random": "clip/tiny-random.json"}
+
+
+@dataclass
+class ClipBundle:
+    model: Any
+    preprocess: Any
+    tokenizer: Any
+    device: str
+    dtype: Any
+    name: str
+    pretrained: str | None
+    weights_sha256: str | None
+
+    @property
+    def key(self) -> str:
+        """Identifies the embedding space, for the cache."""
+        ident = f"{self.name}|{self.pretrained}|{self.weights_sha256}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
+              dtype: str = "auto") -> ClipBundle:
+    import open_clip
+    import torch
+
+    from audit.generators.diffusers_backend import pick_device, pick_dtype
+    from audit.generators.loading import file_sha256
+
+    device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, device)
+    config = Path(model) if model.endswith(".json") else (
+        package_data_dir() / BUILTIN[model] if model in BUILTIN else None)
+    if config is not None:
+        if not config.is_file():
+            raise UsageError(f"open_clip model config not found: {config}")
+        open_clip.add_model_config(config)
+        model = config.stem
+    elif model not in open_clip.list_models():
+        from audit.registry import suggest
+
+        raise UsageError(f"unknown open_clip model '{model}'"
+                         f"{suggest(model, open_clip.list_models() + list(BUILTIN))}")
+    sha = None
+    if pretrained and Path(pretrained).is_file():
+        sha = file_sha256(Path(pretrained))
+    if pretrained is None:
+        torch.manual_seed(0)  # random weights: only meaningful for mechanics tests
+    try:
+        clip, _, preprocess = open_clip.create_model_and_transforms(
+            model, pretrained=pretrained, device=device)
+    except Exception as exc:  # open_clip raises RuntimeError/OSError/hub errors alike
+        raise UsageError(
+            f"CLIP weights '{model}' / '{pretrained}' could not be loaded ({type(exc).__name__}:"
+            f" {str(exc).splitlines()[0][:160]}); pass --clip-pretrained /path/to/checkpoint "
+            "or run where the weights are cached or the hub is reachable") from None
+    clip = clip.to(dtype=torch_dtype).eval()
+    return ClipBundle(clip, preprocess, open_clip.get_tokenizer(model), device, torch_dtype,
+                      model, pretrained, sha)
+
+
+@dataclass
+class EmbeddingCache:
+    """Image embeddings on disk as append-only shards, keyed by image content,
+    so rescoring with new prompts never re-encodes."""
+
+    folder: Path | None
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for shard in sorted(self.folder.glob("shard-*.npz")):
+            with np.load(shard) as data:
+                self.vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
+
+    def add(self, keys: list[str], vectors: np.ndarray) -> None:
+        self.vectors.update(zip(keys, vectors, strict=True))
+        if self.folder is None or not keys:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, keys=np.array(keys), vectors=vectors.astype(np.float16))
+        number = len(list(self.folder.glob("shard-*.npz")))
+        write_bytes(self.folder / f"shard-{number:06d}.npz", buffer.getvalue())
+
+
+def content_key(item: ScoreInput) -> str:
+    if item.key:
+        return item.key
+    return hashlib.sha256(np.asarray(item.image).tobytes()).hexdigest()
+
+
+class ImageEncoder:
+    """Batched, cached image embeddings (L2-normalised, float32)."""
+
+    def __init__(self, bundle: ClipBundle, cache_folder: Path | None = None,
+                 batch_size: int | None = None, workers: int = 8) -> None:
+        self.bundle = bundle
+        self.cache = EmbeddingCache(cache_folder / bundle.key if cache_folder else None)
+        self.batch_size = batch_size or (256 if bundle.device.startswith("cuda") else 32)
+        self.workers = workers
+        self.encoded = 0  # images actually run through the model (not from cache)
+
+    def pixels(self, images: Sequence[Any]) -> Any:
+        """The tensor that enters the vision tower (open_clip preprocessing)."""
+        import torch
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            tensors = list(pool.map(self.bundle.preprocess, images))
+        return torch.stack(tensors).to(self.bundle.device, dtype=self.bundle.dtype)
+
+    def embed(self, items: Sequence[ScoreInput]) -> np.ndarray:
+        import torch
+
+        keys = [content_key(i) for i in items]
+        missing = [i for i, k in enumerate(keys) if k not in self.cache.vectors]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start:start + self.batch_size]
+            with torch.inference_mode():
+                features = self.bundle.model.encode_image(
+                    self.pixels([items[i].image for i in chunk]))
+                features = torch.nn.functional.normalize(features.float(), dim=-1)
+            self.cache.add([keys[i] for i in chunk], features.cpu().numpy())
+            self.encoded += len(chunk)
+        return np.stack([self.cache.vectors[k].astype(np.float32) for k in keys])
+
+    def embed_texts(self, prompts: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            tokens = self.bundle.tokenizer(prompts).to(self.bundle.device)
+            features = self.bundle.model.encode_text(tokens)
+            return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
+
+    def logit_scale(self) -> float:
+        return float(self.bundle.model.logit_scale.exp().item())

@@ -1,0 +1,105 @@
+"""CLIP zero-shot perceived attributes with prompt ensembles and abstention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from audit.api.scorer import ScoreInput, Scorer, rows_for
+from audit.paths import package_data_dir
+from audit.scorers.clip_model import ImageEncoder
+
+DEFAULT_ATTRIBUTES = package_data_dir() / "attributes" / "clip-attributes.yaml"
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(x - x.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+class ClipZeroShot(Scorer):
+    name = "clip"
+    version = "1.0.0"
+
+    def __init__(self, encoder: ImageEncoder, attributes_file: Path | None = None) -> None:
+        self.encoder = encoder
+        self.attributes_file = attributes_file or DEFAULT_ATTRIBUTES
+        spec = yaml.safe_load(self.attributes_file.read_text())
+        self.spec_version = spec["version"]
+        self.attributes: dict[str, dict[str, Any]] = spec["attributes"]
+        self._label_embeddings: dict[str, np.ndarray] = {}
+
+    def labels(self) -> dict[str, list[str]]:
+        out = {}
+        for name, attr in self.attributes.items():
+            extra = ["unclear"] + ([] if attr.get("gate") else ["no_person"])
+            out[name] = list(attr["labels"]) + extra
+        return out
+
+    def label_embeddings(self, attribute: str) -> np.ndarray:
+        """One unit vector per label: the normalised mean of its prompts' embeddings."""
+        if attribute not in self._label_embeddings:
+            rows = []
+            for prompts in self.attributes[attribute]["labels"].values():
+                mean = self.encoder.embed_texts(list(prompts)).mean(axis=0)
+                rows.append(mean / np.linalg.norm(mean))
+            self._label_embeddings[attribute] = np.stack(rows)
+        return self._label_embeddings[attribute]
+
+    def probabilities(self, image_embeddings: np.ndarray, attribute: str) -> np.ndarray:
+        logits = self.encoder.logit_scale() * image_embeddings @ self.label_embeddings(
+            attribute).T
+        return softmax(logits)
+
+    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
+        embeddings = self.encoder.embed(images)
+        gate = next((a for a, spec in self.attributes.items() if spec.get("gate")), None)
+        person = np.ones(len(images), dtype=bool)
+        rows: list[dict[str, Any]] = []
+        order = ([gate] if gate else []) + [a for a in self.attributes if a != gate]
+        for attribute in order:
+            spec = self.attributes[attribute]
+            labels = list(spec["labels"])
+            probs = self.probabilities(embeddings, attribute)
+            top = np.sort(probs, axis=1)[:, ::-1]
+            margins = top[:, 0] - top[:, 1]
+            for i, item in enumerate(images):
+                decision = labels[int(probs[i].argmax())]
+                if margins[i] < spec["threshold"]:
+                    decision = "unclear"
+                if attribute != gate and not person[i]:
+                    decision = "no_person"
+                rows += rows_for(item.image_id, attribute, dict(zip(labels, probs[i],
+                                                                    strict=True)), decision)
+                if attribute == gate:  # only a confident "no person" gates the rest
+                    person[i] = decision != "no_person"
+        return rows
+
+    def card(self) -> dict[str, Any]:
+        bundle = self.encoder.bundle
+        return {
+            "name": self.name, "version": self.version, "kind": "CLIP zero-shot",
+            "model": bundle.name, "pretrained": bundle.pretrained,
+            "weights_sha256": bundle.weights_sha256,
+            "weights": "random (mechanics only)" if bundle.pretrained is None else "loaded",
+            "preprocessing": "open_clip eval transform from PIL RGB uint8 (resize, centre "
+                             "crop, /255 once, normalise with the model's mean/std)",
+            "attributes_file": str(self.attributes_file), "attributes_version": self.spec_version,
+            "labels": self.labels(),
+            "thresholds": {a: s["threshold"] for a, s in self.attributes.items()},
+            "score": "softmax probability over the attribute's labels (logit scale x cosine "
+                     "to the mean prompt embedding)",
+            "limitations": [
+                "Labels are perceived attributes, a proxy for how an image reads; never a "
+                "person's identity.",
+                "CLIP's zero-shot accuracy differs by group (documented gaps for darker skin "
+                "and for gender presentation of non-Western faces); calibrate thresholds on "
+                "labelled images and use the classifier-error correction.",
+                "Binary gender presentation labels cannot represent non-binary presentation; "
+                "'unclear' absorbs close calls.",
+            ],
+        }

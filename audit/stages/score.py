@@ -1,0 +1,122 @@
+"""Score stage: decoded images -> scores.parquet (long table), for a run or
+for any folder of images. Never regenerates; image embeddings are cached in
+the run, so changing prompts or thresholds re-scores without re-encoding."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audit.api.scorer import SCORE_COLUMNS, ScoreInput, Scorer
+from audit.rundir.atomic import atomic_path
+from audit.rundir.images_table import read_images
+from audit.rundir.runcard import now, read_run, write_run
+from audit.stages.generate import Progress
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+COLUMNS = [*SCORE_COLUMNS, "error"]
+BATCH = 64
+INPUT = "input"  # pseudo-scorer whose "status" rows record how each image loaded
+
+
+@dataclass(frozen=True)
+class Loaded:
+    image_id: str
+    item: ScoreInput | None
+    status: str  # ok | blank | error
+    error: str | None
+
+
+def load_image(image_id: str, path: Path, key: str | None = None) -> Loaded:
+    """Decode with Pillow's decompression-bomb limit; classify blank images."""
+    from PIL import Image
+
+    from audit.generators.diffusers_backend import classify
+
+    try:
+        data = path.read_bytes()
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+    except Exception as exc:  # any decoder error is this image's status, not the run's
+        return Loaded(image_id, None, "error", f"{type(exc).__name__}: {exc}")
+    status = classify(np.asarray(image, dtype=np.float32) / 255)
+    return Loaded(image_id, ScoreInput(image_id, image, key or hashlib.sha256(data).hexdigest()),
+                  status, None)
+
+
+def _batches(entries: list[tuple[str, Path, str | None]], workers: int = 8
+             ) -> Iterator[list[Loaded]]:
+    with ThreadPoolExecutor(workers) as pool:
+        for start in range(0, len(entries), BATCH):
+            chunk = entries[start:start + BATCH]
+            yield list(pool.map(lambda e: load_image(*e), chunk))
+
+
+def _score_entries(entries: list[tuple[str, Path, str | None]], scorers: Sequence[Scorer],
+                   progress: Progress | None) -> list[dict[str, Any]]:
+    """Scorer rows, plus one ``input``/``status`` row per image (ok, blank or
+    error with the reason): an unreadable image is recorded, and the run goes on."""
+    rows: list[dict[str, Any]] = []
+    if progress:
+        progress.start(len(entries), 0)
+    for batch in _batches(entries):
+        good = [b.item for b in batch if b.status == "ok" and b.item is not None]
+        rows += [{"image_id": b.image_id, "scorer": INPUT, "attribute": "status",
+                  "label": b.status, "score": float("nan"), "decision": b.status,
+                  "error": b.error} for b in batch]
+        if good:
+            for scorer in scorers:
+                rows += [{**r, "scorer": scorer.name, "error": None} for r in scorer.score(good)]
+        if progress:
+            progress.advance(len(batch))
+    return rows
+
+
+def write_scores(rows: list[dict[str, Any]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.float64() if c == "score" else pa.string()) for c in COLUMNS])
+    table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows], schema=schema)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def run_score(run_dir: Path, scorers: Sequence[Scorer], *, progress: Progress | None = None
+              ) -> dict[str, Any]:
+    images = read_images(run_dir)
+    valid = images[images.status == "ok"]
+    entries = [(r.image_id, run_dir / r.path, r.sha256) for r in valid.itertuples()]
+    rows = _score_entries(entries, scorers, progress)
+    write_scores(rows, run_dir / "scores.parquet")
+    card = read_run(run_dir)
+    card["scorers"] = [s.card() for s in scorers]
+    card["scored"] = {"at": now(), "images": len(entries), "rows": len(rows),
+                      "statuses": _statuses(rows)}
+    write_run(run_dir, card)
+    return card["scored"]
+
+
+def _statuses(rows: list[dict[str, Any]]) -> dict[str, int]:
+    statuses: dict[str, int] = {}
+    for row in rows:
+        if row["scorer"] == INPUT:
+            statuses[row["label"]] = statuses.get(row["label"], 0) + 1
+    return statuses
+
+
+def score_folder(folder: Path, out: Path, scorers: Sequence[Scorer], *,
+                 progress: Progress | None = None) -> dict[str, int]:
+    """Any folder of images; image_id is the path relative to the folder."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and p.suffix.lower() in IMAGE_SUFFIXES)
+    entries = [(p.relative_to(folder).as_posix(), p, None) for p in files]
+    rows = _score_entries(entries, scorers, progress)
+    write_scores(rows, out)
+    return _statuses(rows)

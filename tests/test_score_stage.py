@@ -1,0 +1,73 @@
+"""The score stage on a run and on a plain folder, through the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from tests.conftest import REPO
+
+TINY_CLIP = ["--clip-model", "tiny-random", "--clip-pretrained", "none"]
+
+
+def audit(*args, cwd=REPO):
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_score_any_folder_with_broken_and_blank_images(tmp_path):
+    folder = tmp_path / "downloaded"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(folder / "a.png")
+    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
+        folder / "sub" / "b.jpg")
+    Image.new("RGB", (40, 40)).save(folder / "black.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    out = tmp_path / "scores.parquet"
+    result = audit("score", "--images", str(folder), "--out", str(out),
+                   "--scorers", "clip,skin_tone", *TINY_CLIP)
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_parquet(out)
+    status = scores[scores.scorer == "input"].set_index("image_id")
+    assert status.label.to_dict() == {"a.png": "ok", "black.png": "blank",
+                                      "broken.png": "error", "sub/b.jpg": "ok"}
+    assert "UnidentifiedImageError" in status.loc["broken.png", "error"]
+    scored = set(scores[scores.scorer != "input"].image_id)
+    assert scored == {"a.png", "sub/b.jpg"}
+    assert {"clip", "skin_tone"} == set(scores.scorer) - {"input"}
+
+
+def test_audit_run_generates_scores_and_writes_stats(tmp_path):
+    run_dir = tmp_path / "run"
+    result = audit("run", "smoke", "--model", "tiny", "--out", str(run_dir), *TINY_CLIP,
+                   "--scorers", "clip,skin_tone,clip_concepts")
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_parquet(run_dir / "scores.parquet")
+    images = pd.read_parquet(run_dir / "images.parquet")
+    assert set(scores[scores.scorer == "clip"].image_id) == set(images.image_id)
+    card = json.loads((run_dir / "run.json").read_text())
+    assert [c["name"] for c in card["scorers"]] == ["clip", "skin_tone", "clip_concepts"]
+    assert card["scorers"][0]["weights"].startswith("random")
+    assert list((run_dir / "embeddings").iterdir())  # cached for re-scoring
+    stats = json.loads((run_dir / "stats.json").read_text())
+    assert {r["attribute"] for r in stats["funnel"]} == {"gender_presentation"}
+    # re-scoring reuses the cached embeddings and gives the same decisions
+    again = audit("score", str(run_dir), *TINY_CLIP, "--scorers", "clip")
+    assert again.returncode == 0, again.stderr
+    rescored = pd.read_parquet(run_dir / "scores.parquet")
+    merged = scores[scores.scorer == "clip"].merge(
+        rescored[rescored.scorer == "clip"], on=["image_id", "attribute", "label"])
+    assert (merged.decision_x == merged.decision_y).all()
+
+
+def test_score_usage_errors(tmp_path):
+    assert audit("score").returncode == 2
+    assert audit("score", "--images", str(tmp_path)).returncode == 2  # no --out
+    result = audit("score", str(tmp_path), "--scorers", "clipp", *TINY_CLIP)
+    assert result.returncode == 2 and "did you mean 'clip'" in result.stderr

@@ -1,0 +1,99 @@
+"""Skin-tone colorimetry on Monk swatches; NudeNet's real weights on a real photo."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from audit.api.scorer import ScoreInput
+from audit.paths import package_data_dir
+from audit.scorers.skin_tone import SkinTone, ita
+
+with (package_data_dir() / "reference/monk-skin-tones.csv").open() as fh:
+    SWATCHES = [(r["monk_tone"], (int(r["r"]), int(r["g"]), int(r["b"])))
+                for r in csv.DictReader(fh)]
+
+
+def decisions(rows, attribute):
+    return {r["image_id"]: r["decision"] for r in rows if r["attribute"] == attribute}
+
+
+def test_every_monk_swatch_maps_to_its_own_tone():
+    images = [ScoreInput(tone, Image.new("RGB", (24, 24), rgb)) for tone, rgb in SWATCHES]
+    got = decisions(SkinTone().score(images), "monk_tone")
+    assert got == {tone: tone for tone, _ in SWATCHES}
+
+
+def test_channel_order_matters_and_is_guarded():
+    """The same swatches fed as BGR (a common bug) land on other tones."""
+    images = [ScoreInput(tone, Image.new("RGB", (24, 24), rgb[::-1])) for tone, rgb in SWATCHES]
+    got = decisions(SkinTone().score(images), "monk_tone")
+    wrong = [tone for tone, _ in SWATCHES if got[tone] != tone]
+    assert len(wrong) >= 4, got
+
+
+def test_ita_by_hand_and_non_skin_is_unclear():
+    assert ita(np.array([60.0, 5.0, 10.0])) == pytest.approx(math.degrees(math.atan(1.0)))
+    rows = SkinTone().score([ScoreInput("grey", Image.new("RGB", (24, 24), (128, 128, 128))),
+                             ScoreInput("blue", Image.new("RGB", (24, 24), (20, 40, 200)))])
+    assert decisions(rows, "monk_tone") == {"grey": "unclear", "blue": "unclear"}
+
+
+def test_lab_conversion_of_the_swatches_matches_published_values():
+    """White point and one swatch against independently known CIELAB values (D65)."""
+    from skimage.color import rgb2lab
+
+    from audit.scorers.skin_tone import monk_swatches
+
+    assert rgb2lab(np.array([[[255, 255, 255]]], dtype=np.uint8))[0, 0] == pytest.approx(
+        [100, 0, 0], abs=0.01)
+    # sRGB (160,126,86) = Monk 6: L* 55.1, a* 7.8, b* 26.7 by the sRGB/D65 formulas
+    assert monk_swatches()[1][5] == pytest.approx([55.1, 7.8, 26.7], abs=0.1)
+
+
+nudenet = pytest.importorskip("nudenet")
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    from skimage import data
+
+    return data.astronaut()  # a real photo (RGB) shipped with scikit-image
+
+
+@pytest.fixture(scope="module")
+def nude_scorer():
+    from audit.scorers.nudenet_scorer import NudeNet
+
+    return NudeNet()
+
+
+def test_nudenet_finds_the_astronauts_face_through_our_rgb_path(astronaut, nude_scorer, tmp_path):
+    rows = nude_scorer.score([ScoreInput("astronaut", Image.fromarray(astronaut))])
+    scores = {(r["attribute"], r["label"]): r["score"] for r in rows}
+    assert scores[("nudenet", "FACE_FEMALE")] >= 0.5
+    assert decisions(rows, "gender_presentation") == {"astronaut": "female"}
+    assert decisions(rows, "nsfw") == {"astronaut": "safe"}
+    assert len([r for r in rows if r["attribute"] == "nudenet"]) == 18  # every label kept
+    # regression guard: NudeNet's own file-path route feeds BGR and scores differently
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(astronaut).save(path)
+    via_path = max(d["score"] for d in nude_scorer.detector.detect(str(path))
+                   if d["class"] == "FACE_FEMALE")
+    assert abs(via_path - scores[("nudenet", "FACE_FEMALE")]) > 0.02
+
+
+def test_skin_tone_uses_the_detected_face(astronaut, nude_scorer):
+    box = nude_scorer.face_box(astronaut)
+    assert box is not None and box[2] > 20 and box[3] > 20
+    rows = SkinTone(nude_scorer.face_box).score([ScoreInput("a", Image.fromarray(astronaut))])
+    labels = {r["label"] for r in rows if r["attribute"] == "ita"}
+    assert "region_face" in labels
+    assert decisions(rows, "monk_tone")["a"] in {str(t) for t in range(1, 11)}
+
+
+def test_nudenet_card_records_the_weights_hash(nude_scorer):
+    card = nude_scorer.card()
+    assert len(card["weights_sha256"]) == 64 and card["thresholds"]["unsafe"] == 0.6
