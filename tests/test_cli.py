@@ -30,11 +30,19 @@ def test_generate_smoke_on_tiny(tmp_path):
 
 def test_run_with_overrides_records_them(tmp_path):
     result = audit("run", "smoke", "-m", "tiny", "-n", "1", "--out", str(tmp_path / "r"),
-                   "--scheduler", "ddim", "--steps", "3", "--size", "32x48")
+                   "--scheduler", "ddim", "--steps", "3", "--size", "32x48",
+                   "--clip-model", "tiny-random", "--clip-pretrained", "none")
     assert result.returncode == 0, result.stderr
     row = pd.read_parquet(tmp_path / "r/images.parquet").iloc[0]
     assert (row.scheduler, row.steps, row.width, row.height) == ("ddim", 3, 32, 48)
-    assert "not implemented yet" in result.stdout
+    assert (tmp_path / "r/stats.json").exists()
+
+
+def test_run_without_clip_weights_keeps_the_images_and_says_what_to_pass(tmp_path):
+    result = audit("run", "smoke", "-m", "tiny", "-n", "1", "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert "--clip-pretrained" in result.stderr.strip().splitlines()[-1]
+    assert len(pd.read_parquet(tmp_path / "r/images.parquet")) == 4
 
 
 def test_default_out_is_runs_suite_model(tmp_path):
@@ -90,7 +98,7 @@ def test_probes_list_show_validate(tmp_path):
     assert f"{bad} /name" in result.stderr and f"{bad} /: 'version'" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["score", "report", "view", "export",
+@pytest.mark.parametrize("command", ["report", "view", "export",
                                      "validate", "demo"])
 def test_unbuilt_commands_say_so(command):
     result = audit(command, "anything")
