@@ -128,13 +128,34 @@ class ImageEncoder:
         self.workers = workers
         self.encoded = 0  # images actually run through the model (not from cache)
 
+    def _split_preprocess(self) -> tuple[Any, Any] | None:
+        """open_clip's transform as (PIL steps, Normalize), so the float work
+        runs once per batch on the device instead of per image on the CPU."""
+        from torchvision import transforms
+
+        steps = list(getattr(self.bundle.preprocess, "transforms", []))
+        if (len(steps) < 2 or not isinstance(steps[-2], transforms.ToTensor)
+                or not isinstance(steps[-1], transforms.Normalize)):
+            return None
+        return transforms.Compose(steps[:-2]), steps[-1]
+
     def pixels(self, images: Sequence[Any]) -> Any:
-        """The tensor that enters the vision tower (open_clip preprocessing)."""
+        """The tensor that enters the vision tower: open_clip's preprocessing,
+        with ToTensor (/255 once) and Normalize applied to the stacked batch."""
         import torch
 
+        split = self._split_preprocess()
         with ThreadPoolExecutor(self.workers) as pool:
-            tensors = list(pool.map(self.bundle.preprocess, images))
-        return torch.stack(tensors).to(self.bundle.device, dtype=self.bundle.dtype)
+            if split is None:
+                return torch.stack(list(pool.map(self.bundle.preprocess, images))).to(
+                    self.bundle.device, dtype=self.bundle.dtype)
+            resize, normalize = split
+            arrays = list(pool.map(lambda im: np.asarray(resize(im), dtype=np.uint8), images))
+        batch = torch.from_numpy(np.stack(arrays)).to(self.bundle.device)
+        batch = batch.permute(0, 3, 1, 2).float().div_(255)
+        mean = torch.tensor(normalize.mean, device=batch.device).view(1, -1, 1, 1)
+        std = torch.tensor(normalize.std, device=batch.device).view(1, -1, 1, 1)
+        return ((batch - mean) / std).to(self.bundle.dtype)
 
     def embed(self, items: Sequence[ScoreInput]) -> np.ndarray:
         import torch
