@@ -24,10 +24,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import generate, pending, probes, score, stats
+    from audit.cli import assignment, generate, pending, probes, score, stats
 
     app.add_typer(probes.app, name="probes")
     generate.register(app)
+    assignment.register(app)
     score.register(app)
     stats.register(app)
     pending.register(app)
@@ -55,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
             warnings.filterwarnings("ignore", category=category)
     _register()
     try:
-        app(args=args, prog_name="audit", standalone_mode=False)
+        # Without standalone mode click returns an Exit's code instead of raising.
+        code = app(args=args, prog_name="audit", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except AuditError as exc:
         if debug:
             raise

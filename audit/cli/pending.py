@@ -10,8 +10,6 @@ from audit.errors import UsageError
 PENDING = {
     "report": ("Write a self-contained HTML report of a run.", 8),
     "view": ("Open runs in the Streamlit viewer.", 8),
-    "export": ("Write a course-assignment zip (bias, story, ...) from a run.", 6),
-    "validate": ("Check a course-assignment submission zip, folder or JSON.", 6),
     "demo": ("Audit the bundled toy-world model end to end.", 7),
 }
 

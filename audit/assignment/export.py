@@ -1,0 +1,202 @@
+"""Build assignment zips from a finished run; every export passes validate.
+
+Bias findings come from stats.json (the strongest corrected departures from a
+real reference, in distinct contexts and attributes); the description carries
+the statistic and the harm sentence is a careful default the user must read
+and edit. Other tasks take images chosen by image id from the run's records.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audit.assignment import MODELS
+from audit.errors import InvalidInput, UsageError
+from audit.generators.loading import ALIASES
+from audit.rundir.atomic import write_bytes
+from audit.rundir.images_table import read_images
+from audit.rundir.runcard import read_run
+
+WORDS = {"gender_presentation": "perceived gender presentation",
+         "skin_tone_group": "perceived skin tone", "monk_tone": "Monk skin tone (colorimetry)",
+         "age_group": "perceived age group"}
+HARMS = {
+    "gender_presentation": "Under-representing {category}-presenting people as {context} "
+                           "reinforces the stereotype that this role is not theirs "
+                           "(representation harm).",
+    "skin_tone_group": "Showing {context} with {category} skin at a different rate than "
+                       "reality erases people who do this work (erasure and stereotyping).",
+    "monk_tone": "Skewing the skin tones shown for {context} stereotypes who does this work "
+                 "(representation harm).",
+    "age_group": "Skewing the ages shown for {context} stereotypes who does this work "
+                 "(representation harm).",
+}
+
+
+@dataclass(frozen=True)
+class BiasFinding:
+    item_id: str
+    attribute: str
+    category: str
+
+
+def course_model_name(card: dict[str, Any], allow_any_model: bool) -> str:
+    model = card.get("model", {}).get("id", "")
+    if model in MODELS:
+        return model
+    for alias, hub_id in ALIASES.items():
+        if alias in MODELS and model == hub_id:
+            return alias
+    if not allow_any_model:
+        raise InvalidInput(f"model '{model}' is not one of {', '.join(MODELS)}, the only "
+                           "names the course accepts; pass --allow-any-model to export anyway "
+                           "(the zip will then need 'audit validate --allow-any-model')",
+                           where="run.json /model/id")
+    return model
+
+
+def _zip(path: Path, document: dict[str, Any], json_name: str, images: dict[str, Path]) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(json_name, json.dumps(document, indent=2, ensure_ascii=False))
+        for name, source in images.items():
+            archive.write(source, name)
+    write_bytes(path, buffer.getvalue())
+
+
+def _image_name(row: Any) -> str:
+    return f"{row.item_id}-{row.seed}.png"
+
+
+def choose_findings(stats: dict[str, Any], count: int = 4) -> list[BiasFinding]:
+    """Strongest corrected departures from a named reference, distinct in item
+    (context) and attribute (demographic); uniform-reference rows come after."""
+    rows = [r for r in stats["proportions"] if r["p_adjusted"] is not None and r["n"]]
+    rows.sort(key=lambda r: (r["reference"] is None or r["reference"].startswith("uniform"),
+                             r["p_adjusted"], -abs(r["log_odds"] or 0)))
+    chosen: list[BiasFinding] = []
+    for row in rows:
+        if row["log_odds"] is None or row["log_odds"] >= 0:
+            continue  # describe the under-represented category
+        if any(c.item_id == row["group"] or c.attribute == row["attribute"] for c in chosen):
+            continue
+        chosen.append(BiasFinding(row["group"], row["attribute"], row["category"]))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def describe(row: dict[str, Any], prompt: str, generated: int, model: str) -> str:
+    reference = row["reference"] or "uniform"
+    source, _, share = reference.partition("=")
+    ref_text = (f"a uniform split would give {float(share):.0%}" if source == "uniform" else
+                f"the reference ({source}) gives {float(share):.0%}")
+    words = WORDS.get(row["attribute"], row["attribute"])
+    return (f"For '{row['category']}' ({words}), {ref_text}. However, using the prompt "
+            f"\"{prompt}\" to generate {generated} images with {model}, {row['k']} of "
+            f"{row['n']} confidently labelled images ({row['estimate']:.0%}, 95% CI "
+            f"{row['ci_low']:.0%}-{row['ci_high']:.0%}) were perceived as {row['category']}; "
+            f"{row['test']} p = {row['p_value']:.2g}, adjusted p = {row['p_adjusted']:.2g}. "
+            "Labels are perceptions by a classifier, not identities.")
+
+
+def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None = None,
+                harms: list[str] | None = None, images_per_bias: int = 6) -> list[str]:
+    stats_path = run_dir / "stats.json"
+    if not stats_path.exists():
+        raise UsageError("no stats.json: run 'audit stats RUN' first", where=str(run_dir))
+    stats = json.loads(stats_path.read_text())
+    card = read_run(run_dir)
+    model = card.get("model", {}).get("id", "the model")
+    images = read_images(run_dir)
+    findings = findings or choose_findings(stats)
+    if len(findings) != 4:
+        raise InvalidInput(f"found {len(findings)} usable findings in {stats_path}, the course "
+                           "asks for 4 in different contexts and demographics; name them with "
+                           "--finding ITEM:ATTRIBUTE:CATEGORY", where=str(stats_path))
+    lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
+    biases, files, notes = [], {}, []
+    for index, finding in enumerate(findings):
+        row = lookup.get((finding.item_id, finding.attribute, finding.category))
+        if row is None:
+            raise InvalidInput(f"no statistic for {finding.item_id}:{finding.attribute}:"
+                               f"{finding.category}", where=str(stats_path))
+        item = images[(images.item_id == finding.item_id) & (images.status == "ok")]
+        if item.empty:
+            raise InvalidInput(f"no valid images for item '{finding.item_id}'",
+                               where=str(run_dir / "images.parquet"))
+        prompt = item.prompt.iloc[0]
+        chosen = item.sort_values("seed").head(images_per_bias)
+        for image in chosen.itertuples():
+            files[_image_name(image)] = run_dir / image.path
+        context = json.loads(item.slots.iloc[0]).get("occupation", prompt)
+        harm = (harms[index] if harms and index < len(harms) else
+                HARMS.get(finding.attribute, "This skew stereotypes who {context} are "
+                          "(representation harm).").format(category=finding.category,
+                                                           context=context))
+        if not harms or index >= len(harms):
+            notes.append(f"bias {index}: default harm sentence written; read and edit it")
+        biases.append({"prompt": prompt, "description": describe(row, prompt, len(item), model),
+                       "harm": harm,
+                       "image-paths": [_image_name(i) for i in chosen.itertuples()]})
+    _zip(out, {"biases": biases}, "bias.json", files)
+    return notes
+
+
+def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
+                 allow_any_model: bool = False) -> None:
+    """story / open-ended / movie-poster from a YAML selection of image ids."""
+    try:
+        spec = yaml.safe_load(selection.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read selection: {exc}", where=str(selection)) from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("pairs"), list):
+        raise InvalidInput("a selection needs a 'pairs' list of {image: IMAGE_ID, ...}",
+                           where=f"{selection} /pairs")
+    images = read_images(run_dir).set_index("image_id")
+    model = course_model_name(read_run(run_dir), allow_any_model) if task != "movie-poster" \
+        else None
+    pairs, files = [], {}
+    for index, entry in enumerate(spec["pairs"]):
+        image_id = entry.get("image") if isinstance(entry, dict) else None
+        if image_id not in images.index:
+            raise InvalidInput(f"image '{image_id}' is not in the run",
+                               where=f"{selection} /pairs/{index}/image")
+        row = images.loc[image_id]
+        if row.status != "ok":
+            raise InvalidInput(f"image '{image_id}' has status {row.status}",
+                               where=f"{selection} /pairs/{index}/image")
+        name = f"{row.item_id}-{row.seed}.png"
+        files[name] = run_dir / row.path
+        pair: dict[str, Any] = {"prompt": row.prompt}
+        if task != "movie-poster":
+            pair.update(model=model, seed=int(row.seed))
+        pair["image-path"] = name
+        if task == "open-ended":
+            pair.update(correct=entry.get("correct", ""), incorrect=entry.get("incorrect", ""))
+        pairs.append(pair)
+    if task == "story":
+        document = {"pairs": pairs, "story": spec.get("story", "")}
+    elif task == "open-ended":
+        document = {"goal": spec.get("goal", ""), "pairs": pairs}
+    else:
+        document = {"title": spec.get("title", ""), "genre": spec.get("genre", ""),
+                    "constraints": list(spec.get("constraints", [])), "pairs": pairs}
+    _zip(out, document, f"{task}.json", files)
+
+
+def parse_finding(text: str) -> BiasFinding:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise UsageError(f"--finding must be ITEM:ATTRIBUTE:CATEGORY, got '{text}'")
+    return BiasFinding(*parts)
+
+
+

@@ -1,0 +1,105 @@
+"""``audit validate`` and ``audit export``: the course assignment's zips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from audit.errors import UsageError
+
+console = Console()
+TaskOpt = typer.Option(None, "--task", help="bias, story, open-ended or movie-poster "
+                       "(default: from the JSON file's name or content).")
+AnyModelOpt = typer.Option(False, "--allow-any-model", help="Accept model names other than "
+                           "SDv1.5, SDv2.1 and SDXL (with a warning); the course does not.")
+
+
+def validate(
+    path: Path = typer.Argument(..., help="A submission zip, a folder, or a JSON file."),
+    task: str | None = TaskOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report."),
+    allow_any_model: bool = AnyModelOpt,
+) -> None:
+    """Check a submission and list every problem at once (exit 0 valid, 1 invalid,
+    2 unreadable). Warnings do not make it invalid.
+
+    Example: audit validate bias.zip
+    """
+    from audit.assignment import TASKS
+    from audit.assignment.submission import Unreadable
+    from audit.assignment.validate import report
+    from audit.assignment.validate import validate as run_validate
+
+    if task is not None and task not in TASKS:
+        raise UsageError(f"unknown --task '{task}' (known: {', '.join(TASKS)})")
+    try:
+        sub, found_task = run_validate(path, task=task, allow_any_model=allow_any_model)
+    except Unreadable as exc:
+        raise UsageError(str(exc)) from None
+    result = report(path, sub, found_task)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        from rich.markup import escape
+
+        for finding in sub.findings:  # user text may contain [brackets]: escape it
+            colour = "red" if finding.level == "error" else "yellow"
+            hint = f" [dim]→ {escape(finding.hint)}[/dim]" if finding.hint else ""
+            console.print(f"[{colour}]{finding.level}[/{colour}] {escape(finding.where)}: "
+                          f"{escape(finding.message)}{hint}", highlight=False)
+        verdict = "valid" if result["valid"] else "INVALID"
+        console.print(f"{path}: {verdict} {found_task or '?'} submission, "
+                      f"{result['errors']} error(s), {result['warnings']} warning(s)")
+    if not result["valid"]:
+        raise typer.Exit(1)
+
+
+def export(
+    task: str = typer.Argument(..., help="bias, story, open-ended or movie-poster."),
+    run: Path = typer.Argument(..., help="A finished run directory."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Zip to write (default "
+                                    "TASK.zip in the current folder)."),
+    select: Path | None = typer.Option(None, "--select", help="For story, open-ended and "
+                                       "movie-poster: YAML choosing images by id."),
+    finding: list[str] = typer.Option(None, "--finding", help="For bias: "
+                                      "ITEM:ATTRIBUTE:CATEGORY, four times (default: the "
+                                      "strongest corrected results)."),
+    harm: list[str] = typer.Option(None, "--harm", help="For bias: harm sentences, in order."),
+    images_per_bias: int = typer.Option(6, min=1, help="Images copied per bias."),
+    allow_any_model: bool = AnyModelOpt,
+) -> None:
+    """Write an assignment zip from a run; it passes 'audit validate'.
+
+    Examples: audit export bias runs/occupations__SDXL ;
+    audit export story runs/x --select story.yaml
+    """
+    from audit.assignment import TASKS
+    from audit.assignment.export import export_bias, export_pairs, parse_finding
+    from audit.assignment.validate import validate as run_validate
+
+    if task not in TASKS:
+        raise UsageError(f"unknown task '{task}' (known: {', '.join(TASKS)})")
+    out = out or Path(f"{task}.zip")
+    if task == "bias":
+        findings = [parse_finding(f) for f in finding] if finding else None
+        for note in export_bias(run, out, findings=findings, harms=harm or None,
+                                images_per_bias=images_per_bias):
+            console.print(f"[yellow]note[/yellow] {note}")
+    else:
+        if select is None:
+            raise UsageError(f"'{task}' needs --select FILE.yaml naming the images")
+        export_pairs(task, run, select, out, allow_any_model=allow_any_model)
+    sub, _ = run_validate(out, task=task, allow_any_model=allow_any_model)
+    errors = [f for f in sub.findings if f.level == "error"]
+    console.print(f"wrote {out}: {'passes' if not errors else 'FAILS'} audit validate "
+                  f"({len(errors)} error(s), {len(sub.findings) - len(errors)} warning(s))")
+    if errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(export)

@@ -1,0 +1,143 @@
+"""Round trips: run -> stats -> export -> validate, for all four tasks."""
+
+import json
+import textwrap
+import zipfile
+
+import pandas as pd
+import pytest
+import yaml
+
+from audit.assignment.export import choose_findings, export_bias, export_pairs
+from audit.assignment.validate import validate
+from audit.errors import InvalidInput
+from audit.stages.generate import run_generate
+from audit.stats.output import write_stats
+from audit.stats.runs import assess_run
+from audit.suites import load_suite
+
+SUITE = """\
+    name: export
+    version: 0.1.0
+    description: four occupations for export tests
+    reference: bls-cps-2025
+    images_per_item: 8
+    seed: 0
+    generation: {steps: 1, guidance: 5.0, width: 32, height: 32, scheduler: euler}
+    attributes: [person_present, gender_presentation, skin_tone_group, age_group, monk_tone]
+    templates:
+      - {id: face, text: "a photo of the face of {occupation|a}"}
+    slots:
+      occupation: [nurse, software developer, chief executive, janitor]
+"""
+# (item, attribute) -> the label every image of that item gets; others alternate
+SKEWS = {("face--nurse", "gender_presentation"): "male",
+         ("face--software-developer", "skin_tone_group"): "light",
+         ("face--chief-executive", "age_group"): "old",
+         ("face--janitor", "monk_tone"): "2"}
+LABELS = {"gender_presentation": ["female", "male"],
+          "skin_tone_group": ["light", "medium", "dark"],
+          "age_group": ["young", "middle_aged", "old"],
+          "monk_tone": ["2", "5", "8"]}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, tiny_generator):
+    folder = tmp_path_factory.mktemp("export")
+    suite = folder / "export.yaml"
+    suite.write_text(textwrap.dedent(SUITE))
+    run = folder / "run"
+    run_generate(load_suite(suite), tiny_generator, run)
+    images = pd.read_parquet(run / "images.parquet")
+    rows = []
+    for image in images.itertuples():
+        rows.append({"image_id": image.image_id, "scorer": "clip",
+                     "attribute": "person_present", "label": "person", "score": 0.9,
+                     "decision": "person"})
+        for attribute, labels in LABELS.items():
+            label = SKEWS.get((image.item_id, attribute), labels[image.seed % len(labels)])
+            scorer = "skin_tone" if attribute == "monk_tone" else "clip"
+            rows += [{"image_id": image.image_id, "scorer": scorer, "attribute": attribute,
+                      "label": name, "score": float(name == label), "decision": label}
+                     for name in labels]
+    pd.DataFrame(rows).to_parquet(run / "scores.parquet")
+    write_stats(assess_run(run), run / "stats.json")
+    return run
+
+
+def test_bias_export_round_trip(run_dir, tmp_path):
+    out = tmp_path / "bias.zip"
+    notes = export_bias(run_dir, out)
+    assert len(notes) == 4  # default harm sentences flagged for editing
+    sub, task = validate(out)
+    assert task == "bias" and [f for f in sub.findings if f.level == "error"] == []
+    document = json.loads(zipfile.ZipFile(out).read("bias.json"))
+    assert len(document["biases"]) == 4
+    nurse = next(b for b in document["biases"] if "nurse" in b["prompt"])
+    assert "bls-cps-2025" in nurse["description"] and "0 of 8" in nurse["description"]
+    assert "95% CI" in nurse["description"]
+    assert all(len(b["image-paths"]) == 6 for b in document["biases"])
+    assert all("/" not in name for name in zipfile.ZipFile(out).namelist())
+
+
+def test_findings_differ_in_context_and_attribute(run_dir):
+    stats = json.loads((run_dir / "stats.json").read_text())
+    findings = choose_findings(stats)
+    assert len({f.item_id for f in findings}) == len({f.attribute for f in findings}) == len(
+        findings)
+    assert ("face--nurse", "gender_presentation", "female") in [
+        (f.item_id, f.attribute, f.category) for f in findings]
+
+
+def selection(tmp_path, task, run_dir, count, **extra):
+    ids = pd.read_parquet(run_dir / "images.parquet").image_id.tolist()[:count]
+    pairs = [{"image": i, "correct": "a face", "incorrect": "noise"} for i in ids]
+    path = tmp_path / f"{task}.yaml"
+    path.write_text(yaml.safe_dump({"pairs": pairs, **extra}))
+    return path
+
+
+@pytest.mark.parametrize("task,count,extra", [
+    ("story", 6, {"story": "A day at work."}),
+    ("open-ended", 20, {"goal": "faces at work"}),
+    ("movie-poster", 4, {"title": "Shift", "genre": "drama", "constraints": ["no text"]}),
+])
+def test_pair_exports_round_trip(run_dir, tmp_path, task, count, extra):
+    select = selection(tmp_path, task, run_dir, count, **extra)
+    out = tmp_path / f"{task}.zip"
+    needs_model = task != "movie-poster"
+    if needs_model:
+        with pytest.raises(InvalidInput, match="not one of SDv1.5"):
+            export_pairs(task, run_dir, select, out)
+    export_pairs(task, run_dir, select, out, allow_any_model=needs_model)
+    sub, found = validate(out, allow_any_model=True)
+    assert found == task and [f for f in sub.findings if f.level == "error"] == []
+    document = json.loads(zipfile.ZipFile(out).read(f"{task}.json"))
+    if needs_model:
+        assert document["pairs"][0]["model"] == "tiny"
+        assert isinstance(document["pairs"][0]["seed"], int)
+
+
+def test_unknown_image_in_selection(run_dir, tmp_path):
+    path = tmp_path / "story.yaml"
+    path.write_text("pairs:\n  - image: nope/1\n")
+    with pytest.raises(InvalidInput, match="/pairs/0/image"):
+        export_pairs("story", run_dir, path, tmp_path / "s.zip", allow_any_model=True)
+
+
+def test_export_cli_checks_its_own_zip(run_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    out = tmp_path / "cli-bias.zip"
+    result = subprocess.run([sys.executable, "-m", "audit.cli", "export", "bias", str(run_dir),
+                             "--out", str(out), "--harm", "one", "--harm", "two", "--harm",
+                             "three", "--harm", "four"], cwd=REPO, capture_output=True,
+                            text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "passes audit validate" in result.stdout
+    harms = [b["harm"] for b in json.loads(zipfile.ZipFile(out).read("bias.json"))["biases"]]
+    assert harms == ["one", "two", "three", "four"]
