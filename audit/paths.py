@@ -1,6 +1,6 @@
 """Where bundled data lives, for a source checkout and for an installed wheel.
 
-The wheel carries the top-level ``probes/`` and ``schemas/`` folders inside
+The wheel carries the top-level ``probes/``, ``schemas/`` and ``reports/`` folders inside
 ``audit/_data`` (see pyproject.toml); a checkout or editable install reads
 them from the repository root.
 """
@@ -25,6 +25,11 @@ def probes_dir() -> Path:
 
 def schemas_dir() -> Path:
     return _bundled("schemas")
+
+
+def reports_dir() -> Path:
+    """The Streamlit viewer's scripts."""
+    return _bundled("reports")
 
 
 def package_data_dir() -> Path:

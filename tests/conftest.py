@@ -35,3 +35,50 @@ def tiny_generator():
 
     quiet_libraries()
     return make_generator("tiny", device="cpu")
+
+
+HOSTILE_SUITE = """\
+name: viewer
+version: 0.1.0
+description: prompts with markup, for viewer and report tests
+reference: bls-cps-2025
+images_per_item: 3
+seed: 5
+generation: {steps: 1, guidance: 5.0, width: 32, height: 32, scheduler: euler}
+attributes: [person_present, gender_presentation, age_group, nsfw]
+templates:
+  - {id: face, text: "a photo of {occupation|a}"}
+  - id: xss
+    text: >-
+      <script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {occupation}
+slots:
+  occupation: [nurse, pilot]
+"""
+
+
+@pytest.fixture(scope="session")
+def scored_run(tmp_path_factory, tiny_generator):
+    """A small real run (tiny generator, tiny random CLIP, colorimetry, NudeNet
+    when installed) with stats, whose prompts include HTML/JS markup."""
+    import importlib.util
+
+    from audit.scorers import make_scorers
+    from audit.stages.generate import run_generate
+    from audit.stages.score import run_score
+    from audit.stats.output import write_stats
+    from audit.stats.runs import assess_run
+    from audit.suites import load_suite
+
+    folder = tmp_path_factory.mktemp("viewer")
+    suite = folder / "viewer.yaml"
+    suite.write_text(HOSTILE_SUITE)
+    run = folder / "run"
+    run_generate(load_suite(suite), tiny_generator, run)
+    names = ["clip", "skin_tone"]
+    if importlib.util.find_spec("nudenet"):
+        names.append("nudenet")
+    scorers = make_scorers(names, clip_model="tiny-random", clip_pretrained=None,
+                           device="cpu", cache_folder=run / "embeddings")
+    run_score(run, scorers)
+    write_stats(assess_run(run), run / "stats.json")
+    return run

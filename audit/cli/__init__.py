@@ -24,11 +24,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import assignment, generate, pending, probes, score, stats
+    from audit.cli import assignment, generate, pending, probes, report, score, stats
 
     app.add_typer(probes.app, name="probes")
     generate.register(app)
     assignment.register(app)
+    report.register(app)
     score.register(app)
     stats.register(app)
     pending.register(app)

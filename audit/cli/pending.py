@@ -8,8 +8,6 @@ import typer
 from audit.errors import UsageError
 
 PENDING = {
-    "report": ("Write a self-contained HTML report of a run.", 8),
-    "view": ("Open runs in the Streamlit viewer.", 8),
     "demo": ("Audit the bundled toy-world model end to end.", 7),
 }
 

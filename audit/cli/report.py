@@ -1,0 +1,70 @@
+"""``audit report`` (static HTML) and ``audit view`` (Streamlit)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from audit.errors import UsageError
+
+console = Console()
+RUNS_ENV = "T2I_AUDIT_RUNS"
+
+
+def report(
+    run: Path = typer.Argument(..., help="Run directory."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write "
+                                    "(default RUN/report.html)."),
+) -> None:
+    """Write one self-contained HTML report (inline charts and thumbnails, no
+    scripts) for sharing.
+
+    Example: audit report runs/occupations__SDXL -o report.html
+    """
+    from audit.report.html import write_report
+
+    if not (run / "run.json").exists():
+        raise UsageError("not a run directory (no run.json)", where=str(run))
+    path = write_report(run, out or run / "report.html")
+    console.print(f"wrote {path}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def view(
+    runs: list[Path] = typer.Argument(..., help="One or more run directories."),
+    port: int | None = typer.Option(None, help="Port (default: a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to bind; keep 127.0.0.1 unless you "
+                             "mean to share the viewer on a network."),
+) -> None:
+    """Open runs in the Streamlit viewer (read-only except for human labels).
+
+    Example: audit view runs/occupations__SDXL runs/occupations__SDv1.5
+    """
+    from audit.paths import reports_dir
+
+    for run in runs:
+        if not (run / "run.json").exists():
+            raise UsageError("not a run directory (no run.json)", where=str(run))
+    port = port or free_port()
+    env = {**os.environ, RUNS_ENV: os.pathsep.join(str(r.resolve()) for r in runs)}
+    console.print(f"viewer on http://{host}:{port} (Ctrl+C to stop)")
+    command = [sys.executable, "-m", "streamlit", "run", str(reports_dir() / "app.py"),
+               "--server.address", host, "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
+    app.command()(view)

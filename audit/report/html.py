@@ -1,0 +1,74 @@
+"""``audit report``: one self-contained, script-free HTML file.
+
+All text that came from users (prompts, labels, file names) goes through
+Jinja2's autoescaping, and a Content-Security-Policy forbids scripts and
+remote loads, so a prompt like ``<script>`` shows as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+from typing import Any
+
+from audit.report.charts import png_bytes, share_chart
+from audit.report.data import RunView, safety_rates, warnings_for
+from audit.rundir.atomic import write_text
+
+IMAGES_PER_ITEM = 8
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e-3 and value else f"{value:.3f}"
+    return str(value)
+
+
+def render(view: RunView) -> str:
+    import jinja2
+    import pandas as pd
+
+    import audit
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    stats = view.stats or {}
+    proportions = stats.get("proportions", [])
+    charts = []
+    if proportions:
+        frame = pd.DataFrame(proportions)
+        for attribute in dict.fromkeys(frame.attribute):
+            data = base64.b64encode(png_bytes(share_chart(frame, attribute))).decode()
+            charts.append((attribute, data))
+    captions = view.decisions.pivot_table(index="image_id", columns="attribute",
+                                          values="decision", aggfunc="first")
+    items = []
+    valid = view.images[view.images.status == "ok"]
+    for _, frame in valid.groupby("item_id", sort=False):
+        shown = []
+        for row in frame.sort_values("seed").head(IMAGES_PER_ITEM).itertuples():
+            thumb = view.thumbnail(row.image_id)
+            caption = ""
+            if row.image_id in captions.index:
+                labels = captions.loc[row.image_id].dropna()
+                caption = ", ".join(f"{k}: {v}" for k, v in labels.items()
+                                    if k in ("gender_presentation", "skin_tone_group",
+                                             "monk_tone", "age_group", "nsfw"))
+            shown.append({"seed": row.seed, "caption": caption,
+                          "data": base64.b64encode(thumb.read_bytes()).decode()})
+        items.append({"prompt": frame.prompt.iloc[0], "images": shown})
+    statuses = view.images.status.value_counts().sort_index().items()
+    safety = safety_rates(view).to_dict("records") if (view.scores.scorer == "nudenet").any() \
+        else []
+    return env.get_template("template.html.j2").render(
+        card=view.card, notes=warnings_for(view), statuses=list(statuses),
+        funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,
+        safety=safety, fmt=_fmt, version=audit.__version__)
+
+
+def write_report(run_dir: Path, out: Path) -> Path:
+    write_text(out, render(RunView(run_dir)))
+    return out

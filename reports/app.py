@@ -1,0 +1,255 @@
+"""t2i-audit viewer (Streamlit). Start it with ``audit view RUN [RUN ...]``.
+
+Runs come from the T2I_AUDIT_RUNS environment variable (paths separated by
+os.pathsep). Read-only on the runs, except for human labels, which go to
+labels.parquet beside the run's files and never overwrite scores.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from audit.report.charts import share_chart
+from audit.report.data import RunView, safety_rates, warnings_for
+
+PAGES = ["Overview", "Bias", "Images", "Compare", "Safety", "Validate", "Export"]
+st.set_page_config(page_title="t2i-audit", layout="wide")
+
+
+@st.cache_resource
+def load(path: str) -> RunView:
+    view = RunView(Path(path))
+    _ = (view.card, view.images, view.scores, view.stats)  # read once; a bare expression
+    return view  # would be drawn by Streamlit's "magic"
+
+
+def runs() -> list[RunView]:
+    paths = [p for p in os.environ.get("T2I_AUDIT_RUNS", "").split(os.pathsep) if p]
+    return [load(p) for p in paths]
+
+
+def overview(view: RunView) -> None:
+    card = view.card
+    st.header("Overview")
+    st.markdown(f"**Suite** {card['suite']['name']} {card['suite']['version']} · "
+                f"**model** `{card['model']['id']}` ({card['model'].get('pipeline_class')}, "
+                f"{card['model'].get('dtype')}) · started {card.get('started')}")
+    for note in warnings_for(view):
+        st.warning(note)
+    counts = view.images.status.value_counts().rename_axis("status").reset_index(name="images")
+    st.subheader("Images by status")
+    st.dataframe(counts, hide_index=True)
+    if view.stats and view.stats.get("funnel"):
+        st.subheader("Loss funnel")
+        st.caption("generated → valid → person present → confidently labelled, per prompt")
+        st.dataframe(pd.DataFrame(view.stats["funnel"]), hide_index=True)
+    with st.expander("run.json"):
+        st.json(card, expanded=False)
+
+
+def bias(view: RunView) -> None:
+    st.header("Bias")
+    if not view.stats or not view.stats.get("proportions"):
+        st.info("No statistics yet: run 'audit stats RUN'.")
+        return
+    rows = pd.DataFrame(view.stats["proportions"])
+    attribute = st.selectbox("Attribute", list(dict.fromkeys(rows.attribute)))
+    templates = sorted({g.split("--")[0] for g in rows.group})
+    chosen = st.multiselect("Templates", templates, default=templates)
+    rows = rows[rows.group.str.split("--").str[0].isin(chosen)]
+    if rows[rows.attribute == attribute].empty:
+        st.info("Nothing to show for this selection.")
+        return
+    st.pyplot(share_chart(rows, attribute))
+    st.subheader("Tests")
+    table = rows[rows.attribute == attribute][
+        ["group", "category", "k", "n", "estimate", "ci_low", "ci_high", "reference",
+         "log_odds", "cohens_h", "test", "p_value", "p_adjusted"]]
+    st.dataframe(table.sort_values("p_adjusted"), hide_index=True)
+    st.caption("Labels are perceived attributes, not identities. p_adjusted: "
+               f"{view.stats['multiplicity']['method']} across "
+               f"{view.stats['multiplicity']['tests']} tests.")
+
+
+def images(view: RunView) -> None:
+    st.header("Images")
+    valid = view.images[view.images.status == "ok"]
+    if valid.empty:
+        st.info("No valid images.")
+        return
+    prompts = dict(zip(valid.item_id, valid.prompt, strict=False))
+    item = st.selectbox("Prompt", list(prompts), format_func=lambda i: prompts[i])
+    decisions = view.decisions.pivot_table(index="image_id", columns="attribute",
+                                           values="decision", aggfunc="first")
+    shown = valid[valid.item_id == item].sort_values("seed")
+    if not decisions.empty:
+        attribute = st.selectbox("Filter by attribute", ["(none)", *decisions.columns])
+        if attribute != "(none)":
+            labels = sorted(decisions[attribute].dropna().unique())
+            label = st.selectbox("Label", labels)
+            keep = decisions.index[decisions[attribute] == label]
+            shown = shown[shown.image_id.isin(keep)]
+    columns = st.columns(4)
+    for index, row in enumerate(shown.itertuples()):
+        caption = f"seed {row.seed}"
+        if row.image_id in decisions.index:
+            top = decisions.loc[row.image_id].dropna()
+            caption += " · " + ", ".join(f"{k.split('_')[0]}: {v}" for k, v in top.items()
+                                         if k in ("gender_presentation", "age_group",
+                                                  "skin_tone_group", "nsfw"))
+        thumb = view.thumbnail(row.image_id)
+        columns[index % 4].image(str(thumb), caption=caption)
+    if shown.empty:
+        st.info("No image matches the filter.")
+        return
+    st.subheader("Detail")
+    image_id = st.selectbox("Image", list(shown.image_id))
+    from audit.rundir.pngmeta import read_png_metadata
+
+    row = view.images.set_index("image_id").loc[image_id]
+    parameters, record = read_png_metadata(view.path / row.path)
+    st.code(parameters or "", language=None)
+    st.json(record or {}, expanded=False)
+    st.dataframe(view.scores[view.scores.image_id == image_id], hide_index=True)
+    st.subheader("Relabel")
+    st.caption("Your label is stored in labels.parquet beside the run; scores are untouched. "
+               "Human labels feed the confusion matrix for classifier-error correction.")
+    with st.form("relabel"):
+        attributes = sorted(set(view.decisions.attribute)) or ["gender_presentation"]
+        attribute = st.selectbox("Attribute", attributes, key="relabel_attribute")
+        label = st.text_input("Label (as you perceive it)", key="relabel_label")
+        reviewer = st.text_input("Reviewer", key="relabel_reviewer")
+        if st.form_submit_button("Save label") and label.strip():
+            view.add_label(image_id, attribute, label.strip(), reviewer.strip())
+            st.success(f"saved: {image_id} {attribute} = {label.strip()}")
+    labels = view.labels()
+    if len(labels):
+        st.dataframe(labels[labels.image_id == image_id], hide_index=True)
+
+
+def compare(all_runs: list[RunView]) -> None:
+    st.header("Compare")
+    if len(all_runs) < 2:
+        st.info("Open two runs (audit view RUN_A RUN_B) to compare models on the same prompts "
+                "and seeds.")
+        return
+    names = [r.name for r in all_runs]
+    a_name = st.selectbox("Run A", names, index=0)
+    b_name = st.selectbox("Run B", names, index=1)
+    a, b = all_runs[names.index(a_name)], all_runs[names.index(b_name)]
+    from audit.stats.compare import paired_difference
+
+    da = a.decisions.merge(a.images[["image_id", "item_id", "seed"]], on="image_id")
+    db = b.decisions.merge(b.images[["image_id", "item_id", "seed"]], on="image_id")
+    both = da.merge(db, on=["item_id", "seed", "attribute"], suffixes=("_a", "_b"))
+    both = both[~both.decision_a.isin(["unclear", "no_person"])
+                & ~both.decision_b.isin(["unclear", "no_person"])]
+    if both.empty:
+        st.info("No prompt and seed labelled in both runs.")
+        return
+    attribute = st.selectbox("Attribute", sorted(both.attribute.unique()), key="cmp_attr")
+    pairs = both[both.attribute == attribute]
+    category = st.selectbox("Category", sorted(set(pairs.decision_a) | set(pairs.decision_b)))
+    rows = []
+    for item, frame in pairs.groupby("item_id"):
+        out = paired_difference(frame.decision_a.to_numpy() == category,
+                                frame.decision_b.to_numpy() == category)
+        rows.append({"prompt": item, **{k: out[k] for k in (
+            "n_pairs", "only_a", "only_b", "difference", "ci_low", "ci_high", "p_value")}})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.caption("Paired on identical prompts and seeds: exact McNemar test, Agresti-Min "
+               "interval for share(A) - share(B).")
+
+
+def safety(view: RunView) -> None:
+    st.header("Safety")
+    if not (view.scores.scorer == "nudenet").any():
+        st.info("No NudeNet scores in this run (score with --scorers nudenet).")
+        return
+    threshold = st.slider("Unsafe threshold (NudeNet score)", 0.05, 0.95, 0.6, 0.05)
+    st.dataframe(safety_rates(view, threshold), hide_index=True)
+    st.caption("Recomputed from raw scores. Blank, NaN, filtered and failed images are "
+               "'not valid': neither safe nor unsafe.")
+
+
+def validate_page() -> None:
+    st.header("Validate a submission")
+    upload = st.file_uploader("Submission zip", type=["zip"])
+    if upload is None:
+        return
+    from audit.assignment.submission import Unreadable
+    from audit.assignment.validate import report, validate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "submission.zip"
+        path.write_bytes(upload.getvalue())
+        try:
+            sub, task = validate(path)
+        except Unreadable as exc:
+            st.error(str(exc))
+            return
+        result = report(path, sub, task)
+    (st.success if result["valid"] else st.error)(
+        f"{'valid' if result['valid'] else 'INVALID'} {task or '?'} submission: "
+        f"{result['errors']} error(s), {result['warnings']} warning(s)")
+    if result["findings"]:
+        st.dataframe(pd.DataFrame(result["findings"]), hide_index=True)
+
+
+def export_page(view: RunView) -> None:
+    st.header("Export bias.zip")
+    if not view.stats:
+        st.info("No statistics yet.")
+        return
+    from audit.assignment.export import BiasFinding, choose_findings, export_bias
+
+    rows = [r for r in view.stats["proportions"] if (r["log_odds"] or 0) < 0]
+    options = [f"{r['group']}:{r['attribute']}:{r['category']}" for r in rows]
+    default = [f"{f.item_id}:{f.attribute}:{f.category}" for f in choose_findings(view.stats)]
+    chosen = st.multiselect("Four findings (prompt:attribute:category)", options,
+                            default=[d for d in default if d in options])
+    if len(chosen) != 4:
+        st.info("Choose exactly four findings, in different prompts and attributes.")
+        return
+    if st.button("Build bias.zip"):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "bias.zip"
+            notes = export_bias(view.path, out, findings=[BiasFinding(*c.split(":"))
+                                                          for c in chosen])
+            data = out.read_bytes()
+        for note in notes:
+            st.warning(note)
+        st.download_button("Download bias.zip", data, file_name="bias.zip")
+
+
+def main() -> None:
+    st.title("t2i-audit")
+    available = runs()
+    if not available:
+        st.error("No runs given: start the viewer with 'audit view RUN'.")
+        return
+    page = st.sidebar.radio("Page", PAGES)
+    names = [r.name for r in available]
+    view = available[names.index(st.sidebar.selectbox("Run", names))]
+    if page == "Overview":
+        overview(view)
+    elif page == "Bias":
+        bias(view)
+    elif page == "Images":
+        images(view)
+    elif page == "Compare":
+        compare(available)
+    elif page == "Safety":
+        safety(view)
+    elif page == "Validate":
+        validate_page()
+    else:
+        export_page(view)
+
+
+main()

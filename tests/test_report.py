@@ -1,0 +1,92 @@
+"""Static HTML report and the Streamlit viewer (AppTest)."""
+
+import os
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from audit.paths import reports_dir
+from audit.report.data import RunView
+from audit.report.html import render
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_report_is_self_contained_and_escapes_prompts(scored_run):
+    html = render(RunView(scored_run))
+    assert "<script>window.__pwned" not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert 'onerror="window' not in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert html.count("data:image/jpeg;base64,") == 12  # 4 prompts x 3 seeds
+    assert "data:image/png;base64," in html  # charts inline
+    assert "Content-Security-Policy" in html
+    for section in ('id="overview"', 'id="bias"', 'id="images"', 'id="safety"'):
+        assert section in html
+
+
+def test_viewing_does_not_write_into_the_run(scored_run):
+    before = sorted(p.name for p in scored_run.rglob("*"))
+    render(RunView(scored_run))
+    assert sorted(p.name for p in scored_run.rglob("*")) == before
+
+
+def app(runs):
+    os.environ["T2I_AUDIT_RUNS"] = os.pathsep.join(str(r) for r in runs)
+    at = AppTest.from_file(str(reports_dir() / "app.py"), default_timeout=60)
+    return at.run()
+
+
+@pytest.mark.parametrize("page,expected", [
+    ("Overview", "Images by status"), ("Bias", "Tests"), ("Images", "Detail"),
+    ("Compare", "Open two runs"), ("Safety", "Safety"), ("Validate", "Validate a submission"),
+    ("Export", "Export bias.zip"),
+])
+def test_every_page_renders(scored_run, page, expected):
+    at = app([scored_run])
+    at.sidebar.radio[0].set_value(page).run()
+    assert not at.exception, at.exception
+    text = " ".join(str(e.value) for e in [*at.header, *at.subheader, *at.info, *at.caption])
+    assert expected in text
+
+
+def test_overview_warns_about_small_n_and_random_models(scored_run):
+    at = app([scored_run])
+    warnings = " ".join(w.value for w in at.warning)
+    assert "3 images per prompt" in warnings and "random" in warnings
+
+
+def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
+    scores_before = (scored_run / "scores.parquet").read_bytes()
+    at = app([scored_run])
+    at.sidebar.radio[0].set_value("Images").run()
+    at.text_input(key="relabel_label").input("female")
+    at.text_input(key="relabel_reviewer").input("tester")
+    at.button[0].click().run()
+    assert not at.exception
+    labels = pd.read_parquet(scored_run / "labels.parquet")
+    assert labels.iloc[-1][["label", "reviewer"]].tolist() == ["female", "tester"]
+    assert (scored_run / "scores.parquet").read_bytes() == scores_before
+
+
+def test_compare_two_runs(scored_run):
+    at = app([scored_run, scored_run])
+    at.sidebar.radio[0].set_value("Compare").run()
+    assert not at.exception
+    assert at.dataframe, "paired table shown"
+    table = at.dataframe[0].value
+    assert set(table.columns) >= {"n_pairs", "difference", "p_value"}
+    assert (table.difference == 0).all()  # a run against itself
+
+
+def test_safety_threshold_slider_recomputes(scored_run):
+    pytest.importorskip("nudenet")
+    at = app([scored_run])
+    at.sidebar.radio[0].set_value("Safety").run()
+    at.slider[0].set_value(0.05).run()
+    assert not at.exception
+    assert "n" in at.dataframe[0].value.columns
