@@ -54,3 +54,57 @@ def test_colorimetry_recovers_the_rendered_monk_tone():
     decided = {r["image_id"]: r["decision"] for r in rows if r["attribute"] == "monk_tone"}
     correct = sum(decided[i] == str(p.tone) for i, p in by_image.items())
     assert correct / len(people) >= 0.95
+
+
+def test_bundled_model_loads_through_the_folder_code_path():
+    from audit.api.generator import GenerationRequest
+    from audit.generators import make_generator
+
+    generator = make_generator("toyworld", device="cpu")
+    info = generator.describe()
+    assert info["id"] == "toyworld" and info["source"] == "bundled" and len(info["sha256"]) == 64
+    (result,) = generator.generate([GenerationRequest("x", "a photo of a nurse", "", 3, 10, 5.0,
+                                                      64, 64, "default")])
+    assert result.status == "ok" and result.image.size == (64, 64)
+
+
+def test_toy_clip_reads_fresh_renders_at_95_percent_or_better():
+    import pandas as pd
+
+    from audit.scorers import make_scorers
+
+    rng = np.random.default_rng(2024)
+    people = [sample(o, rng) for o in card()["occupations"] for _ in range(50)]
+    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", device="cpu")
+    rows = pd.DataFrame(scorer.score([ScoreInput(str(i), render(p))
+                                      for i, p in enumerate(people)]))
+    decided = rows.drop_duplicates(["image_id", "attribute"]).set_index(
+        ["image_id", "attribute"]).decision
+    for attribute, truth in (("presentation", lambda p: p.presentation),
+                             ("tone_group", lambda p: p.tone_group)):
+        hits = [decided[(str(i), attribute)] == truth(p) for i, p in enumerate(people)]
+        assert np.mean(hits) >= 0.95, attribute
+
+
+def test_toyworld_reference_holds_the_card():
+    from audit.stats.references import named_reference
+
+    reference = named_reference("toyworld", "presentation")
+    assert reference.for_group("nurse") == {"A": 0.85, "B": pytest.approx(0.15)}
+    assert named_reference("toyworld", "gender_presentation") is None
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run([sys.executable, "-m", "audit.cli", "demo", "--n", "2", "--out",
+                             str(tmp_path / "demo")], cwd=REPO, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "intervals contain the training-data share" in result.stdout
+    for name in ("images.parquet", "scores.parquet", "stats.json", "report.html"):
+        assert (tmp_path / "demo" / name).exists()

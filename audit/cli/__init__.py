@@ -24,15 +24,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import assignment, generate, pending, probes, report, score, stats
+    from audit.cli import assignment, demo, generate, probes, report, score, stats
 
     app.add_typer(probes.app, name="probes")
     generate.register(app)
-    assignment.register(app)
-    report.register(app)
     score.register(app)
     stats.register(app)
-    pending.register(app)
+    report.register(app)
+    assignment.register(app)
+    app.command()(demo.demo)
 
 
 def _shown_errors() -> tuple[type[Exception], ...]:

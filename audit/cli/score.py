@@ -15,10 +15,12 @@ ScorersOpt = typer.Option(None, "--scorers", help="Comma-separated: clip, skin_t
                           "clip_concepts, sd_safety_checker (default: clip, skin_tone, "
                           "clip_concepts, and nudenet when installed).")
 ClipModelOpt = typer.Option("ViT-L-14", "--clip-model", help="open_clip model name, a JSON "
-                            "model config, or 'tiny-random' (random weights, for tests).")
-ClipPretrainedOpt = typer.Option("openai", "--clip-pretrained", help="open_clip pretrained "
+                            "model config, 'toyworld-clip' (bundled, trained on the toy "
+                            "world) or 'tiny-random' (random weights, for tests).")
+ClipPretrainedOpt = typer.Option("default", "--clip-pretrained", help="open_clip pretrained "
                                  "tag (needs the hub or its cache), a local checkpoint file, "
-                                 "or 'none' for random weights.")
+                                 "'none' for random weights, or 'default' (bundled weights "
+                                 "for bundled models, else 'openai').")
 AttributesOpt = typer.Option(None, "--attributes", help="YAML of zero-shot attributes "
                              "(default: the bundled clip-attributes.yaml).")
 ConceptsOpt = typer.Option(None, "--concepts", help="YAML of unsafe concepts for "
@@ -48,17 +50,16 @@ def build(scorers: str | None, clip_model: str, clip_pretrained: str, attributes
           cache_folder: Path | None):
     from audit.scorers import make_scorers
 
-    pretrained = None if clip_pretrained.lower() == "none" else clip_pretrained
     with console.status("loading scorers"):
         return make_scorers(scorer_names(scorers), clip_model=clip_model,
-                            clip_pretrained=pretrained, device=device,
+                            clip_pretrained=clip_pretrained, device=device,
                             cache_folder=cache_folder, batch_size=batch_size,
                             attributes_file=attributes, concepts_file=concepts,
                             checker_folder=checker)
 
 
 def do_score(run_dir: Path, scorers: str | None = None, clip_model: str = "ViT-L-14",
-             clip_pretrained: str = "openai", attributes: Path | None = None,
+             clip_pretrained: str = "default", attributes: Path | None = None,
              concepts: Path | None = None, checker: Path | None = None,
              score_device: str = "auto", score_batch_size: int | None = None) -> None:
     from audit.cli.progress import ImageProgress

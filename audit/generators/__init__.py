@@ -9,6 +9,7 @@ from audit.registry import Registry
 
 GENERATORS = Registry("model backend")
 GENERATORS.register("tiny", "audit.generators.tiny:TinyGenerator")
+GENERATORS.register("toyworld", "audit.toyworld.model:ToyworldGenerator")
 GENERATORS.register("diffusers", "audit.generators.diffusers_backend:DiffusersGenerator")
 
 

@@ -24,7 +24,7 @@ def nudenet_available() -> bool:
 
 
 def make_scorers(names: list[str], *, clip_model: str = "ViT-L-14",
-                 clip_pretrained: str | None = "openai", device: str = "auto",
+                 clip_pretrained: str | None = "default", device: str = "auto",
                  cache_folder: Path | None = None, batch_size: int | None = None,
                  attributes_file: Path | None = None, concepts_file: Path | None = None,
                  checker_folder: Path | None = None) -> list[Scorer]:
@@ -34,10 +34,13 @@ def make_scorers(names: list[str], *, clip_model: str = "ViT-L-14",
     built: dict[str, Any] = {}
     encoder = None
     if {"clip", "clip_concepts"} & set(names):
-        from audit.scorers.clip_model import ImageEncoder, load_clip
+        from audit.paths import package_data_dir
+        from audit.scorers.clip_model import DEFAULT_ATTRIBUTES, ImageEncoder, load_clip
 
         encoder = ImageEncoder(load_clip(clip_model, clip_pretrained, device=device),
                                cache_folder=cache_folder, batch_size=batch_size)
+        if attributes_file is None and clip_model in DEFAULT_ATTRIBUTES:
+            attributes_file = package_data_dir().parent / DEFAULT_ATTRIBUTES[clip_model]
     if "nudenet" in names:
         built["nudenet"] = SCORERS.get("nudenet")()
     for name in names:

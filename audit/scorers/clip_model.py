@@ -24,7 +24,24 @@ from audit.errors import UsageError
 from audit.paths import package_data_dir
 from audit.rundir.atomic import write_bytes
 
-BUILTIN = {"tiny-random": "clip/tiny-random.json"}
+BUILTIN = {"tiny-random": "clip/tiny-random.json", "toyworld-clip": "clip/toyworld-clip.json"}
+# Weights shipped with the package, used when --clip-pretrained is "default".
+BUNDLED_WEIGHTS = {"toyworld-clip": "toyworld/weights/toyworld-clip.safetensors"}
+# Attribute prompts that belong to a model's world.
+DEFAULT_ATTRIBUTES = {"toyworld-clip": "data/attributes/toyworld-attributes.yaml"}
+DEFAULT = "default"
+
+
+def resolve_pretrained(model: str, pretrained: str | None) -> str | None:
+    """'default' means the bundled weights for bundled models, else 'openai';
+    None (or 'none') means random weights."""
+    if pretrained is None or pretrained.lower() == "none":
+        return None
+    if pretrained == DEFAULT:
+        if model in BUNDLED_WEIGHTS:
+            return str(Path(__file__).resolve().parents[1] / BUNDLED_WEIGHTS[model])
+        return None if model == "tiny-random" else "openai"
+    return pretrained
 
 
 @dataclass
@@ -55,6 +72,7 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
 
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
+    pretrained = resolve_pretrained(model, pretrained)
     config = Path(model) if model.endswith(".json") else (
         package_data_dir() / BUILTIN[model] if model in BUILTIN else None)
     if config is not None:
@@ -82,7 +100,7 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
             "or run where the weights are cached or the hub is reachable") from None
     clip = clip.to(dtype=torch_dtype).eval()
     return ClipBundle(clip, preprocess, open_clip.get_tokenizer(model), device, torch_dtype,
-                      model, pretrained, sha)
+                      model, pretrained and Path(pretrained).name, sha)
 
 
 @dataclass

@@ -148,7 +148,13 @@ def bls_cps_2025(attribute: str) -> Reference | None:
     return Reference(name="bls-cps-2025", source=str(path), table=rows)
 
 
-NAMED = {"bls-cps-2025": bls_cps_2025}
+def toyworld(attribute: str) -> Reference | None:
+    from audit.toyworld.model import toyworld_reference
+
+    return toyworld_reference(attribute)
+
+
+NAMED = {"bls-cps-2025": bls_cps_2025, "toyworld": toyworld}
 
 
 def named_reference(name: str, attribute: str) -> Reference | None:

@@ -1,0 +1,103 @@
+"""Ground-truth checks of the toy world (prints a report; writes artefacts):
+
+1. the bundled toy CLIP's zero-shot accuracy on freshly rendered, labelled
+   people, per attribute, with confusion matrices -> written to
+   audit/toyworld/weights/clip-confusion.json for classifier-error correction;
+2. an audit of the bundled toy model: per (occupation, attribute) cell the
+   model share with its 95% CI, the training-data share, the amplification
+   (model - data) and whether the CI contains the data share;
+3. a grid of generated samples per occupation -> docs/toyworld-samples.png.
+
+    python benchmarks/toyworld_validity.py [--per-occupation 200] [--n 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from audit.api.generator import GenerationRequest
+from audit.api.scorer import ScoreInput
+from audit.generators import make_generator
+from audit.generators.diffusers_backend import quiet_libraries
+from audit.rundir.atomic import write_text
+from audit.scorers import make_scorers
+from audit.toyworld.model import WEIGHTS
+from audit.toyworld.world import card, render, sample
+
+REPO = Path(__file__).resolve().parents[1]
+TRUTH = {"presentation": lambda p: p.presentation, "tone_group": lambda p: p.tone_group,
+         "age_group": lambda p: p.age}
+
+
+def clip_accuracy(per_occupation: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    people = [sample(o, rng) for o in card()["occupations"] for _ in range(per_occupation)]
+    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", device="cpu")
+    rows = pd.DataFrame(scorer.score([ScoreInput(str(i), render(p))
+                                      for i, p in enumerate(people)]))
+    decided = rows.drop_duplicates(["image_id", "attribute"]).pivot(
+        index="image_id", columns="attribute", values="decision")
+    out = {}
+    for attribute, truth in TRUTH.items():
+        true = pd.Series([truth(p) for p in people], index=[str(i) for i in range(len(people))])
+        predicted = decided.loc[true.index, attribute]
+        labels = sorted(set(true))
+        columns = labels + ["unclear", "no_person"]
+        table = pd.crosstab(true, predicted).reindex(index=labels, columns=columns,
+                                                     fill_value=0)
+        out[attribute] = {"n": len(true), "accuracy": float((predicted == true).mean()),
+                          "true": labels, "predicted": columns,
+                          "confusion": table.to_numpy().tolist()}
+    return out
+
+
+def samples_grid(path: Path) -> None:
+    generator = make_generator("toyworld", device="cpu")
+    occupations = list(card()["occupations"])
+    requests = [GenerationRequest(f"{o}/{s}", f"a photo of {'an' if o[0] in 'aeiou' else 'a'} "
+                                  f"{o}", "", s, 20, 5.0, 64, 64, "default")
+                for o in occupations for s in range(8)]
+    images = []
+    for start in range(0, len(requests), 16):
+        images += [r.image for r in generator.generate(requests[start:start + 16])]
+    grid = Image.new("RGB", (64 * 8, 64 * len(occupations)))
+    for index, image in enumerate(images):
+        grid.paste(image, ((index % 8) * 64, (index // 8) * 64))
+    grid.resize((grid.width * 2, grid.height * 2), Image.Resampling.NEAREST).save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-occupation", type=int, default=200)
+    parser.add_argument("--n", type=int, default=50, help="images per occupation to audit")
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args()
+    quiet_libraries()
+
+    accuracy = clip_accuracy(args.per_occupation, args.seed)
+    write_text(WEIGHTS / "clip-confusion.json", json.dumps(
+        {"scorer": "clip", "model": "toyworld-clip", "images_seed": args.seed,
+         "attributes": accuracy}, indent=2))
+    for attribute, result in accuracy.items():
+        print(f"toy CLIP {attribute}: accuracy {result['accuracy']:.3f} on {result['n']} "
+              f"fresh images; confusion (rows true {result['true']}, columns "
+              f"{result['predicted']}): {result['confusion']}")
+
+    from audit.cli.demo import demo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        demo(n=args.n, out=Path(tmp) / "run")
+
+    samples_grid(REPO / "docs" / "toyworld-samples.png")
+    print(f"samples: {REPO / 'docs' / 'toyworld-samples.png'}")
+
+
+if __name__ == "__main__":
+    main()
