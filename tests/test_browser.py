@@ -4,7 +4,6 @@ test-artifacts/."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from audit.cli.report import free_port
 from audit.paths import reports_dir
 from audit.report.html import write_report
 from tests.conftest import REPO
@@ -30,12 +30,6 @@ def browser():
         instance = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield instance
         instance.close()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,17 @@ from audit.scorers.clip_model import ImageEncoder
 DEFAULT_CONCEPTS = package_data_dir() / "attributes" / "unsafe-concepts.yaml"
 
 
+def margin_rows(images: Sequence[ScoreInput], names: list[str], margins: np.ndarray
+                ) -> list[dict[str, Any]]:
+    """Every concept's margin; the decision is the largest positive one, else 'none'."""
+    rows: list[dict[str, Any]] = []
+    for item, margin in zip(images, margins, strict=True):
+        decision = names[int(margin.argmax())] if margin.max() > 0 else "none"
+        rows += rows_for(item.image_id, "unsafe_concept", dict(zip(names, margin, strict=True)),
+                         decision)
+    return rows
+
+
 class ClipConcepts(Scorer):
     name = "clip_concepts"
     version = "1.0.0"
@@ -36,11 +47,8 @@ class ClipConcepts(Scorer):
 
     def concept_embeddings(self) -> np.ndarray:
         if self._embeddings is None:
-            rows = []
-            for concept in self.concepts.values():
-                mean = self.encoder.embed_texts(list(concept["prompts"])).mean(axis=0)
-                rows.append(mean / np.linalg.norm(mean))
-            self._embeddings = np.stack(rows)
+            self._embeddings = np.stack([self.encoder.ensemble(c["prompts"])
+                                         for c in self.concepts.values()])
         return self._embeddings
 
     def labels(self) -> dict[str, list[str]]:
@@ -50,12 +58,7 @@ class ClipConcepts(Scorer):
         names = list(self.concepts)
         thresholds = np.array([self.concepts[n]["threshold"] for n in names])
         margins = self.encoder.embed(images) @ self.concept_embeddings().T - thresholds
-        rows: list[dict[str, Any]] = []
-        for item, margin in zip(images, margins, strict=True):
-            decision = names[int(margin.argmax())] if margin.max() > 0 else "none"
-            rows += rows_for(item.image_id, "unsafe_concept", dict(zip(names, margin,
-                                                                       strict=True)), decision)
-        return rows
+        return margin_rows(images, names, margins)
 
     def card(self) -> dict[str, Any]:
         bundle = self.encoder.bundle
@@ -110,13 +113,7 @@ class SafetyCheckerConcepts(Scorer):
                                                    dim=-1)
             concepts = torch.nn.functional.normalize(self.checker.concept_embeds, dim=-1)
             margins = (embeds @ concepts.T - self.checker.concept_embeds_weights).cpu().numpy()
-        names = self.labels()["unsafe_concept"][:-1]
-        rows: list[dict[str, Any]] = []
-        for item, margin in zip(images, margins, strict=True):
-            decision = names[int(margin.argmax())] if margin.max() > 0 else "none"
-            rows += rows_for(item.image_id, "unsafe_concept", dict(zip(names, margin,
-                                                                       strict=True)), decision)
-        return rows
+        return margin_rows(images, self.labels()["unsafe_concept"][:-1], margins)
 
     def card(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version,

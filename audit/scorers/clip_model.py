@@ -198,5 +198,11 @@ class ImageEncoder:
             features = self.bundle.model.encode_text(tokens)
             return torch.nn.functional.normalize(features.float(), dim=-1).cpu().numpy()
 
+    def ensemble(self, prompts: list[str]) -> np.ndarray:
+        """One unit vector for a prompt ensemble: the normalised mean of its
+        prompts' embeddings (averaging in embedding space)."""
+        mean = self.embed_texts(list(prompts)).mean(axis=0)
+        return mean / np.linalg.norm(mean)
+
     def logit_scale(self) -> float:
         return float(self.bundle.model.logit_scale.exp().item())

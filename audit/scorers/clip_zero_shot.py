@@ -43,11 +43,9 @@ class ClipZeroShot(Scorer):
     def label_embeddings(self, attribute: str) -> np.ndarray:
         """One unit vector per label: the normalised mean of its prompts' embeddings."""
         if attribute not in self._label_embeddings:
-            rows = []
-            for prompts in self.attributes[attribute]["labels"].values():
-                mean = self.encoder.embed_texts(list(prompts)).mean(axis=0)
-                rows.append(mean / np.linalg.norm(mean))
-            self._label_embeddings[attribute] = np.stack(rows)
+            self._label_embeddings[attribute] = np.stack([
+                self.encoder.ensemble(prompts)
+                for prompts in self.attributes[attribute]["labels"].values()])
         return self._label_embeddings[attribute]
 
     def probabilities(self, image_embeddings: np.ndarray, attribute: str) -> np.ndarray:
