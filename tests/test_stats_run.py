@@ -194,3 +194,19 @@ def test_plan_cli():
     text = run_cli("plan", "--p0", "0.5", "--p1", "0.65")
     assert "images per prompt: 85" in text.stdout
     assert run_cli("plan", "--p0", "0.5", "--p1", "0.5").returncode == 2
+
+
+def test_corrected_shares_from_a_confusion_file(run_dir, tmp_path):
+    from audit.stats.correction import rogan_gladen
+
+    path = tmp_path / "confusion.json"
+    path.write_text(json.dumps({"attributes": {"gender_presentation": {
+        "true": ["female", "male"], "predicted": ["female", "male", "unclear"],
+        "confusion": [[85, 10, 5], [4, 94, 2]]}}}))
+    result = assess_run(run_dir, confusion=path)
+    corrected = result.corrected.set_index(["group", "category"])
+    row = corrected.loc[("face--software-developer", "female")]
+    # restricted to confident columns: sensitivity 85/95, specificity 94/98
+    assert row.corrected == pytest.approx(rogan_gladen(1 / 6, 85 / 95, 94 / 98))
+    assert row.ci_low <= row.corrected <= row.ci_high
+    assert row.n == 6

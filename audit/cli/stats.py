@@ -31,6 +31,9 @@ def stats(
                                    "none; applied across every test of the file."),
     alpha: float = typer.Option(0.05, help="1 - confidence level, and test level."),
     seed: int = typer.Option(0, help="Seed for bootstrap and Monte-Carlo tests."),
+    confusion: Path | None = typer.Option(None, help="JSON confusion matrices of the scorer "
+                                          "(rows true, columns predicted): adds shares "
+                                          "corrected for classifier error (runs only)."),
 ) -> None:
     """Shares with confidence intervals, tests against a reference, effect sizes,
     comparisons and corrected p-values.
@@ -47,6 +50,8 @@ def stats(
         raise UsageError("give either a run directory or --counts CSV (not both)")
     if reference is not None and counts is None:
         raise UsageError("--reference goes with --counts; a run uses its suite's reference")
+    if confusion is not None and run is None:
+        raise UsageError("--confusion goes with a run directory")
     try:
         settings = Settings(alpha=alpha, ci_method=ci, simultaneous=simultaneous,
                             correction=correction, seed=seed)
@@ -63,7 +68,7 @@ def stats(
                                source={"kind": "counts", "counts": str(counts),
                                        "reference": str(reference) if reference else "uniform"})
     else:
-        result = assess_run(run, settings=settings)
+        result = assess_run(run, settings=settings, confusion=confusion)
         out = out or run / "stats.json"
     document = write_stats(result, out) if out else stats_document(result)
     if as_json:

@@ -9,6 +9,7 @@ interval widened by the matrix's own sampling error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,3 +78,53 @@ def correct_with_interval(categories: list[str], observed_counts: np.ndarray,
     method = ("Rogan-Gladen" if len(categories) == 2 else "confusion-matrix inversion")
     return Corrected(categories, observed_p, point, low, high,
                      f"{method}, bootstrap over counts and confusion ({draws} draws, seed {seed})")
+
+
+def read_confusion(path: Any) -> dict[str, dict[str, Any]]:
+    """A confusion file: {"attributes": {name: {"true": [...], "predicted": [...],
+    "confusion": [[...]]}}} (rows true, columns predicted), as
+    benchmarks/toyworld_validity.py writes it or a labelled validation set gives."""
+    import json
+    from pathlib import Path
+
+    from audit.errors import InvalidInput, UsageError
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read confusion file: {exc}", where=str(path)) from None
+    attributes = document.get("attributes") if isinstance(document, dict) else None
+    if not isinstance(attributes, dict):
+        raise InvalidInput("expected an object with 'attributes'", where=f"{path} /attributes")
+    for name, spec in attributes.items():
+        for key in ("true", "predicted", "confusion"):
+            if key not in spec:
+                raise InvalidInput(f"missing '{key}'", where=f"{path} /attributes/{name}")
+    return attributes
+
+
+def corrected_rows(proportions: Any, confusion: dict[str, dict[str, Any]], *,
+                   alpha: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
+    """Corrected shares per group for every attribute with a confusion matrix.
+    Only confident predictions are observed, so the matrix is restricted to
+    the true classes' columns (abstentions are accounted for by the funnel)."""
+    rows: list[dict[str, Any]] = []
+    for attribute, spec in confusion.items():
+        classes = list(spec["true"])
+        columns = [spec["predicted"].index(c) for c in classes]
+        matrix = np.asarray(spec["confusion"])[:, columns]
+        mine = proportions[proportions.attribute == attribute]
+        for group, frame in mine.groupby("group", sort=False):
+            counts = frame.set_index("category").reindex(classes)["k"].fillna(0).astype(int)
+            if counts.sum() == 0:
+                continue
+            out = correct_with_interval(classes, counts.to_numpy(), matrix, alpha=alpha,
+                                        seed=seed)
+            for i, category in enumerate(classes):
+                rows.append({"group": group, "attribute": attribute, "category": category,
+                             "n": int(counts.sum()), "observed": float(out.observed[i]),
+                             "corrected": float(out.corrected[i]),
+                             "ci_low": float(out.ci_low[i]), "ci_high": float(out.ci_high[i]),
+                             "ci_method": out.ci_method})
+    return rows

@@ -198,7 +198,10 @@ def _counterfactual_pairs(labelled: pd.DataFrame, attribute: str,
 
 
 def assess_run(run_dir: Path, *, settings: Settings | None = None,
-               scorers: dict[str, str] | None = None) -> StatsResult:
+               scorers: dict[str, str] | None = None, confusion: Path | None = None
+               ) -> StatsResult:
+    """Everything stats.json holds for a run; with a confusion file, also the
+    shares corrected for the scorer's known errors."""
     settings = settings or Settings()
     card = read_run(run_dir)
     images = read_images(run_dir)
@@ -258,6 +261,12 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
         funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls),
         agreement=pd.DataFrame(agreement(every)))
+    if confusion is not None:
+        from audit.stats.correction import corrected_rows, read_confusion
+
+        result.corrected = pd.DataFrame(corrected_rows(
+            result.proportions, read_confusion(confusion), alpha=settings.alpha,
+            seed=settings.seed))
     apply_multiplicity(result)
     return result
 
