@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
 from tests.conftest import REPO
 
@@ -96,12 +95,6 @@ def test_probes_list_show_validate(tmp_path):
     result = audit("probes", "validate", str(bad))
     assert result.returncode == 1
     assert f"{bad} /name" in result.stderr and f"{bad} /: 'version'" in result.stderr
-
-
-@pytest.mark.parametrize("command", ["demo"])
-def test_unbuilt_commands_say_so(command):
-    result = audit(command, "anything")
-    assert result.returncode == 2 and "not implemented yet" in result.stderr
 
 
 def test_help_teaches():
