@@ -26,7 +26,8 @@ from audit.cli.score import (
 console = Console()
 
 SuiteArg = typer.Argument(..., help="Bundled suite name (see 'audit probes list') or a .yaml path.")
-ModelOpt = typer.Option(..., "--model", "-m", help="'tiny', an alias (SDv1.5, SDv2.1, SDXL, "
+ModelOpt = typer.Option(..., "--model", "-m", help="'toyworld' (bundled, trained), 'tiny' (random, "
+                        "for tests), an alias (SDv1.5, SDv2.1, SDXL, "
                         "SD3, FLUX-schnell), a hub id, a local pipeline folder, or a "
                         ".safetensors/.ckpt file.")
 NOpt = typer.Option(None, "--n", "-n", min=1, help="Images per item (default: the suite's).")
