@@ -41,8 +41,9 @@ NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
 
 
 def read_decisions(run_dir: Path) -> pd.DataFrame:
-    """Every scorer's decided label per (image, attribute):
-    image_id, attribute, scorer, label."""
+    """Every decided label per (image, scorer, attribute): image_id, attribute,
+    scorer, label; the ``input`` pseudo-scorer's rows carry each image's load
+    status."""
     path = run_dir / SCORES
     if not path.exists():
         raise UsageError(f"no {SCORES}: score the run first (audit score RUN)",
@@ -54,8 +55,7 @@ def read_decisions(run_dir: Path) -> pd.DataFrame:
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise InvalidInput(f"missing column(s) {', '.join(missing)}", where=str(path))
-    decided = scores[scores.scorer != "input"].drop_duplicates(["image_id", "scorer",
-                                                                "attribute"])
+    decided = scores.drop_duplicates(["image_id", "scorer", "attribute"])
     return decided[["image_id", "attribute", "scorer", "decision"]].rename(
         columns={"decision": "label"})
 
@@ -102,14 +102,6 @@ def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:
                             "categories": categories,
                             "confusion": table.to_numpy().tolist()})
     return out
-
-
-def read_load_status(run_dir: Path) -> pd.DataFrame | None:
-    scores = pd.read_parquet(run_dir / SCORES, columns=["image_id", "scorer", "label"])
-    loaded = scores[scores.scorer == "input"]
-    if loaded.empty:
-        return None
-    return loaded[["image_id", "label"]].rename(columns={"label": "load_status"})
 
 
 def _item_references(images: pd.DataFrame, reference: Reference | None) -> Reference | None:
@@ -205,13 +197,15 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
     settings = settings or Settings()
     card = read_run(run_dir)
     images = read_images(run_dir)
-    every = read_decisions(run_dir)
+    read = read_decisions(run_dir)
+    every = read[read.scorer != "input"]
     decisions = choose_scorers(every, scorers, str(run_dir / SCORES))
     person = decisions[decisions.attribute == PERSON][["image_id", "label"]].rename(
         columns={"label": "person_label"})
     per_image_base = images.merge(person, on="image_id", how="left")
-    loaded = read_load_status(run_dir)
-    if loaded is not None:  # an image that failed to decode at scoring time is not valid
+    loaded = read[read.scorer == "input"][["image_id", "label"]].rename(
+        columns={"label": "load_status"})
+    if len(loaded):  # an image that failed to decode at scoring time is not valid
         per_image_base = per_image_base.merge(loaded, on="image_id", how="left")
         failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
         per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
