@@ -56,10 +56,16 @@ class RunView:
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
-        """One decided label per (image, attribute): the first scorer's."""
-        scored = self.scores[self.scores.scorer != "input"]
-        first = scored.drop_duplicates(["image_id", "attribute"])
-        return first[["image_id", "attribute", "scorer", "decision"]]
+        """One decided label per (image, attribute), chosen as the statistics
+        choose it (the first scorer of each attribute)."""
+        from audit.stats.runs import choose_scorers
+
+        scored = self.scores[self.scores.scorer != "input"].drop_duplicates(
+            ["image_id", "scorer", "attribute"])[["image_id", "attribute", "scorer", "decision"]]
+        chosen = choose_scorers(scored.rename(columns={"decision": "label"}), None,
+                                str(self.path / "scores.parquet"))
+        return chosen[["image_id", "attribute", "scorer", "label"]].rename(
+            columns={"label": "decision"})
 
     def labels(self) -> pd.DataFrame:
         path = self.path / LABELS

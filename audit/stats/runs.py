@@ -71,7 +71,7 @@ def choose_scorers(decisions: pd.DataFrame, scorers: dict[str, str] | None,
             raise UsageError(f"scorer '{scorer}' has no '{attribute}' scores (has: "
                              f"{', '.join(names)})", where=where)
         chosen.append(frame[frame.scorer == scorer])
-    return pd.concat(chosen) if chosen else decisions
+    return pd.concat(chosen, ignore_index=True) if chosen else decisions
 
 
 def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:

@@ -79,6 +79,29 @@ class Schedule:
             group["lr"] = lr
 
 
+def fit(name: str, schedule: Schedule, loss_of: Any, *, size: int, batch: int,
+        generator: torch.Generator, device: str, clip_norm: float | None = None) -> None:
+    """The shared training loop: draw a batch of indices, step, log, record
+    the steps taken. ``loss_of(index)`` returns the batch's loss."""
+    optimizer = schedule.optimizer
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    loss = torch.tensor(float("nan"))
+    while schedule.running():
+        step = schedule.step_count
+        index = torch.randint(0, size, (batch,), generator=generator).to(device)
+        loss = loss_of(index)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(parameters, clip_norm)
+        optimizer.step()
+        schedule.step()
+        if step % 500 == 0:
+            print(f"{name} step {step}: loss {loss.item():.4f}", flush=True)
+    print(f"{name}: {schedule.step_count} steps, final loss {loss.item():.4f}", flush=True)
+    STEPS[name] = schedule.step_count
+
+
 def clip_caption(person: Person, rng: np.random.Generator) -> str:
     """Attribute-rich captions in varied order, so single-attribute zero-shot
     prompts ("a photo of a person with long hair") work."""
@@ -159,21 +182,12 @@ def train_clip(data: dict[str, Any], preset: Preset, device: str, seed: int) -> 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
     schedule = Schedule(optimizer, 1e-3, preset.clip_steps, preset.seconds[0])
     loss_fn = ClipLoss()
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    while schedule.running():
-        step = schedule.step_count
-        index = torch.randint(0, len(images), (preset.clip_batch,), generator=generator)
-        batch = (images[index.to(device)] - mean) / std
-        image_features, text_features, scale = model(batch, tokens[index.to(device)])
-        loss = loss_fn(image_features, text_features, scale)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if step % 500 == 0:
-            print(f"clip step {step}: loss {loss.item():.4f}", flush=True)
-    print(f"clip: {schedule.step_count} steps, final loss {loss.item():.4f}", flush=True)
-    STEPS["clip"] = schedule.step_count
+
+    def loss_of(index: torch.Tensor) -> torch.Tensor:
+        return loss_fn(*model((images[index] - mean) / std, tokens[index]))
+
+    fit("clip", schedule, loss_of, size=len(images), batch=preset.clip_batch,
+        generator=torch.Generator(device="cpu").manual_seed(seed), device=device)
     return model.eval()
 
 
@@ -203,22 +217,15 @@ def train_vae(images: torch.Tensor, preset: Preset, device: str, seed: int) -> A
                         scaling_factor=1.0).to(device).train()
     optimizer = torch.optim.AdamW(vae.parameters(), lr=1e-3)
     schedule = Schedule(optimizer, 1e-3, preset.vae_steps, preset.seconds[1])
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    while schedule.running():
-        step = schedule.step_count
-        index = torch.randint(0, len(images), (preset.vae_batch,), generator=generator)
-        batch = images[index.to(device)] * 2 - 1
+
+    def loss_of(index: torch.Tensor) -> torch.Tensor:
+        batch = images[index] * 2 - 1
         posterior = vae.encode(batch).latent_dist
         reconstruction = vae.decode(posterior.sample()).sample
-        loss = (reconstruction - batch).abs().mean() + 1e-6 * posterior.kl().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if step % 500 == 0:
-            print(f"vae step {step}: loss {loss.item():.4f}", flush=True)
-    print(f"vae: {schedule.step_count} steps, final loss {loss.item():.4f}", flush=True)
-    STEPS["vae"] = schedule.step_count
+        return (reconstruction - batch).abs().mean() + 1e-6 * posterior.kl().mean()
+
+    fit("vae", schedule, loss_of, size=len(images), batch=preset.vae_batch,
+        generator=torch.Generator(device="cpu").manual_seed(seed), device=device)
     vae.eval()
     with torch.no_grad():  # unit-variance latents make the diffusion schedule fit
         sample_latents = vae.encode(images[:512] * 2 - 1).latent_dist.mode()
@@ -265,10 +272,8 @@ def train_unet(data: dict[str, Any], vae: Any, preset: Preset, device: str, seed
     generator = torch.Generator(device="cpu").manual_seed(seed)
     unet.train()
     text_encoder.train()
-    while schedule.running():
-        step = schedule.step_count
-        index = torch.randint(0, len(latents), (preset.unet_batch,), generator=generator)
-        index = index.to(device)
+
+    def loss_of(index: torch.Tensor) -> torch.Tensor:
         clean = latents[index]
         noise = torch.randn(clean.shape, generator=generator).to(device)
         timesteps = torch.randint(0, 1000, (len(index),), generator=generator).to(device)
@@ -278,16 +283,10 @@ def train_unet(data: dict[str, Any], vae: Any, preset: Preset, device: str, seed
         tokens[drop] = empty
         hidden = text_encoder(tokens)[0]
         prediction = unet(noisy, timesteps, encoder_hidden_states=hidden).sample
-        loss = torch.nn.functional.mse_loss(prediction, noise)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        schedule.step()
-        if step % 1000 == 0:
-            print(f"unet step {step}: loss {loss.item():.4f}", flush=True)
-    print(f"unet: {schedule.step_count} steps, final loss {loss.item():.4f}", flush=True)
-    STEPS["unet"] = schedule.step_count
+        return torch.nn.functional.mse_loss(prediction, noise)
+
+    fit("unet", schedule, loss_of, size=len(latents), batch=preset.unet_batch,
+        generator=generator, device=device, clip_norm=1.0)
     return unet.eval(), text_encoder.eval(), tokenizer
 
 
