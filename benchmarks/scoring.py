@@ -1,5 +1,5 @@
-"""CLIP scoring throughput: model only vs the score stage's full path
-(PNG decode + open_clip preprocessing + encode + zero-shot), in one run.
+"""CLIP scoring throughput: decode only, model only, and the score stage's
+full path (PNG decode + open_clip preprocessing + encode + zero-shot), in one run.
 
 Speed does not depend on weight values, so the model is built from its
 open_clip config with random weights (no download).
@@ -11,6 +11,7 @@ open_clip config with random weights (no download).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import tempfile
 import time
@@ -22,7 +23,7 @@ from PIL import Image
 
 from audit.scorers.clip_model import ImageEncoder, load_clip
 from audit.scorers.clip_zero_shot import ClipZeroShot
-from audit.stages.score import _score_entries
+from audit.stages.score import _batches, _score_entries, decode_threads, on_gpu
 
 
 def sync() -> None:
@@ -79,7 +80,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_images(Path(tmp), args.n, args.size)
-        entries = [(p.name, p, None) for p in paths]
+        # keys as a run's images.parquet holds them (its sha256 column)
+        entries = [(p.name, p, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths]
         scorer = ClipZeroShot(encoder)
         _score_entries(entries[:batch], [scorer], None)  # warm-up (text embeddings too)
         encoder.cache.vectors.clear()
@@ -88,12 +90,23 @@ def main() -> None:
         _score_entries(entries, [scorer], None)
         sync()
         full = len(entries) / (time.perf_counter() - start)
+        decode_only = {}
+        for threads in sorted({1, decode_threads()}):
+            subset = entries[:256] if threads == 1 else entries
+            start = time.perf_counter()
+            for _ in _batches(subset, threads, pin=on_gpu([scorer])):
+                pass
+            decode_only[threads] = len(subset) / (time.perf_counter() - start)
 
     result = {"model": args.model, "device": bundle.device, "dtype": str(bundle.dtype),
               "images": args.n, "image_size": args.size, "batch_size": batch,
+              "decode_only_images_per_s_by_threads": {t: round(v, 1)
+                                                      for t, v in decode_only.items()},
               "model_only_images_per_s": round(model_only, 1),
               "decode_preprocess_encode_images_per_s": round(full, 1),
               "full_vs_model_only": round(full / model_only, 3)}
+    for threads, rate in decode_only.items():
+        print(f"decode only, {threads:2d} threads:           {rate:9.1f} images/s")
     print(f"model only:                       {model_only:9.1f} images/s")
     print(f"decode + preprocess + encode:     {full:9.1f} images/s "
           f"({full / model_only:.2f} of model only; {args.model}, {bundle.device}, "

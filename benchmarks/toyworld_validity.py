@@ -8,7 +8,7 @@
    (model - data) and whether the CI contains the data share;
 3. a grid of generated samples per occupation -> docs/toyworld-samples.png.
 
-    python benchmarks/toyworld_validity.py [--per-occupation 200] [--n 50]
+    python benchmarks/toyworld_validity.py [--per-occupation 200] [--n 50] [--weights DIR]
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ TRUTH = {"presentation": lambda p: p.presentation, "tone_group": lambda p: p.ton
          "age_group": lambda p: p.age}
 
 
-def clip_accuracy(per_occupation: int, seed: int) -> dict:
+def clip_accuracy(per_occupation: int, seed: int, pretrained: str = "default") -> dict:
     rng = np.random.default_rng(seed)
     people = [sample(o, rng) for o in card()["occupations"] for _ in range(per_occupation)]
-    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", device="cpu")
+    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", clip_pretrained=pretrained,
+                             device="cpu")
     rows = pd.DataFrame(scorer.score([ScoreInput(str(i), render(p))
                                       for i, p in enumerate(people)]))
     decided = rows.drop_duplicates(["image_id", "attribute"]).pivot(
@@ -58,8 +59,8 @@ def clip_accuracy(per_occupation: int, seed: int) -> dict:
     return out
 
 
-def samples_grid(path: Path) -> None:
-    generator = make_generator("toyworld", device="cpu")
+def samples_grid(path: Path, model: str = "toyworld") -> None:
+    generator = make_generator(model, device="cpu")
     occupations = list(card()["occupations"])
     requests = [GenerationRequest(f"{o}/{s}", f"a photo of {'an' if o[0] in 'aeiou' else 'a'} "
                                   f"{o}", "", s, 20, 5.0, 64, 64, "default")
@@ -78,11 +79,16 @@ def main() -> None:
     parser.add_argument("--per-occupation", type=int, default=200)
     parser.add_argument("--n", type=int, default=50, help="images per occupation to audit")
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="a rebuilt weights folder instead of the bundled one; its "
+                             "artefacts are written there")
     args = parser.parse_args()
     quiet_libraries()
+    folder = args.weights or WEIGHTS
+    clip = str(folder / "toyworld-clip.safetensors") if args.weights else "default"
 
-    accuracy = clip_accuracy(args.per_occupation, args.seed)
-    write_text(WEIGHTS / "clip-confusion.json", json.dumps(
+    accuracy = clip_accuracy(args.per_occupation, args.seed, clip)
+    write_text(folder / "clip-confusion.json", json.dumps(
         {"scorer": "clip", "model": "toyworld-clip", "images_seed": args.seed,
          "attributes": accuracy}, indent=2))
     for attribute, result in accuracy.items():
@@ -93,10 +99,11 @@ def main() -> None:
     from audit.cli.demo import demo
 
     with tempfile.TemporaryDirectory() as tmp:
-        demo(n=args.n, out=Path(tmp) / "run")
+        demo(n=args.n, out=Path(tmp) / "run", weights=args.weights)
 
-    samples_grid(REPO / "docs" / "toyworld-samples.png")
-    print(f"samples: {REPO / 'docs' / 'toyworld-samples.png'}")
+    grid = folder / "samples.png" if args.weights else REPO / "docs" / "toyworld-samples.png"
+    samples_grid(grid, str(folder / "toyworld-sd") if args.weights else "toyworld")
+    print(f"samples: {grid}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def test_score_any_folder_with_broken_and_blank_images(tmp_path):
     status = scores[scores.scorer == "input"].set_index("image_id")
     assert status.label.to_dict() == {"a.png": "ok", "black.png": "blank",
                                       "broken.png": "error", "sub/b.jpg": "ok"}
-    assert "UnidentifiedImageError" in status.loc["broken.png", "error"]
+    assert "not an image" in status.loc["broken.png", "error"]
     scored = set(scores[scores.scorer != "input"].image_id)
     assert scored == {"a.png", "sub/b.jpg"}
     assert {"clip", "skin_tone"} == set(scores.scorer) - {"input"}
@@ -71,3 +71,26 @@ def test_score_usage_errors(tmp_path):
     assert audit("score", "--images", str(tmp_path)).returncode == 2  # no --out
     result = audit("score", str(tmp_path), "--scorers", "clipp", *TINY_CLIP)
     assert result.returncode == 2 and "did you mean 'clip'" in result.stderr
+
+
+def test_decoding_matches_pillow_for_every_format(tmp_path):
+    """torchvision decodes PNG/JPEG/GIF/WebP, Pillow the rest; either way the
+    pixels are Pillow's RGB (JPEG within its decoders' rounding)."""
+    from skimage import data
+
+    from audit.stages.score import decode_rgb
+
+    photo = Image.fromarray(data.astronaut()[::4, ::4])
+    for name, image, exact in [("rgb.png", photo, True), ("rgba.png", photo.convert("RGBA"), True),
+                               ("grey.png", photo.convert("L"), True),
+                               ("palette.gif", photo.convert("P"), True),
+                               ("photo.jpg", photo, False), ("photo.bmp", photo, True),
+                               ("photo.webp", photo, False)]:
+        image.save(tmp_path / name)
+        ours = decode_rgb((tmp_path / name).read_bytes())
+        with Image.open(tmp_path / name) as reference:
+            expected = np.asarray(reference.convert("RGB"))
+        assert ours.shape == expected.shape and ours.dtype == np.uint8, name
+        difference = np.abs(ours.astype(int) - expected.astype(int))
+        assert difference.max() == 0 if exact else difference.mean() < 1.0, name
+

@@ -152,3 +152,26 @@ def test_unknown_model_and_unavailable_weights(bundle):
         load_clip("ViT-L-41", None, device="cpu")
     with pytest.raises(UsageError, match="could not be loaded"):
         load_clip("tiny-random", "/nonexistent/checkpoint.bin", device="cpu")
+
+
+@pytest.mark.parametrize("photo", ["astronaut", "chelsea", "coffee"])
+def test_batched_device_preprocessing_matches_open_clips_pil_transform(photo):
+    """The score stage resizes uint8 batches with torchvision on the device;
+    what enters the model must match open_clip's own per-image PIL transform
+    (224 px, bicubic, centre crop) to within rounding."""
+    import open_clip
+    from skimage import data
+
+    pixels = getattr(data, photo)()
+    _, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32")  # random weights
+    bundle = load_clip("tiny-random", None, device="cpu")
+    bundle.preprocess = preprocess
+    encoder = ImageEncoder(bundle)
+    assert encoder._device_transform() is not None  # the batched path, not the fallback
+    ours = encoder.pixels([ScoreInput(photo, pixels)])
+    reference = preprocess(Image.fromarray(pixels))[None]
+    std = torch.tensor(preprocess.transforms[-1].std).view(1, 3, 1, 1)
+    levels = ((ours - reference) * std * 255).abs()  # back to 8-bit levels
+    assert ours.shape == reference.shape == (1, 3, 224, 224)
+    assert levels.mean() < 0.3
+    assert torch.quantile(levels.flatten(), 0.999) <= 1.01

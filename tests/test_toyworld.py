@@ -6,15 +6,18 @@ from scipy import stats
 
 from audit.api.scorer import ScoreInput
 from audit.scorers.skin_tone import SkinTone
-from audit.toyworld.world import card, dataset, face_box, render, sample, true_shares
+from audit.toyworld.world import card, face_box, render, sample, true_shares
 
 
-def test_same_seed_same_pixels():
-    a = dataset(3, seed=7)
-    b = dataset(3, seed=7)
-    assert [np.asarray(x[0]).tobytes() for x in a] == [np.asarray(x[0]).tobytes() for x in b]
-    assert [x[2] for x in a] == [x[2] for x in b]
-    assert a[0][0].size == (64, 64) and len(a) == 3 * len(card()["occupations"])
+def test_training_data_is_seeded():
+    from audit.toyworld.train import make_data
+
+    a, b = make_data(3, seed=7), make_data(3, seed=7)
+    assert a["images"].tobytes() == b["images"].tobytes()
+    assert a["clip_text"] == b["clip_text"] and a["sd_text"] == b["sd_text"]
+    occupations = len(card()["occupations"])
+    assert a["images"].shape == (occupations * 4, 64, 64, 3)  # 3 people + 1 empty scene
+    assert make_data(3, seed=8)["images"].tobytes() != a["images"].tobytes()
 
 
 @pytest.mark.parametrize("occupation", ["nurse", "doctor", "ceo"])
@@ -108,3 +111,33 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "intervals contain the training-data share" in result.stdout
     for name in ("images.parquet", "scores.parquet", "stats.json", "report.html"):
         assert (tmp_path / "demo" / name).exists()
+
+
+def test_demo_audits_a_rebuilt_weights_folder(tmp_path):
+    """`audit demo --weights DIR` takes what the training script writes: the
+    pipeline folder through the generic folder loader, the CLIP checkpoint file."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from audit.toyworld.model import WEIGHTS
+    from tests.conftest import REPO
+
+    rebuilt = shutil.copytree(WEIGHTS, tmp_path / "rebuilt")
+    env = {**os.environ, "COLUMNS": "200"}
+    command = [sys.executable, "-m", "audit.cli", "demo", "--n", "2"]
+    result = subprocess.run([*command, "--out", str(tmp_path / "run"), "--weights",
+                             str(rebuilt)], cwd=REPO, capture_output=True, text=True,
+                            timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert card["scorers"][0]["pretrained"] == "toyworld-clip.safetensors"
+    assert str(rebuilt / "toyworld-sd") in json.dumps(card["model"])
+
+    bad = subprocess.run([*command, "--out", str(tmp_path / "bad"), "--weights",
+                          str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert bad.returncode == 2 and "no training.json" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 # scores.parquet columns. ``score`` is the raw number (probability, margin,
 # detector confidence, colour distance); ``decision`` is the label the scorer
 # settles on for (image, attribute), repeated on each of that pair's rows, and
@@ -18,8 +20,26 @@ ABSTAIN = ("unclear", "no_person")
 @dataclass(frozen=True)
 class ScoreInput:
     image_id: str
-    image: Any  # PIL.Image.Image in RGB
+    # RGB: a PIL image, or an (H, W, 3) uint8 array as the score stage decodes
+    # it (no PIL round trip on the fast path); read it with rgb_array/pil_image.
+    image: Any
     key: str | None = None  # content hash (e.g. the PNG's sha256), for embedding caches
+
+
+def rgb_array(item: ScoreInput) -> np.ndarray:
+    """The image as an (H, W, 3) uint8 RGB array."""
+    if isinstance(item.image, np.ndarray):
+        return item.image
+    return np.array(item.image.convert("RGB"))
+
+
+def pil_image(item: ScoreInput) -> Any:
+    """The image as a PIL RGB image."""
+    from PIL import Image
+
+    if isinstance(item.image, np.ndarray):
+        return Image.fromarray(np.ascontiguousarray(item.image))
+    return item.image.convert("RGB")
 
 
 class Scorer(ABC):

@@ -16,6 +16,9 @@ SHOWN = {"presentation": "A", "tone_group": "dark", "age_group": "old"}
 def demo(
     n: int = typer.Option(25, "--n", "-n", min=1, help="Images per occupation."),
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run directory."),
+    weights: Path | None = typer.Option(
+        None, "--weights", help="A rebuilt weights folder (python -m audit.toyworld.train "
+        "--out DIR) instead of the bundled one."),
 ) -> None:
     """Generate with the bundled toy-world model, score with its bundled CLIP,
     test against the world's true shares, write report.html, and print how far
@@ -31,16 +34,23 @@ def demo(
     from audit.toyworld.model import WEIGHTS
     from audit.toyworld.train import data_shares
 
-    run_dir = generate("toyworld", "toyworld", n, out, None, "auto", "auto", None, None, False,
+    folder = weights or WEIGHTS
+    if not (folder / "training.json").is_file():
+        from audit.errors import UsageError
+
+        raise UsageError(f"{folder}: not a toy-world weights folder (no training.json)")
+    model = str(folder / "toyworld-sd") if weights else "toyworld"
+    clip = str(folder / "toyworld-clip.safetensors") if weights else "default"
+    run_dir = generate("toyworld", model, n, out, None, "auto", "auto", None, None, False,
                        "cpu", False, None, None, None, None)
-    do_score(run_dir, "clip", "toyworld-clip", "default")
+    do_score(run_dir, "clip", "toyworld-clip", clip)
     document = write_stats(assess_run(run_dir), run_dir / "stats.json")
     report = write_report(run_dir, run_dir / "report.html")
-    training = json.loads((WEIGHTS / "training.json").read_text())
+    training = json.loads((folder / "training.json").read_text())
     truth = data_shares(training["preset"]["images_per_occupation"], training["seed"])
     table = Table(title="Toy world audit: model share (95% CI) vs training data",
                   caption="amplification = model share - training-data share; "
-                          "labels by the bundled toy CLIP (perceived, not ground truth)")
+                          "labels by the toy CLIP (perceived, not ground truth)")
     for column in ("occupation", "attribute", "model share", "95% CI", "k/n", "data share",
                    "amplification", "p adj."):
         table.add_column(column)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from audit.api.scorer import ScoreInput, Scorer, rows_for
+from audit.api.scorer import ScoreInput, Scorer, pil_image, rows_for
 from audit.paths import package_data_dir
 from audit.scorers.clip_model import ImageEncoder
 
@@ -106,7 +106,7 @@ class SafetyCheckerConcepts(Scorer):
     def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
         import torch
 
-        pixels = self.processor([i.image for i in images], return_tensors="pt").pixel_values
+        pixels = self.processor([pil_image(i) for i in images], return_tensors="pt").pixel_values
         with torch.inference_mode():
             pooled = self.checker.vision_model(pixels.to(self.device))[1]
             embeds = torch.nn.functional.normalize(self.checker.visual_projection(pooled),

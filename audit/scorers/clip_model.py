@@ -1,10 +1,10 @@
 """Load an open_clip model (hub tag, local checkpoint, bundled config) and
 encode images with an on-disk embedding cache.
 
-Images go through open_clip's own preprocessing from PIL RGB uint8, which
-divides by 255 exactly once before normalising; feeding floats that are
-already in [0, 1] through another /255 is a published mistake the tests
-guard against.
+Images go through open_clip's own preprocessing steps applied to uint8 RGB
+batches on the device, dividing by 255 exactly once before normalising;
+feeding floats that are already in [0, 1] through another /255 is a published
+mistake the tests guard against.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import ScoreInput
+from audit.api.scorer import ScoreInput, pil_image, rgb_array
 from audit.errors import UsageError
 from audit.paths import package_data_dir
 from audit.rundir.atomic import write_bytes
@@ -132,7 +132,15 @@ class EmbeddingCache:
 def content_key(item: ScoreInput) -> str:
     if item.key:
         return item.key
-    return hashlib.sha256(np.asarray(item.image).tobytes()).hexdigest()
+    return hashlib.sha256(rgb_array(item).tobytes()).hexdigest()
+
+
+def converts_to_rgb(step: Any) -> bool:
+    """open_clip's RGB conversion step (a function or, in newer releases, a
+    class); our inputs are RGB already."""
+    if getattr(step, "__name__", "") == "_convert_to_rgb":
+        return True
+    return type(step).__name__ == "MaybeConvertMode" and getattr(step, "mode", "RGB") == "RGB"
 
 
 class ImageEncoder:
@@ -146,33 +154,60 @@ class ImageEncoder:
         self.workers = workers
         self.encoded = 0  # images actually run through the model (not from cache)
 
-    def _split_preprocess(self) -> tuple[Any, Any] | None:
-        """open_clip's transform as (PIL steps, Normalize), so the float work
-        runs once per batch on the device instead of per image on the CPU."""
+    def _device_transform(self) -> tuple[list[Any], Any] | None:
+        """open_clip's eval transform as (Resize/CenterCrop steps, Normalize)
+        when that is all it does besides RGB conversion and ToTensor: then the
+        whole transform runs batched on the device (torchvision's Resize and
+        CenterCrop take tensors). None means the per-image PIL path."""
         from torchvision import transforms
 
         steps = list(getattr(self.bundle.preprocess, "transforms", []))
         if (len(steps) < 2 or not isinstance(steps[-2], transforms.ToTensor)
                 or not isinstance(steps[-1], transforms.Normalize)):
             return None
-        return transforms.Compose(steps[:-2]), steps[-1]
+        geometric = []
+        for step in steps[:-2]:
+            if isinstance(step, transforms.Resize | transforms.CenterCrop):
+                geometric.append(step)
+            elif not converts_to_rgb(step):
+                return None
+        return geometric, steps[-1]
 
-    def pixels(self, images: Sequence[Any]) -> Any:
-        """The tensor that enters the vision tower: open_clip's preprocessing,
-        with ToTensor (/255 once) and Normalize applied to the stacked batch."""
+    def pixels(self, images: Sequence[ScoreInput]) -> Any:
+        """The tensor that enters the vision tower: open_clip's preprocessing of
+        uint8 RGB, resized as PIL would (rounded to 8 bits), /255 once, then
+        normalised."""
         import torch
+        from torchvision import transforms
 
-        split = self._split_preprocess()
+        device, split = self.bundle.device, self._device_transform()
+        if split is None:
+            return torch.stack([self.bundle.preprocess(pil_image(i)) for i in images]).to(
+                device, dtype=self.bundle.dtype)
+        geometric, normalize = split
+
+        def upload(array: np.ndarray) -> Any:
+            # CHW on the device whatever the array's memory order; .to() keeps a
+            # dense layout, so this is one plain copy (asynchronous when the
+            # score stage decoded into pinned memory), in a thread.
+            writable = array if array.flags.writeable else array.copy()
+            return torch.from_numpy(writable).permute(2, 0, 1).to(device, non_blocking=True)
+
         with ThreadPoolExecutor(self.workers) as pool:
-            if split is None:
-                return torch.stack(list(pool.map(self.bundle.preprocess, images))).to(
-                    self.bundle.device, dtype=self.bundle.dtype)
-            resize, normalize = split
-            arrays = list(pool.map(lambda im: np.asarray(resize(im), dtype=np.uint8), images))
-        batch = torch.from_numpy(np.stack(arrays)).to(self.bundle.device)
-        batch = batch.permute(0, 3, 1, 2).float().div_(255)
-        mean = torch.tensor(normalize.mean, device=batch.device).view(1, -1, 1, 1)
-        std = torch.tensor(normalize.std, device=batch.device).view(1, -1, 1, 1)
+            uploaded = list(pool.map(upload, [rgb_array(i) for i in images]))
+        same_size = len({tuple(t.shape) for t in uploaded}) == 1
+        groups = [torch.stack(uploaded)] if same_size else [t[None] for t in uploaded]
+        resized = []
+        for group in groups:
+            x = group.float()
+            for step in geometric:
+                x = step(x)
+                if isinstance(step, transforms.Resize):
+                    x = x.round_().clamp_(0, 255)
+            resized.append(x)
+        batch = torch.cat(resized).div_(255)
+        mean = torch.tensor(normalize.mean, device=device).view(1, -1, 1, 1)
+        std = torch.tensor(normalize.std, device=device).view(1, -1, 1, 1)
         return ((batch - mean) / std).to(self.bundle.dtype)
 
     def embed(self, items: Sequence[ScoreInput]) -> np.ndarray:
@@ -184,7 +219,7 @@ class ImageEncoder:
             chunk = missing[start:start + self.batch_size]
             with torch.inference_mode():
                 features = self.bundle.model.encode_image(
-                    self.pixels([items[i].image for i in chunk]))
+                    self.pixels([items[i] for i in chunk]))
                 features = torch.nn.functional.normalize(features.float(), dim=-1)
             self.cache.add([keys[i] for i in chunk], features.cpu().numpy())
             self.encoded += len(chunk)

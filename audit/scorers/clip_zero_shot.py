@@ -84,8 +84,10 @@ class ClipZeroShot(Scorer):
             "model": bundle.name, "pretrained": bundle.pretrained,
             "weights_sha256": bundle.weights_sha256,
             "weights": "random (mechanics only)" if bundle.pretrained is None else "loaded",
-            "preprocessing": "open_clip eval transform from PIL RGB uint8 (resize, centre "
-                             "crop, /255 once, normalise with the model's mean/std)",
+            "preprocessing": "open_clip's eval transform on RGB uint8: its Resize and "
+                             "CenterCrop applied batched on the model's device, rounded to "
+                             "8 bits as PIL would, /255 once, normalised with the model's "
+                             "mean/std",
             "attributes_file": str(self.attributes_file), "attributes_version": self.spec_version,
             "labels": self.labels(),
             "thresholds": {a: s["threshold"] for a, s in self.attributes.items()},

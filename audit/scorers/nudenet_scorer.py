@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import ScoreInput, Scorer, rows_for
+from audit.api.scorer import ScoreInput, Scorer, rgb_array, rows_for
 from audit.errors import UsageError
 
 LABELS = [
@@ -63,7 +63,7 @@ class NudeNet(Scorer):
         rows: list[dict[str, Any]] = []
         for item in images:
             best = dict.fromkeys(LABELS, 0.0)
-            for detection in self.detect(np.asarray(item.image.convert("RGB"))):
+            for detection in self.detect(rgb_array(item)):
                 best[detection["class"]] = max(best[detection["class"]], detection["score"])
             top = max(best[label] for label in self.unsafe_labels)
             rows += rows_for(item.image_id, "nudenet", best,

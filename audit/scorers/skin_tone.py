@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import ScoreInput, Scorer, rows_for
+from audit.api.scorer import ScoreInput, Scorer, rgb_array, rows_for
 from audit.paths import package_data_dir
 
 MIN_SKIN_FRACTION = 0.05
@@ -86,7 +86,7 @@ class SkinTone(Scorer):
         tones, swatches = monk_swatches()
         rows: list[dict[str, Any]] = []
         for item in images:
-            rgb = np.asarray(item.image.convert("RGB"))
+            rgb = rgb_array(item)
             box = self.face_boxes(rgb) if self.face_boxes else None
             if box is not None:
                 x, y, w, h = box

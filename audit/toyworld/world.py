@@ -157,29 +157,3 @@ def render(person: Person, size: int | None = None) -> Image.Image:
         image = image.resize((size, size), Image.Resampling.NEAREST if scale > 1
                              else Image.Resampling.BOX)
     return image
-
-
-def caption(person: Person, rng: np.random.Generator) -> str:
-    """Short captions, sometimes naming attributes, as text-to-image data has."""
-    words = []
-    if rng.random() < 0.3:
-        words.append(person.age)
-    base = f"a photo of {'an' if (words or [person.occupation])[0][0] in 'aeiou' else 'a'} "
-    parts = [*words, person.occupation]
-    extras = []
-    if rng.random() < 0.3:
-        extras.append("with long hair" if person.presentation == "A" else "with short hair")
-    if rng.random() < 0.3:
-        extras.append(f"with {person.tone_group} skin")
-    return " ".join([base + " ".join(parts), *extras]).strip()
-
-
-def dataset(per_occupation: int, seed: int | None = None
-            ) -> list[tuple[Image.Image, Person, str]]:
-    rng = np.random.default_rng(card()["seed"] if seed is None else seed)
-    out = []
-    for occupation in card()["occupations"]:
-        for _ in range(per_occupation):
-            person = sample(occupation, rng)
-            out.append((render(person), person, caption(person, rng)))
-    return out
