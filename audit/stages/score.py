@@ -76,7 +76,8 @@ def load_image(image_id: str, path: Path, key: str | None = None, pin: bool = Fa
         pixels = decode_chw(data)
     except Exception as exc:
         return Loaded(image_id, None, "error", f"{type(exc).__name__}: {exc}")
-    if int(pixels.max()) - int(pixels.min()) <= 1:
+    flat = pixels.numpy()  # numpy, not torch: a torch CPU reduction in each of many
+    if int(flat.max()) - int(flat.min()) <= 1:  # threads would start its own thread pool
         return Loaded(image_id, None, "blank", None)
     if pin:
         pixels = pixels.pin_memory()
