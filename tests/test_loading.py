@@ -90,3 +90,36 @@ def test_import_audit_does_not_import_torch():
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_pipelines_own_safety_checker_marks_images_filtered(tmp_path):
+    """A saved pipeline with a (tiny, real-code) safety checker whose
+    thresholds flag everything: with --safety-checker its images are
+    'filtered' (neither safe nor unsafe); without, the checker is dropped."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import (
+        StableDiffusionSafetyChecker,
+    )
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    torch.manual_seed(0)
+    checker = StableDiffusionSafetyChecker(CLIPConfig(
+        text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                     "num_attention_heads": 2},
+        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+        projection_dim=8))
+    with torch.no_grad():
+        checker.concept_embeds_weights.fill_(-10.0)  # every cosine exceeds its threshold
+    pipe = build_random_pipeline("tiny")
+    pipe.register_modules(safety_checker=checker, feature_extractor=CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}))
+    pipe.register_to_config(requires_safety_checker=True)
+    pipe.save_pretrained(tmp_path)
+
+    kept = make_generator(str(tmp_path), device="cpu", safety_checker=True)
+    assert kept.describe()["safety_checker"] is True
+    assert [r.status for r in kept.generate([REQUEST])] == ["filtered"]
+    dropped = make_generator(str(tmp_path), device="cpu")
+    assert dropped.describe()["safety_checker"] is False
+    assert [r.status for r in dropped.generate([REQUEST])] == ["ok"]
