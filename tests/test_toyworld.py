@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from audit.api.generator import GenerationRequest
 from audit.api.scorer import ScoreInput
 from audit.scorers.skin_tone import SkinTone
 from audit.toyworld.world import card, face_box, render, sample, true_shares
@@ -141,3 +142,29 @@ def test_demo_audits_a_rebuilt_weights_folder(tmp_path):
                          timeout=600, env=env)
     assert bad.returncode == 2 and "no training.json" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_training_script_writes_weights_that_load(tmp_path):
+    """The smoke preset runs every phase of the real training code for a few
+    steps; what it saves loads through the audit's own loaders."""
+    import json
+    import subprocess
+    import sys
+
+    from audit.generators import make_generator
+    from audit.scorers.clip_model import load_clip
+    from tests.conftest import REPO
+
+    out = tmp_path / "weights"
+    result = subprocess.run([sys.executable, "-m", "audit.toyworld.train", "--device", "cpu",
+                             "--preset", "smoke", "--out", str(out)], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    info = json.loads((out / "training.json").read_text())
+    assert info["steps_taken"] == {"clip": 3, "vae": 3, "unet": 3}
+    assert info["world_card_sha256"] and info["preset"]["unet_lr"] == 4e-4
+    generated = make_generator(str(out / "toyworld-sd"), device="cpu").generate(
+        [GenerationRequest("x/1", "a photo of a nurse", "", 1, 2, 5.0, 64, 64, "euler")])
+    assert generated[0].image.size == (64, 64)
+    bundle = load_clip("toyworld-clip", str(out / "toyworld-clip.safetensors"), device="cpu")
+    assert len(bundle.weights_sha256) == 64
