@@ -28,7 +28,7 @@ from audit.generators import make_generator
 from audit.generators.diffusers_backend import quiet_libraries
 from audit.rundir.atomic import write_text
 from audit.scorers import make_scorers
-from audit.toyworld.model import WEIGHTS
+from audit.toyworld.model import WEIGHTS, weights_sources
 from audit.toyworld.world import card, render, sample
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet_libraries()
     folder = args.weights or WEIGHTS
-    clip = str(folder / "toyworld-clip.safetensors") if args.weights else "default"
+    model, clip = weights_sources(args.weights)
 
     accuracy = clip_accuracy(args.per_occupation, args.seed, clip)
     write_text(folder / "clip-confusion.json", json.dumps(
@@ -102,7 +102,7 @@ def main() -> None:
         demo(n=args.n, out=Path(tmp) / "run", weights=args.weights)
 
     grid = folder / "samples.png" if args.weights else REPO / "docs" / "toyworld-samples.png"
-    samples_grid(grid, str(folder / "toyworld-sd") if args.weights else "toyworld")
+    samples_grid(grid, model)
     print(f"samples: {grid}")
 
 

@@ -78,7 +78,7 @@ def test_decoding_matches_pillow_for_every_format(tmp_path):
     pixels are Pillow's RGB (JPEG within its decoders' rounding)."""
     from skimage import data
 
-    from audit.stages.score import decode_rgb
+    from audit.stages.score import decode_chw
 
     photo = Image.fromarray(data.astronaut()[::4, ::4])
     for name, image, exact in [("rgb.png", photo, True), ("rgba.png", photo.convert("RGBA"), True),
@@ -87,7 +87,7 @@ def test_decoding_matches_pillow_for_every_format(tmp_path):
                                ("photo.jpg", photo, False), ("photo.bmp", photo, True),
                                ("photo.webp", photo, False)]:
         image.save(tmp_path / name)
-        ours = decode_rgb((tmp_path / name).read_bytes())
+        ours = decode_chw((tmp_path / name).read_bytes()).permute(1, 2, 0).numpy()
         with Image.open(tmp_path / name) as reference:
             expected = np.asarray(reference.convert("RGB"))
         assert ours.shape == expected.shape and ours.dtype == np.uint8, name

@@ -26,12 +26,12 @@ def demo(
 
     Example: audit demo
     """
-    from audit.cli.generate import generate
+    from audit.cli.generate import do_generate
     from audit.cli.score import do_score
     from audit.report.html import write_report
     from audit.stats.output import write_stats
     from audit.stats.runs import assess_run
-    from audit.toyworld.model import WEIGHTS
+    from audit.toyworld.model import WEIGHTS, weights_sources
     from audit.toyworld.train import data_shares
 
     folder = weights or WEIGHTS
@@ -39,10 +39,10 @@ def demo(
         from audit.errors import UsageError
 
         raise UsageError(f"{folder}: not a toy-world weights folder (no training.json)")
-    model = str(folder / "toyworld-sd") if weights else "toyworld"
-    clip = str(folder / "toyworld-clip.safetensors") if weights else "default"
-    run_dir = generate("toyworld", model, n, out, None, "auto", "auto", None, None, False,
-                       "cpu", False, None, None, None, None)
+    model, clip = weights_sources(weights)
+    run_dir = do_generate("toyworld", model, n, out, batch_size=None, device="auto",
+                          dtype="auto", revision=None, config=None, safety_checker=False,
+                          generator_device="cpu", compile=False, overrides={})
     do_score(run_dir, "clip", "toyworld-clip", clip)
     document = write_stats(assess_run(run_dir), run_dir / "stats.json")
     report = write_report(run_dir, run_dir / "report.html")

@@ -147,7 +147,7 @@ def run(suite: str = SuiteArg, model: str = ModelOpt, n: int | None = NOpt,
         attributes: Path | None = AttributesOpt, concepts: Path | None = ConceptsOpt,
         checker: Path | None = CheckerOpt, score_device: str = ScoreDeviceOpt,
         score_batch_size: int | None = ScoreBatchOpt) -> None:
-    """All stages: generate, score, stats (report comes later). Rerunning resumes.
+    """Generate, score and stats in one go (then `audit report RUN`). Rerunning resumes.
 
     Example: audit run smoke --model tiny --clip-model tiny-random --clip-pretrained none
     """

@@ -153,6 +153,7 @@ class ImageEncoder:
         self.batch_size = batch_size or (256 if bundle.device.startswith("cuda") else 32)
         self.workers = workers
         self.encoded = 0  # images actually run through the model (not from cache)
+        self.transform = self._device_transform()
 
     def _device_transform(self) -> tuple[list[Any], Any] | None:
         """open_clip's eval transform as (Resize/CenterCrop steps, Normalize)
@@ -180,7 +181,7 @@ class ImageEncoder:
         import torch
         from torchvision import transforms
 
-        device, split = self.bundle.device, self._device_transform()
+        device, split = self.bundle.device, self.transform
         if split is None:
             return torch.stack([self.bundle.preprocess(pil_image(i)) for i in images]).to(
                 device, dtype=self.bundle.dtype)

@@ -60,11 +60,6 @@ def decode_chw(data: bytes) -> Any:
     return pixels[0] if pixels.ndim == 4 else pixels  # animated: the first frame
 
 
-def decode_rgb(data: bytes) -> np.ndarray:
-    """(H, W, 3) uint8 RGB, a view of the decoded (3, H, W) memory."""
-    return decode_chw(data).permute(1, 2, 0).numpy()
-
-
 def load_image(image_id: str, path: Path, key: str | None = None, pin: bool = False
                ) -> Loaded:
     """Constant images (within one 8-bit level, as the generator's check) are
@@ -76,8 +71,10 @@ def load_image(image_id: str, path: Path, key: str | None = None, pin: bool = Fa
         pixels = decode_chw(data)
     except Exception as exc:
         return Loaded(image_id, None, "error", f"{type(exc).__name__}: {exc}")
-    flat = pixels.numpy()  # numpy, not torch: a torch CPU reduction in each of many
-    if int(flat.max()) - int(flat.min()) <= 1:  # threads would start its own thread pool
+    # numpy, not torch: a torch CPU reduction in each of many decoder threads
+    # would start its own thread pool
+    flat = pixels.numpy()
+    if int(flat.max()) - int(flat.min()) <= 1:
         return Loaded(image_id, None, "blank", None)
     if pin:
         pixels = pixels.pin_memory()

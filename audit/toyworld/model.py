@@ -15,6 +15,14 @@ from audit.stats.references import Reference
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
+def weights_sources(folder: Path | None) -> tuple[str, str]:
+    """(--model, --clip-pretrained) for a weights folder the training script
+    wrote, or for the bundled weights when None."""
+    if folder is None:
+        return "toyworld", "default"
+    return str(folder / "toyworld-sd"), str(folder / "toyworld-clip.safetensors")
+
+
 class ToyworldGenerator(DiffusersGenerator):
     """SD-architecture pipeline trained on the toy world (see world.yaml)."""
 
