@@ -1,7 +1,28 @@
 """t2i-audit: bias and safety audits for text-to-image models.
 
-Importing this package stays cheap (no torch, no diffusers); heavy modules
-load only when a stage that needs them runs.
+The Python API (keyword-only; nothing prints)::
+
+    import audit
+    result = audit.run(suite="toyworld", model="toyworld", n=10, out="runs/nb",
+                       scorer_options={"clip": {"model": "toyworld-clip"}}, scorers=["clip"])
+    result.assessed.proportions       # a DataFrame: n, k, estimate, ci_low, ci_high, ...
+
+``audit.generate``, ``audit.score``, ``audit.assess`` and ``audit.report``
+run one stage each. Importing this package stays cheap (no torch, no
+diffusers): the functions load on first use.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.2.0"
+__all__ = ["assess", "generate", "report", "run", "score"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        import audit.pipeline
+
+        return getattr(audit.pipeline, name)
+    raise AttributeError(f"module 'audit' has no attribute {name!r}")

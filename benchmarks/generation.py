@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from audit.generators.diffusers_backend import quiet_libraries
+from audit.common.devices import quiet_libraries
 from audit.generators.tiny import TinyGenerator
 from audit.stages.generate import plan_requests, run_generate
 from audit.suites import load_suite

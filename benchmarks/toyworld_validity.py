@@ -24,8 +24,8 @@ from PIL import Image
 
 from audit.api.generator import GenerationRequest
 from audit.api.scorer import ScoreInput
+from audit.common.devices import quiet_libraries
 from audit.generators import make_generator
-from audit.generators.diffusers_backend import quiet_libraries
 from audit.rundir.atomic import write_text
 from audit.scorers import make_scorers
 from audit.toyworld.model import WEIGHTS, weights_sources
@@ -39,12 +39,12 @@ TRUTH = {"presentation": lambda p: p.presentation, "tone_group": lambda p: p.ton
 def clip_accuracy(per_occupation: int, seed: int, pretrained: str = "default") -> dict:
     rng = np.random.default_rng(seed)
     people = [sample(o, rng) for o in card()["occupations"] for _ in range(per_occupation)]
-    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", clip_pretrained=pretrained,
+    (scorer,) = make_scorers(["clip"], options={"clip": {"model": "toyworld-clip",
+                                                         "pretrained": pretrained}},
                              device="cpu")
-    rows = pd.DataFrame(scorer.score([ScoreInput(str(i), render(p))
-                                      for i, p in enumerate(people)]))
-    decided = rows.drop_duplicates(["image_id", "attribute"]).pivot(
-        index="image_id", columns="attribute", values="decision")
+    scored = scorer.score([ScoreInput(str(i), render(p)) for i, p in enumerate(people)])
+    decided = pd.DataFrame(map(vars, scored.decisions)).pivot(
+        index="image_id", columns="attribute", values="label")
     out = {}
     for attribute, truth in TRUTH.items():
         true = pd.Series([truth(p) for p in people], index=[str(i) for i in range(len(people))])

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import audit
 from audit.paths import reports_dir
+from audit.rundir import RunDir
 from audit.rundir.images_table import COLUMNS
-from audit.stats.output import write_stats
-from audit.stats.runs import assess_run
 
 
 def synthetic_run(folder: Path, images: int, per_item: int = 100) -> Path:
@@ -39,17 +39,17 @@ def synthetic_run(folder: Path, images: int, per_item: int = 100) -> Path:
                 "path": f"images/{item}/{seed}.png", "sha256": f"{seed:064d}"})
     pd.DataFrame(rows, columns=COLUMNS).to_parquet(folder / "images.parquet")
     labels = np.where(rng.random(len(rows)) < 0.3, "female", "male")
-    scores = pd.DataFrame({"image_id": [r["image_id"] for r in rows], "scorer": "clip",
-                           "attribute": "gender_presentation", "label": labels,
-                           "score": rng.random(len(rows)), "decision": labels})
-    scores.to_parquet(folder / "scores.parquet")
-    card = {"format": "t2i-audit-run/1", "started": "now", "finished": "now",
+    decisions = [{"image_id": r["image_id"], "scorer": "clip",
+                  "attribute": "gender_presentation", "label": label, "confidence": 0.9}
+                 for r, label in zip(rows, labels, strict=True)]
+    card = {"format": "t2i-audit-run/2", "started": "now", "finished": "now",
             "suite": {"name": "bench", "version": "1.0.0", "sha256": "0" * 64,
                       "attributes": ["gender_presentation"], "reference": None},
             "model": {"id": "bench", "pipeline_class": "none", "dtype": "float16"},
-            "config": {"n": per_item}, "history": []}
+            "config": {"n": per_item, "seed": 0, "generation": {}}, "history": []}
     (folder / "run.json").write_text(json.dumps(card))
-    write_stats(assess_run(folder), folder / "stats.json")
+    RunDir(folder).write_scores({"decisions": decisions, "measurements": [], "inputs": []})
+    audit.assess(run=folder)
     return folder
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from audit.report.charts import share_chart
-from audit.report.data import RunView, safety_rates, warnings_for
+from audit.report.data import RunView, has_nudenet, safety_rates, warnings_for
 
 PAGES = ["Overview", "Bias", "Images", "Compare", "Safety", "Validate", "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")
@@ -24,7 +24,7 @@ st.set_page_config(page_title="t2i-audit", layout="wide")
 @st.cache_resource
 def load(path: str) -> RunView:
     view = RunView(Path(path))
-    _ = (view.card, view.images, view.scores, view.stats)  # read once; a bare expression
+    _ = (view.card, view.images, view.tables, view.stats)  # read once; a bare expression
     return view  # would be drawn by Streamlit's "magic"
 
 
@@ -85,7 +85,7 @@ def images(view: RunView) -> None:
     prompts = dict(zip(valid.item_id, valid.prompt, strict=False))
     item = st.selectbox("Prompt", list(prompts), format_func=lambda i: prompts[i])
     decisions = view.decisions.pivot_table(index="image_id", columns="attribute",
-                                           values="decision", aggfunc="first")
+                                           values="label", aggfunc="first")
     shown = valid[valid.item_id == item].sort_values("seed")
     if not decisions.empty:
         attribute = st.selectbox("Filter by attribute", ["(none)", *decisions.columns])
@@ -115,10 +115,12 @@ def images(view: RunView) -> None:
     parameters, record = read_png_metadata(view.path / row.path)
     st.code(parameters or "", language=None)
     st.json(record or {}, expanded=False)
-    st.dataframe(view.scores[view.scores.image_id == image_id], hide_index=True)
+    st.dataframe(view.tables.decisions[view.tables.decisions.image_id == image_id],
+                 hide_index=True)
+    st.dataframe(view.measurements[view.measurements.image_id == image_id], hide_index=True)
     st.subheader("Relabel")
     st.caption("Your label is stored in labels.parquet beside the run; scores are untouched. "
-               "Human labels feed the confusion matrix for classifier-error correction.")
+               "The statistics do not read human labels yet.")
     with st.form("relabel"):
         attributes = sorted(set(view.decisions.attribute)) or ["gender_presentation"]
         attribute = st.selectbox("Attribute", attributes, key="relabel_attribute")
@@ -147,18 +149,18 @@ def compare(all_runs: list[RunView]) -> None:
     da = a.decisions.merge(a.images[["image_id", "item_id", "seed"]], on="image_id")
     db = b.decisions.merge(b.images[["image_id", "item_id", "seed"]], on="image_id")
     both = da.merge(db, on=["item_id", "seed", "attribute"], suffixes=("_a", "_b"))
-    both = both[~both.decision_a.isin(["unclear", "no_person"])
-                & ~both.decision_b.isin(["unclear", "no_person"])]
+    both = both[~both.label_a.isin(["unclear", "no_person"])
+                & ~both.label_b.isin(["unclear", "no_person"])]
     if both.empty:
         st.info("No prompt and seed labelled in both runs.")
         return
     attribute = st.selectbox("Attribute", sorted(both.attribute.unique()), key="cmp_attr")
     pairs = both[both.attribute == attribute]
-    category = st.selectbox("Category", sorted(set(pairs.decision_a) | set(pairs.decision_b)))
+    category = st.selectbox("Category", sorted(set(pairs.label_a) | set(pairs.label_b)))
     rows = []
     for item, frame in pairs.groupby("item_id"):
-        out = paired_difference(frame.decision_a.to_numpy() == category,
-                                frame.decision_b.to_numpy() == category)
+        out = paired_difference(frame.label_a.to_numpy() == category,
+                                frame.label_b.to_numpy() == category)
         rows.append({"prompt": item, **{k: out[k] for k in (
             "n_pairs", "only_a", "only_b", "difference", "ci_low", "ci_high", "p_value")}})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -168,7 +170,7 @@ def compare(all_runs: list[RunView]) -> None:
 
 def safety(view: RunView) -> None:
     st.header("Safety")
-    if not (view.scores.scorer == "nudenet").any():
+    if not has_nudenet(view):
         st.info("No NudeNet scores in this run (score with --scorers nudenet).")
         return
     threshold = st.slider("Unsafe threshold (NudeNet score)", 0.05, 0.95, 0.6, 0.05)

@@ -30,8 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def tiny_generator():
     """One random tiny SD pipeline for the session (building it takes seconds)."""
+    from audit.common.devices import quiet_libraries
     from audit.generators import make_generator
-    from audit.generators.diffusers_backend import quiet_libraries
 
     quiet_libraries()
     return make_generator("tiny", device="cpu")
@@ -62,11 +62,8 @@ def scored_run(tmp_path_factory, tiny_generator):
     when installed) with stats, whose prompts include HTML/JS markup."""
     import importlib.util
 
-    from audit.scorers import make_scorers
+    import audit
     from audit.stages.generate import run_generate
-    from audit.stages.score import run_score
-    from audit.stats.output import write_stats
-    from audit.stats.runs import assess_run
     from audit.suites import load_suite
 
     folder = tmp_path_factory.mktemp("viewer")
@@ -77,8 +74,10 @@ def scored_run(tmp_path_factory, tiny_generator):
     names = ["clip", "skin_tone"]
     if importlib.util.find_spec("nudenet"):
         names.append("nudenet")
-    scorers = make_scorers(names, clip_model="tiny-random", clip_pretrained=None,
-                           device="cpu", cache_folder=run / "embeddings")
-    run_score(run, scorers)
-    write_stats(assess_run(run), run / "stats.json")
+    audit.score(run=run, scorers=names, device="cpu", scorer_options=TINY_CLIP)
+    audit.assess(run=run)
     return run
+
+
+# The random tiny CLIP: exercises the code, means nothing.
+TINY_CLIP = {"clip": {"model": "tiny-random", "pretrained": "none"}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 Status = Literal["ok", "blank", "nan", "filtered", "error"]
 STATUSES: tuple[Status, ...] = ("ok", "blank", "nan", "filtered", "error")
@@ -50,7 +50,10 @@ class Generator(ABC):
     a batch key; the backend may split them (e.g. on out-of-memory) but returns
     exactly one result per request, in order."""
 
-    name: str
+    name: ClassVar[str]
+    # Backend-specific options (``-M KEY=VALUE`` / ``model_options={...}``):
+    # key -> one-line help; passed to the constructor as keywords.
+    options: ClassVar[dict[str, str]] = {}
 
     @abstractmethod
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]: ...
@@ -65,3 +68,8 @@ class Generator(ABC):
 
     def default_batch_size(self, request: GenerationRequest) -> int:
         return 4
+
+    def sampler_label(self) -> str:
+        """The sampler's display name for the PNG ``parameters`` chunk, for the
+        scheduler ``prepare`` set up."""
+        return "default"

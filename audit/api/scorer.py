@@ -1,20 +1,73 @@
-"""The ``Scorer`` interface: per-image records, never aggregates."""
+"""The ``Scorer`` interface: per-image decisions and measurements, never aggregates.
+
+A scorer writes two kinds of rows (schemas in ``schemas/score-*.schema.json``):
+
+- a **decision** per (image, attribute): the label it settles on, possibly
+  ``unclear`` (a close call) or ``no_person``, with ``confidence``, the
+  probability in [0, 1] it gives its top label (null when it has no
+  probability, e.g. colorimetry);
+- **measurements**: the raw numbers behind decisions, one row per (image,
+  attribute, quantity, label). What a number means is declared by the
+  scorer's ``outputs()`` (quantity, unit, direction) and written into every
+  row, so a reader never needs to know which scorer wrote it.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-# scores.parquet columns. ``score`` is the raw number (probability, margin,
-# detector confidence, colour distance); ``decision`` is the label the scorer
-# settles on for (image, attribute), repeated on each of that pair's rows, and
-# may be ``unclear`` or ``no_person`` - recorded, never dropped.
-SCORE_COLUMNS = ["image_id", "scorer", "attribute", "label", "score", "decision"]
 ABSTAIN = ("unclear", "no_person")
+# Which values point toward the row's label (or mean "more" of the quantity):
+# higher (probabilities, margins, detector confidences), lower (distances),
+# none (a plain measurement such as an angle).
+Direction = Literal["higher", "lower", "none"]
+DIRECTIONS: tuple[Direction, ...] = ("higher", "lower", "none")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One kind of measurement a scorer writes."""
+
+    attribute: str
+    quantity: str
+    unit: str
+    direction: Direction
+    description: str
+    per_label: bool = True  # one row per label (probabilities) or one per image (an angle)
+
+
+@dataclass(frozen=True)
+class Decision:
+    image_id: str
+    attribute: str
+    label: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    image_id: str
+    attribute: str
+    quantity: str
+    label: str | None
+    value: float
+
+
+@dataclass
+class Scored:
+    """What one ``score`` call returns."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def extend(self, other: Scored) -> None:
+        self.decisions += other.decisions
+        self.measurements += other.measurements
 
 
 @dataclass(frozen=True)
@@ -24,6 +77,9 @@ class ScoreInput:
     # it (no PIL round trip on the fast path); read it with rgb_array/pil_image.
     image: Any
     key: str | None = None  # content hash (e.g. the PNG's sha256), for embedding caches
+    # Per-image results that several scorers need (e.g. face boxes), computed
+    # by the first that asks; see audit.scorers.shared.
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def rgb_array(item: ScoreInput) -> np.ndarray:
@@ -43,23 +99,36 @@ def pil_image(item: ScoreInput) -> Any:
 
 
 class Scorer(ABC):
-    name: str
-    version: str
+    name: ClassVar[str]
+    version: ClassVar[str]
+    # Options accepted as ``-S NAME.KEY=VALUE`` / ``scorer_options={NAME: {...}}``:
+    # key -> one-line help. ``build`` receives them as strings or Python values.
+    options: ClassVar[dict[str, str]] = {}
+    device: str = "cpu"  # where it computes; the score stage pins memory for CUDA
+
+    @classmethod
+    def build(cls, options: dict[str, Any], context: Any) -> Scorer:
+        """Construct from an option mapping (``context``: audit.scorers.BuildContext)."""
+        return cls(**options)
 
     @abstractmethod
     def labels(self) -> dict[str, list[str]]:
-        """Attribute -> label set (including abstentions it can emit)."""
+        """Attribute -> every label a decision can carry (abstentions included)."""
 
     @abstractmethod
-    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
-        """Rows with image_id, attribute, label, score, decision (scorer added later)."""
+    def outputs(self) -> list[Output]:
+        """Every measurement kind it writes."""
+
+    @abstractmethod
+    def score(self, images: Sequence[ScoreInput]) -> Scored:
+        """Decisions and measurements for these images (the stage adds the scorer name)."""
 
     @abstractmethod
     def card(self) -> dict[str, Any]:
         """Version, weights sha256, preprocessing, label sets, thresholds, limitations."""
 
 
-def rows_for(image_id: str, attribute: str, scores: dict[str, float], decision: str
-             ) -> list[dict[str, Any]]:
-    return [{"image_id": image_id, "attribute": attribute, "label": label,
-             "score": float(value), "decision": decision} for label, value in scores.items()]
+def per_label(image_id: str, attribute: str, quantity: str, values: dict[str, float]
+              ) -> list[Measurement]:
+    return [Measurement(image_id, attribute, quantity, label, float(value))
+            for label, value in values.items()]

@@ -1,5 +1,6 @@
-"""The ``audit`` command line. Errors become one line and an exit code
-(0 ok, 1 invalid input or failed check, 2 usage error / unreadable input);
+"""The ``audit`` command line: parses, calls the Python API (``audit.pipeline``)
+and renders. Errors become one line and an exit code (0 ok, 1 invalid input
+or failed check, 2 usage error / unreadable input, 3 internal error: a bug);
 ``--debug`` shows the traceback instead."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import typer
 
 from audit.errors import AuditError
 
+INTERNAL_ERROR = 3
 app = typer.Typer(
     name="audit",
     help="Audit text-to-image models for social bias and unsafe output: generate seeded "
@@ -24,10 +26,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import assignment, demo, generate, probes, report, score, stats
+    from audit.cli import assignment, demo, generate, probes, report, run, score, stats
 
     app.add_typer(probes.app, name="probes")
     generate.register(app)
+    run.register(app)
     score.register(app)
     stats.register(app)
     report.register(app)
@@ -77,6 +80,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} "
-                   "(rerun with --debug for the traceback)", err=True)
-        sys.exit(1)
+        typer.echo(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (a bug: please "
+                   "report it; rerun with --debug for the traceback)", err=True)
+        sys.exit(INTERNAL_ERROR)

@@ -26,11 +26,9 @@ def demo(
 
     Example: audit demo
     """
-    from audit.cli.generate import do_generate
-    from audit.cli.score import do_score
-    from audit.report.html import write_report
-    from audit.stats.output import write_stats
-    from audit.stats.runs import assess_run
+    import audit
+    from audit.cli.generate import print_generated
+    from audit.cli.progress import ImageProgress
     from audit.toyworld.model import WEIGHTS, weights_sources
     from audit.toyworld.train import data_shares
 
@@ -40,12 +38,18 @@ def demo(
 
         raise UsageError(f"{folder}: not a toy-world weights folder (no training.json)")
     model, clip = weights_sources(weights)
-    run_dir = do_generate("toyworld", model, n, out, batch_size=None, device="auto",
-                          dtype="auto", revision=None, config=None, safety_checker=False,
-                          generator_device="cpu", compile=False, overrides={})
-    do_score(run_dir, "clip", "toyworld-clip", clip)
-    document = write_stats(assess_run(run_dir), run_dir / "stats.json")
-    report = write_report(run_dir, run_dir / "report.html")
+    generating, scoring = ImageProgress(f"toyworld on {model}"), ImageProgress("scoring")
+    try:
+        result = audit.run(suite="toyworld", model=model, n=n, out=out, scorers=["clip"],
+                           scorer_options={"clip": {"model": "toyworld-clip",
+                                                    "pretrained": clip}},
+                           progress={"generate": generating, "score": scoring},
+                           command="audit demo")
+    finally:
+        generating.stop()
+        scoring.stop()
+    print_generated(result.generated)
+    document, report = result.assessed.document, result.report
     training = json.loads((folder / "training.json").read_text())
     truth = data_shares(training["preset"]["images_per_occupation"], training["seed"])
     table = Table(title="Toy world audit: model share (95% CI) vs training data",

@@ -11,8 +11,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from audit.errors import UsageError
-
 console = Console()
 RUNS_ENV = "T2I_AUDIT_RUNS"
 
@@ -27,12 +25,9 @@ def report(
 
     Example: audit report runs/occupations__SDXL -o report.html
     """
-    from audit.report.html import write_report
+    import audit
 
-    if not (run / "run.json").exists():
-        raise UsageError("not a run directory (no run.json)", where=str(run))
-    path = write_report(run, out or run / "report.html")
-    console.print(f"wrote {path}")
+    console.print(f"wrote {audit.report(run=run, out=out)}", markup=False)
 
 
 def free_port() -> int:
@@ -52,10 +47,10 @@ def view(
     Example: audit view runs/occupations__SDXL runs/occupations__SDv1.5
     """
     from audit.paths import reports_dir
+    from audit.rundir import RunDir
 
     for run in runs:
-        if not (run / "run.json").exists():
-            raise UsageError("not a run directory (no run.json)", where=str(run))
+        RunDir(run).require()
     port = port or free_port()
     env = {**os.environ, RUNS_ENV: os.pathsep.join(str(r.resolve()) for r in runs)}
     console.print(f"viewer on http://{host}:{port} (Ctrl+C to stop)")

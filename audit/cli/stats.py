@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,9 +14,33 @@ from audit.errors import UsageError
 console = Console()
 
 
+CiOpt = typer.Option("wilson", help="Interval: wilson, clopper-pearson, jeffreys.")
+SimultaneousOpt = typer.Option(None, help="For more than two categories: goodman or "
+                               "sison-glaz simultaneous intervals.")
+CorrectionOpt = typer.Option("bh", help="Multiplicity: bh (Benjamini-Hochberg), holm, none; "
+                             "applied across every test of the file.")
+AlphaOpt = typer.Option(0.05, help="1 - confidence level, and test level.")
+SeedOpt = typer.Option(0, help="Seed for bootstrap and Monte-Carlo tests.")
+ConfusionOpt = typer.Option(None, help="JSON confusion matrices of the scorer (rows true, "
+                            "columns predicted): adds shares corrected for classifier error "
+                            "(runs only).")
+AnswerOpt = typer.Option(None, "--answer", help="ATTRIBUTE=SCORER: whose decisions count for "
+                         "an attribute several scorers decide (overrides the suite's "
+                         "'answers'; repeatable).")
+
+
+def stats_kwargs(ci: str, simultaneous: str | None, correction: str, alpha: float, seed: int,
+                 confusion: Path | None, answer: list[str] | None) -> dict[str, Any]:
+    from audit.pipeline.options import parse_pairs
+
+    return {"ci": ci, "simultaneous": simultaneous, "correction": correction, "alpha": alpha,
+            "seed": seed, "confusion": confusion,
+            "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()}}
+
+
 def stats(
     run: Path | None = typer.Argument(None, help="Run directory (reads images.parquet and "
-                                      "scores.parquet, writes RUN/stats.json)."),
+                                      "the score tables, writes RUN/stats.json)."),
     counts: Path | None = typer.Option(None, "--counts", help="CSV group,category,count of "
                                        "labels counted by a person or another tool."),
     reference: Path | None = typer.Option(None, "--reference", help="CSV group,category,"
@@ -24,16 +49,9 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print stats.json instead of tables."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write stats.json "
                                     "(default RUN/stats.json; none for --counts)."),
-    ci: str = typer.Option("wilson", help="Interval: wilson, clopper-pearson, jeffreys."),
-    simultaneous: str | None = typer.Option(None, help="For more than two categories: "
-                                            "goodman or sison-glaz simultaneous intervals."),
-    correction: str = typer.Option("bh", help="Multiplicity: bh (Benjamini-Hochberg), holm, "
-                                   "none; applied across every test of the file."),
-    alpha: float = typer.Option(0.05, help="1 - confidence level, and test level."),
-    seed: int = typer.Option(0, help="Seed for bootstrap and Monte-Carlo tests."),
-    confusion: Path | None = typer.Option(None, help="JSON confusion matrices of the scorer "
-                                          "(rows true, columns predicted): adds shares "
-                                          "corrected for classifier error (runs only)."),
+    ci: str = CiOpt, simultaneous: str | None = SimultaneousOpt,
+    correction: str = CorrectionOpt, alpha: float = AlphaOpt, seed: int = SeedOpt,
+    confusion: Path | None = ConfusionOpt, answer: list[str] | None = AnswerOpt,
 ) -> None:
     """Shares with confidence intervals, tests against a reference, effect sizes,
     comparisons and corrected p-values.
@@ -41,52 +59,18 @@ def stats(
     Examples: audit stats runs/occupations__SDXL ;
     audit stats --counts counts.csv --reference reference.csv
     """
-    from audit.stats.assess import Settings, assess_counts
-    from audit.stats.output import dumps, print_summary, stats_document, write_stats
-    from audit.stats.references import check_groups, read_counts_csv, read_reference_csv
-    from audit.stats.runs import assess_run
+    import audit
+    from audit.cli.render import print_summary
 
-    if (run is None) == (counts is None):
-        raise UsageError("give either a run directory or --counts CSV (not both)")
-    if reference is not None and counts is None:
-        raise UsageError("--reference goes with --counts; a run uses its suite's reference")
-    if confusion is not None and run is None:
-        raise UsageError("--confusion goes with a run directory")
-    try:
-        settings = Settings(alpha=alpha, ci_method=ci, simultaneous=simultaneous,
-                            correction=correction, seed=seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if simultaneous not in (None, "goodman", "sison-glaz"):
-        raise UsageError(f"unknown --simultaneous '{simultaneous}' (goodman, sison-glaz)")
-    if counts is not None:
-        table = read_counts_csv(counts)
-        ref = read_reference_csv(reference) if reference is not None else None
-        if ref is not None:
-            check_groups(table, ref, str(counts))
-        result = assess_counts(table, attribute=attribute, reference=ref, settings=settings,
-                               source={"kind": "counts", "counts": str(counts),
-                                       "reference": str(reference) if reference else "uniform"})
-    else:
-        result = assess_run(run, settings=settings, confusion=confusion)
-        out = out or run / "stats.json"
-    document = write_stats(result, out) if out else stats_document(result)
+    result = audit.assess(run=run, counts=counts, reference=reference, attribute=attribute,
+                          out=out, **stats_kwargs(ci, simultaneous, correction, alpha, seed,
+                                                  confusion, answer))
     if as_json:
-        typer.echo(dumps(document), nl=False)
+        typer.echo(json.dumps(result.document, indent=2, allow_nan=False))
         return
-    print_summary(document, console)
-    if out:
-        console.print(f"wrote {out}")
-
-
-def write_run_stats(run_dir: Path) -> None:
-    """Default statistics for a run, as ``audit run`` writes them."""
-    from audit.stats.output import print_summary, write_stats
-    from audit.stats.runs import assess_run
-
-    document = write_stats(assess_run(run_dir), run_dir / "stats.json")
-    print_summary(document, console)
-    console.print(f"wrote {run_dir / 'stats.json'}")
+    print_summary(result.document, console)
+    if result.path:
+        console.print(f"wrote {result.path}", markup=False)
 
 
 def plan(

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from audit.api.generator import GeneratedImage, GenerationRequest, Generator, Status
-from audit.errors import UsageError
+from audit.common.devices import pick_device, pick_dtype
 from audit.generators.loading import load_pipeline, resolve_source
 from audit.generators.schedulers import DEFAULT, check_scheduler, make_scheduler, sampler_label
 
-DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 # Pipelines whose encode_prompt(prompt=..., negative_prompt=...) we can cache;
 # the returned tuple maps onto these call arguments.
 _EMBED_ARGS = {
@@ -30,34 +29,10 @@ _EMBED_ARGS = {
 _CACHEABLE = {"StableDiffusionPipeline", "StableDiffusionXLPipeline"}
 
 
-def quiet_libraries() -> None:
-    """diffusers and transformers warn about config details at every load;
-    the CLI shows its own progress instead."""
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    diffusers_logging.set_verbosity_error()
-    transformers_logging.set_verbosity_error()
 
 
-def pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {device} asked for, but torch sees no CUDA device")
-    return device
 
 
-def pick_dtype(dtype: str, device: str) -> Any:
-    import torch
-
-    if dtype == "auto":
-        dtype = "fp16" if device.startswith("cuda") else "fp32"
-    if dtype not in DTYPES:
-        raise UsageError(f"unknown dtype '{dtype}' (known: auto, {', '.join(DTYPES)})")
-    return getattr(torch, DTYPES[dtype])
 
 
 def classify(pixels: np.ndarray) -> Status:
@@ -76,6 +51,13 @@ def _is_oom(exc: BaseException) -> bool:
 
 class DiffusersGenerator(Generator):
     name = "diffusers"
+    options = {
+        "revision": "hub revision (branch, tag or commit)",
+        "config": "diffusers folder with the pipeline config of a single-file checkpoint",
+        "safety_checker": "keep the model's safety checker (true/false; default false)",
+        "generator_device": "device of the per-image torch.Generator (default cpu)",
+        "compile": "torch.compile the denoiser on CUDA (true/false)",
+    }
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
                  revision: str | None = None, config: str | None = None,

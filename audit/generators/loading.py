@@ -7,13 +7,13 @@ saved with ``save_pretrained`` through the same code.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.common.hashing import file_sha256, folder_sha256
 from audit.errors import UsageError
 
 # The course assignment's names, and other common shorthands.
@@ -26,7 +26,6 @@ ALIASES = {
 }
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".json", ".txt", ".model")
 
 # single-file model types (diffusers' infer_diffusers_model_type) -> pipeline class
 _SINGLE_FILE_PIPELINES = {
@@ -73,21 +72,8 @@ def _unavailable(source: ModelSource, reason: str) -> UsageError:
     )
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
-def folder_sha256(folder: Path) -> str:
-    """One digest over every weight and config file, so any change shows."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix in _WEIGHT_SUFFIXES:
-            digest.update(f"{path.relative_to(folder).as_posix()}\0{file_sha256(path)}\n".encode())
-    return digest.hexdigest()
 
 
 def _hub_commit(repo_id: str, revision: str | None) -> str | None:

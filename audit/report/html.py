@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.report.charts import png_bytes, share_chart
-from audit.report.data import RunView, safety_rates, warnings_for
+from audit.report.data import RunView, has_nudenet, safety_rates, warnings_for
+from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
 
 IMAGES_PER_ITEM = 8
@@ -44,7 +45,7 @@ def render(view: RunView) -> str:
             data = base64.b64encode(png_bytes(share_chart(frame, attribute))).decode()
             charts.append((attribute, data))
     captions = view.decisions.pivot_table(index="image_id", columns="attribute",
-                                          values="decision", aggfunc="first")
+                                          values="label", aggfunc="first")
     items = []
     valid = view.images[view.images.status == "ok"]
     for _, frame in valid.groupby("item_id", sort=False):
@@ -61,14 +62,13 @@ def render(view: RunView) -> str:
                           "data": base64.b64encode(thumb.read_bytes()).decode()})
         items.append({"prompt": frame.prompt.iloc[0], "images": shown})
     statuses = view.images.status.value_counts().sort_index().items()
-    safety = safety_rates(view).to_dict("records") if (view.scores.scorer == "nudenet").any() \
-        else []
+    safety = safety_rates(view).to_dict("records") if has_nudenet(view) else []
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
         funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,
         safety=safety, fmt=_fmt, version=audit.__version__)
 
 
-def write_report(run_dir: Path, out: Path) -> Path:
-    write_text(out, render(RunView(run_dir)))
+def write_report(run: RunDir, out: Path) -> Path:
+    write_text(out, render(RunView(run.root)))
     return out

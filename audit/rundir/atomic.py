@@ -36,3 +36,10 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, document: object) -> None:
+    """Indented JSON; NaN is refused (JSON has none)."""
+    import json
+
+    write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")

@@ -1,6 +1,7 @@
 """``run.json``: configuration and provenance, enough to rerun the audit next
 month and get the same images, and to refuse resuming into a run made with a
-different suite or model."""
+different suite or model. This module is the only writer of run.json; every
+write is checked against ``schemas/run.schema.json``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from audit.errors import InvalidInput, UsageError
 from audit.rundir.atomic import write_text
 
 RUN_JSON = "run.json"
-FORMAT = "t2i-audit-run/1"
+FORMAT = "t2i-audit-run/2"  # 2: score tables in scores/ (format 1 runs still resume)
 _PACKAGES = ("t2i-audit", "torch", "diffusers", "transformers", "open_clip_torch", "numpy",
              "pandas", "pyarrow", "scipy", "statsmodels", "pillow")
 # Fields that, if changed, would change the images: resuming must refuse.
@@ -39,18 +40,34 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def _problem(card: Any) -> str | None:
+    from audit.data_files import pointer, validator
+
+    errors = sorted(validator("run.schema.json").iter_errors(card),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    return f"{pointer(errors[0].absolute_path)}: {errors[0].message[:200]}" if errors else None
+
+
 def read_run(run_dir: Path) -> dict[str, Any]:
     path = run_dir / RUN_JSON
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError("not a run directory (no run.json)", where=str(run_dir)) from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read: {exc}", where=str(path)) from None
+    problem = _problem(card)
+    if problem:
+        raise InvalidInput(f"not a valid run.json: {problem}", where=str(path))
+    return card
 
 
 def write_run(run_dir: Path, card: dict[str, Any]) -> None:
-    write_text(run_dir / RUN_JSON, json.dumps(card, indent=2, sort_keys=False, default=str))
+    card = json.loads(json.dumps(card, default=str))
+    problem = _problem(card)
+    if problem:  # a bug in this package, not the user's input
+        raise AssertionError(f"run.json would break its schema at {problem}")
+    write_text(run_dir / RUN_JSON, json.dumps(card, indent=2, sort_keys=False))
 
 
 def check_compatible(run_dir: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -71,6 +88,7 @@ def start_run(run_dir: Path, *, suite: dict[str, Any], model: dict[str, Any],
     if (run_dir / RUN_JSON).exists():
         card = read_run(run_dir)
         check_compatible(run_dir, card, new)
+        card["format"] = FORMAT
         card["config"] = {**card.get("config", {}), **config,
                           "n": max(card.get("config", {}).get("n", 0), config["n"])}
     else:
@@ -87,3 +105,16 @@ def finish_run(run_dir: Path, card: dict[str, Any], summary: dict[str, Any]) -> 
     card["finished"] = now()
     card["history"][-1].update(finished=card["finished"], **summary)
     write_run(run_dir, card)
+
+
+def record_scoring(run_dir: Path, *, scorers: list[dict[str, Any]], summary: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """The scorer cards and what the score stage did, into run.json."""
+    from audit.rundir.score_tables import FORMAT as SCORES_FORMAT
+
+    card = read_run(run_dir)
+    card["format"] = FORMAT
+    card["scorers"] = scorers
+    card["scored"] = {"at": now(), "format": SCORES_FORMAT, **summary}
+    write_run(run_dir, card)
+    return card["scored"]

@@ -1,4 +1,9 @@
-"""Scorers by name; building them loads weights, listing them does not."""
+"""Scorers by name; building them loads weights, listing them does not.
+
+Options reach a scorer as one mapping per scorer name (``-S clip.model=X`` on
+the command line, ``scorer_options={"clip": {"model": "X"}}`` in Python), so
+a new scorer brings its options without new global flags.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from audit.api.scorer import Scorer
-from audit.registry import Registry
+from audit.errors import UsageError
+from audit.registry import Registry, suggest
+from audit.scorers.shared import BuildContext
 
-SCORERS = Registry("scorer")
+SCORERS = Registry("scorer", base=Scorer, group="t2i_audit.scorers")
 SCORERS.register("clip", "audit.scorers.clip_zero_shot:ClipZeroShot")
 SCORERS.register("clip_concepts", "audit.scorers.clip_concepts:ClipConcepts")
 SCORERS.register("sd_safety_checker", "audit.scorers.clip_concepts:SafetyCheckerConcepts")
@@ -23,39 +30,37 @@ def nudenet_available() -> bool:
     return importlib.util.find_spec("nudenet") is not None
 
 
-def make_scorers(names: list[str], *, clip_model: str = "ViT-L-14",
-                 clip_pretrained: str | None = "default", device: str = "auto",
-                 cache_folder: Path | None = None, batch_size: int | None = None,
-                 attributes_file: Path | None = None, concepts_file: Path | None = None,
-                 checker_folder: Path | None = None) -> list[Scorer]:
+def default_scorers() -> list[str]:
+    """The default set; nudenet only when its optional extra is installed."""
+    return [n for n in DEFAULT if n != "nudenet" or nudenet_available()]
+
+
+def check_names(names: list[str]) -> None:
     for name in names:
         if name not in SCORERS:
             raise SCORERS.unknown(name)
-    built: dict[str, Any] = {}
-    encoder = None
-    if {"clip", "clip_concepts"} & set(names):
-        from audit.paths import package_data_dir
-        from audit.scorers.clip_model import DEFAULT_ATTRIBUTES, ImageEncoder, load_clip
 
-        encoder = ImageEncoder(load_clip(clip_model, clip_pretrained, device=device),
-                               cache_folder=cache_folder, batch_size=batch_size)
-        if attributes_file is None and clip_model in DEFAULT_ATTRIBUTES:
-            attributes_file = package_data_dir().parent / DEFAULT_ATTRIBUTES[clip_model]
-    if "nudenet" in names:
-        built["nudenet"] = SCORERS.get("nudenet")()
-    for name in names:
-        if name == "clip":
-            built[name] = SCORERS.get(name)(encoder, attributes_file)
-        elif name == "clip_concepts":
-            built[name] = SCORERS.get(name)(encoder, concepts_file)
-        elif name == "skin_tone":
-            face = built.get("nudenet")
-            built[name] = SCORERS.get(name)(face.face_box if face else None)
-        elif name == "sd_safety_checker":
-            if checker_folder is None:
-                from audit.errors import UsageError
 
-                raise UsageError("sd_safety_checker needs --checker FOLDER (a local copy of "
-                                 "the Stable Diffusion safety checker)")
-            built[name] = SCORERS.get(name)(checker_folder)
-    return [built[n] for n in names]
+def check_options(names: list[str], options: dict[str, dict[str, Any]]) -> None:
+    """Every option names a scorer being built and a key that scorer accepts."""
+    for scorer, values in options.items():
+        if scorer not in names:
+            raise UsageError(f"options given for scorer '{scorer}', which is not being run "
+                             f"(scorers: {', '.join(names)})")
+        accepted = SCORERS.get(scorer).options
+        for key in values:
+            if key not in accepted:
+                known = ", ".join(accepted) or "none"
+                raise UsageError(f"unknown option '{scorer}.{key}'"
+                                 f"{suggest(key, list(accepted))} (known: {known})")
+
+
+def make_scorers(names: list[str], *, options: dict[str, dict[str, Any]] | None = None,
+                 device: str = "auto", cache_folder: Path | None = None,
+                 batch_size: int | None = None) -> list[Scorer]:
+    """Build scorers in the order given, sharing encoders and detectors."""
+    options = options or {}
+    check_names(names)
+    check_options(names, options)
+    context = BuildContext(device=device, cache_folder=cache_folder, batch_size=batch_size)
+    return [SCORERS.get(name).build(dict(options.get(name, {})), context) for name in names]

@@ -13,34 +13,40 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from audit.api.scorer import ScoreInput, Scorer, pil_image, rows_for
+from audit.api.scorer import Decision, Output, Scored, ScoreInput, Scorer, per_label, pil_image
+from audit.data_files import unsafe_concepts
 from audit.paths import package_data_dir
 from audit.scorers.clip_model import ImageEncoder
+from audit.scorers.clip_zero_shot import CLIP_OPTIONS
 
 DEFAULT_CONCEPTS = package_data_dir() / "attributes" / "unsafe-concepts.yaml"
+MARGIN = Output("unsafe_concept", "cosine_margin", "cosine", "higher",
+                "cosine(image, concept embedding) minus the concept's threshold; > 0 flags it")
 
 
-def margin_rows(images: Sequence[ScoreInput], names: list[str], margins: np.ndarray
-                ) -> list[dict[str, Any]]:
+def margin_rows(images: Sequence[ScoreInput], names: list[str], margins: np.ndarray) -> Scored:
     """Every concept's margin; the decision is the largest positive one, else 'none'."""
-    rows: list[dict[str, Any]] = []
+    out = Scored()
     for item, margin in zip(images, margins, strict=True):
         decision = names[int(margin.argmax())] if margin.max() > 0 else "none"
-        rows += rows_for(item.image_id, "unsafe_concept", dict(zip(names, margin, strict=True)),
-                         decision)
-    return rows
+        out.decisions.append(Decision(item.image_id, "unsafe_concept", decision))
+        out.measurements += per_label(item.image_id, "unsafe_concept", "cosine_margin",
+                                      dict(zip(names, margin, strict=True)))
+    return out
 
 
 class ClipConcepts(Scorer):
     name = "clip_concepts"
-    version = "1.0.0"
+    version = "2.0.0"
+    options = {**CLIP_OPTIONS, "concepts": "YAML of unsafe concepts (default: the bundled "
+               "unsafe-concepts.yaml)"}
 
     def __init__(self, encoder: ImageEncoder, concepts_file: Path | None = None) -> None:
         self.encoder = encoder
-        self.concepts_file = concepts_file or DEFAULT_CONCEPTS
-        spec = yaml.safe_load(self.concepts_file.read_text())
+        self.device = encoder.bundle.device
+        self.concepts_file = Path(concepts_file or DEFAULT_CONCEPTS)
+        spec = unsafe_concepts(self.concepts_file)
         self.spec_version = spec["version"]
         self.concepts: dict[str, dict[str, Any]] = spec["concepts"]
         self._embeddings: np.ndarray | None = None
@@ -51,10 +57,19 @@ class ClipConcepts(Scorer):
                                          for c in self.concepts.values()])
         return self._embeddings
 
+    @classmethod
+    def build(cls, options: dict[str, Any], context: Any) -> ClipConcepts:
+        encoder = context.clip_encoder(options.get("model", "ViT-L-14"),
+                                       options.get("pretrained", "default"))
+        return cls(encoder, options.get("concepts"))
+
     def labels(self) -> dict[str, list[str]]:
         return {"unsafe_concept": [*self.concepts, "none"]}
 
-    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
+    def outputs(self) -> list[Output]:
+        return [MARGIN]
+
+    def score(self, images: Sequence[ScoreInput]) -> Scored:
         names = list(self.concepts)
         thresholds = np.array([self.concepts[n]["threshold"] for n in names])
         margins = self.encoder.embed(images) @ self.concept_embeddings().T - thresholds
@@ -70,7 +85,8 @@ class ClipConcepts(Scorer):
             "labels": self.labels(),
             "thresholds": {n: c["threshold"] for n, c in self.concepts.items()},
             "covers": {n: c["prompts"] for n, c in self.concepts.items()},
-            "score": "cosine(image, mean concept prompt embedding) - threshold; > 0 flags",
+            "confidence": None,
+            "outputs": [vars(o) for o in self.outputs()],
             "limitations": [
                 "Covers only the listed concepts as phrased; not a general safety classifier.",
                 "Thresholds depend on the CLIP model; calibrate on labelled images.",
@@ -83,7 +99,17 @@ class SafetyCheckerConcepts(Scorer):
     thresholds, loaded from a local folder (diffusers/transformers format)."""
 
     name = "sd_safety_checker"
-    version = "1.0.0"
+    version = "2.0.0"
+    options = {"checker": "local folder with the Stable Diffusion safety checker (required)"}
+
+    @classmethod
+    def build(cls, options: dict[str, Any], context: Any) -> SafetyCheckerConcepts:
+        from audit.errors import UsageError
+
+        if not options.get("checker"):
+            raise UsageError("sd_safety_checker needs a local checker folder: "
+                             "-S sd_safety_checker.checker=FOLDER (or --checker FOLDER)")
+        return cls(Path(options["checker"]))
 
     def __init__(self, folder: Path, device: str = "cpu") -> None:
         from diffusers.pipelines.stable_diffusion.safety_checker import (
@@ -91,7 +117,7 @@ class SafetyCheckerConcepts(Scorer):
         )
         from transformers import CLIPImageProcessor
 
-        from audit.generators.loading import folder_sha256
+        from audit.common.hashing import folder_sha256
 
         self.folder = folder
         self.device = device
@@ -103,7 +129,10 @@ class SafetyCheckerConcepts(Scorer):
         count = self.checker.concept_embeds.shape[0]
         return {"unsafe_concept": [f"concept_{i}" for i in range(count)] + ["none"]}
 
-    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
+    def outputs(self) -> list[Output]:
+        return [MARGIN]
+
+    def score(self, images: Sequence[ScoreInput]) -> Scored:
         import torch
 
         pixels = self.processor([pil_image(i) for i in images], return_tensors="pt").pixel_values
@@ -119,6 +148,6 @@ class SafetyCheckerConcepts(Scorer):
         return {"name": self.name, "version": self.version,
                 "kind": "Stable Diffusion safety checker concepts", "folder": str(self.folder),
                 "weights_sha256": self.sha256, "labels": self.labels(),
-                "score": "cosine(image, concept) - the checker's per-concept threshold",
+                "confidence": None, "outputs": [vars(o) for o in self.outputs()],
                 "limitations": ["The checker's concepts are unnamed embeddings; what each "
                                 "covers is not documented by its authors."]}

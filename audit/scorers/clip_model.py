@@ -22,26 +22,46 @@ import numpy as np
 from audit.api.scorer import ScoreInput, pil_image, rgb_array
 from audit.errors import UsageError
 from audit.paths import package_data_dir
+from audit.registry import Registry
 from audit.rundir.atomic import write_bytes
 
-BUILTIN = {"tiny-random": "clip/tiny-random.json", "toyworld-clip": "clip/toyworld-clip.json"}
-# Weights shipped with the package, used when --clip-pretrained is "default".
-BUNDLED_WEIGHTS = {"toyworld-clip": "toyworld/weights/toyworld-clip.safetensors"}
-# Attribute prompts that belong to a model's world.
-DEFAULT_ATTRIBUTES = {"toyworld-clip": "data/attributes/toyworld-attributes.yaml"}
 DEFAULT = "default"
+GENERIC_ATTRIBUTES = package_data_dir() / "attributes" / "clip-attributes.yaml"
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """A CLIP model this package (or a plugin) names: an open_clip JSON config,
+    the weights used for ``pretrained: default`` (None: random), and the
+    attribute prompts that belong to the model's world."""
+
+    config: Path
+    weights: Path | None = None
+    attributes: Path = GENERIC_ATTRIBUTES
+
+
+CLIP_MODELS = Registry("CLIP model", base=ClipSpec, group="t2i_audit.clip_models",
+                       instances=True)
+CLIP_MODELS.register("tiny-random", "audit.scorers.clip_model:TINY_RANDOM")
+CLIP_MODELS.register("toyworld-clip", "audit.toyworld.clip:TOYWORLD_CLIP")
+TINY_RANDOM = ClipSpec(package_data_dir() / "clip" / "tiny-random.json")
 
 
 def resolve_pretrained(model: str, pretrained: str | None) -> str | None:
-    """'default' means the bundled weights for bundled models, else 'openai';
-    None (or 'none') means random weights."""
+    """'default' means a named model's own weights (random for tiny-random),
+    else 'openai'; None (or 'none') means random weights."""
     if pretrained is None or pretrained.lower() == "none":
         return None
     if pretrained == DEFAULT:
-        if model in BUNDLED_WEIGHTS:
-            return str(Path(__file__).resolve().parents[1] / BUNDLED_WEIGHTS[model])
-        return None if model == "tiny-random" else "openai"
+        if model in CLIP_MODELS:
+            weights = CLIP_MODELS.get(model).weights
+            return str(weights) if weights else None
+        return "openai"
     return pretrained
+
+
+def default_attributes(model: str) -> Path:
+    return CLIP_MODELS.get(model).attributes if model in CLIP_MODELS else GENERIC_ATTRIBUTES
 
 
 @dataclass
@@ -67,14 +87,14 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
     import open_clip
     import torch
 
-    from audit.generators.diffusers_backend import pick_device, pick_dtype
-    from audit.generators.loading import file_sha256
+    from audit.common.devices import pick_device, pick_dtype
+    from audit.common.hashing import file_sha256
 
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     pretrained = resolve_pretrained(model, pretrained)
     config = Path(model) if model.endswith(".json") else (
-        package_data_dir() / BUILTIN[model] if model in BUILTIN else None)
+        CLIP_MODELS.get(model).config if model in CLIP_MODELS else None)
     if config is not None:
         if not config.is_file():
             raise UsageError(f"open_clip model config not found: {config}")
@@ -84,7 +104,7 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
         from audit.registry import suggest
 
         raise UsageError(f"unknown open_clip model '{model}'"
-                         f"{suggest(model, open_clip.list_models() + list(BUILTIN))}")
+                         f"{suggest(model, open_clip.list_models() + CLIP_MODELS.names())}")
     sha = None
     if pretrained and Path(pretrained).is_file():
         sha = file_sha256(Path(pretrained))

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from audit.api.scorer import ScoreInput, Scorer, rows_for
-from audit.paths import package_data_dir
-from audit.scorers.clip_model import ImageEncoder
+from audit.api.scorer import Decision, Output, Scored, ScoreInput, Scorer, per_label
+from audit.data_files import clip_attributes
+from audit.scorers.clip_model import ImageEncoder, default_attributes
 
-DEFAULT_ATTRIBUTES = package_data_dir() / "attributes" / "clip-attributes.yaml"
+CLIP_OPTIONS = {
+    "model": "open_clip model name, a JSON model config, 'toyworld-clip' or 'tiny-random'",
+    "pretrained": "pretrained tag, a local checkpoint file, 'none' (random) or 'default'",
+}
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -23,15 +25,29 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 class ClipZeroShot(Scorer):
     name = "clip"
-    version = "1.0.0"
+    version = "2.0.0"
+    options = {**CLIP_OPTIONS, "attributes": "YAML of zero-shot attributes (default: the "
+               "model's bundled file)"}
 
     def __init__(self, encoder: ImageEncoder, attributes_file: Path | None = None) -> None:
         self.encoder = encoder
-        self.attributes_file = attributes_file or DEFAULT_ATTRIBUTES
-        spec = yaml.safe_load(self.attributes_file.read_text())
+        self.device = encoder.bundle.device
+        self.attributes_file = Path(attributes_file or default_attributes(encoder.bundle.name))
+        spec = clip_attributes(self.attributes_file)
         self.spec_version = spec["version"]
         self.attributes: dict[str, dict[str, Any]] = spec["attributes"]
         self._label_embeddings: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def build(cls, options: dict[str, Any], context: Any) -> ClipZeroShot:
+        model = options.get("model", "ViT-L-14")
+        encoder = context.clip_encoder(model, options.get("pretrained", "default"))
+        return cls(encoder, options.get("attributes"))
+
+    def outputs(self) -> list[Output]:
+        return [Output(attribute, "probability", "probability", "higher",
+                       "softmax over the attribute's labels of logit scale x cosine(image, "
+                       "label's mean prompt embedding)") for attribute in self.attributes]
 
     def labels(self) -> dict[str, list[str]]:
         out = {}
@@ -53,11 +69,11 @@ class ClipZeroShot(Scorer):
             attribute).T
         return softmax(logits)
 
-    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
+    def score(self, images: Sequence[ScoreInput]) -> Scored:
         embeddings = self.encoder.embed(images)
         gate = next((a for a, spec in self.attributes.items() if spec.get("gate")), None)
         person = np.ones(len(images), dtype=bool)
-        rows: list[dict[str, Any]] = []
+        out = Scored()
         order = ([gate] if gate else []) + [a for a in self.attributes if a != gate]
         for attribute in order:
             spec = self.attributes[attribute]
@@ -71,11 +87,13 @@ class ClipZeroShot(Scorer):
                     decision = "unclear"
                 if attribute != gate and not person[i]:
                     decision = "no_person"
-                rows += rows_for(item.image_id, attribute, dict(zip(labels, probs[i],
-                                                                    strict=True)), decision)
+                out.decisions.append(Decision(item.image_id, attribute, decision,
+                                              float(top[i, 0])))
+                out.measurements += per_label(item.image_id, attribute, "probability",
+                                              dict(zip(labels, probs[i], strict=True)))
                 if attribute == gate:  # only a confident "no person" gates the rest
                     person[i] = decision != "no_person"
-        return rows
+        return out
 
     def card(self) -> dict[str, Any]:
         bundle = self.encoder.bundle
@@ -91,8 +109,9 @@ class ClipZeroShot(Scorer):
             "attributes_file": str(self.attributes_file), "attributes_version": self.spec_version,
             "labels": self.labels(),
             "thresholds": {a: s["threshold"] for a, s in self.attributes.items()},
-            "score": "softmax probability over the attribute's labels (logit scale x cosine "
-                     "to the mean prompt embedding)",
+            "confidence": "softmax probability of the top label (also for unclear and "
+                          "no_person decisions: the label it declined to choose)",
+            "outputs": [vars(o) for o in self.outputs()],
             "limitations": [
                 "Labels are perceived attributes, a proxy for how an image reads; never a "
                 "person's identity.",

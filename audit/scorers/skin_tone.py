@@ -17,7 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import ScoreInput, Scorer, rgb_array, rows_for
+from audit.api.scorer import (
+    Decision,
+    Measurement,
+    Output,
+    Scored,
+    ScoreInput,
+    Scorer,
+    per_label,
+    rgb_array,
+)
 from audit.paths import package_data_dir
 
 MIN_SKIN_FRACTION = 0.05
@@ -58,11 +67,39 @@ def ita_class(angle: float) -> str:
 
 class SkinTone(Scorer):
     name = "skin_tone"
-    version = "1.0.0"
+    version = "2.0.0"
+    options = {"faces": "where to look for skin: 'nudenet' (the face box NudeNet finds, "
+               "shared with the nudenet scorer; default when installed) or 'none' (the "
+               "whole image)"}
 
-    def __init__(self, face_boxes: Any | None = None) -> None:
-        """``face_boxes(image) -> (x, y, w, h) | None``; whole image when absent."""
-        self.face_boxes = face_boxes
+    def __init__(self, face_detector: Any | None = None, face_threshold: float = 0.5) -> None:
+        """``face_detector``: a NudeNet detector whose face boxes bound the skin
+        region; None measures the whole image."""
+        self.face_detector = face_detector
+        self.face_threshold = face_threshold
+
+    @classmethod
+    def build(cls, options: dict[str, Any], context: Any) -> SkinTone:
+        from audit.errors import UsageError
+        from audit.scorers import nudenet_available
+
+        faces = options.get("faces", "nudenet" if nudenet_available() else "none")
+        if faces not in ("nudenet", "none"):
+            raise UsageError(f"skin_tone.faces must be 'nudenet' or 'none', got '{faces}'")
+        return cls(context.nudenet() if faces == "nudenet" else None)
+
+    def outputs(self) -> list[Output]:
+        return [
+            Output("monk_tone", "ciede2000_distance", "delta_e_2000", "lower",
+                   "CIEDE2000 distance from the median skin colour to each Monk swatch"),
+            Output("ita", "ita", "degrees", "none",
+                   "individual typology angle of the median skin colour", per_label=False),
+            Output("ita", "skin_fraction", "fraction", "none",
+                   "share of the region's pixels that can be skin", per_label=False),
+            Output("ita", "face_region", "boolean", "none",
+                   "1 when measured inside a detected face box, 0 on the whole image",
+                   per_label=False),
+        ]
 
     def labels(self) -> dict[str, list[str]]:
         tones, _ = monk_swatches()
@@ -80,35 +117,38 @@ class SkinTone(Scorer):
             return None, fraction
         return np.median(lab[mask], axis=0), fraction
 
-    def score(self, images: Sequence[ScoreInput]) -> list[dict[str, Any]]:
+    def score(self, images: Sequence[ScoreInput]) -> Scored:
         from skimage.color import deltaE_ciede2000
 
+        from audit.scorers.shared import best_face
+
         tones, swatches = monk_swatches()
-        rows: list[dict[str, Any]] = []
+        out = Scored()
         for item in images:
             rgb = rgb_array(item)
-            box = self.face_boxes(rgb) if self.face_boxes else None
+            box = item.shared.get("face_box")  # a box someone already knows, e.g. a renderer
+            if box is None and self.face_detector is not None:
+                box = best_face(item, self.face_detector, self.face_threshold)
             if box is not None:
                 x, y, w, h = box
                 rgb = rgb[y:y + h, x:x + w] if w > 2 and h > 2 else rgb
             median, fraction = self.measure(rgb)
-            region = "face" if box is not None else "image"
+            out.measurements += [
+                Measurement(item.image_id, "ita", "skin_fraction", None, fraction),
+                Measurement(item.image_id, "ita", "face_region", None, float(box is not None))]
             if median is None:
-                nan = float("nan")
-                rows += rows_for(item.image_id, "monk_tone", dict.fromkeys(tones, nan),
-                                 "unclear")
-                rows += rows_for(item.image_id, "ita", {"ita_degrees": nan,
-                                                        "skin_fraction": fraction}, "unclear")
+                out.decisions += [Decision(item.image_id, "monk_tone", "unclear"),
+                                  Decision(item.image_id, "ita", "unclear")]
                 continue
             distances = deltaE_ciede2000(np.broadcast_to(median, swatches.shape), swatches)
-            rows += rows_for(item.image_id, "monk_tone", dict(zip(tones, distances,
-                                                                  strict=True)),
-                             tones[int(np.argmin(distances))])
             angle = ita(median)
-            rows += rows_for(item.image_id, "ita", {"ita_degrees": angle,
-                                                    "skin_fraction": fraction,
-                                                    f"region_{region}": 1.0}, ita_class(angle))
-        return rows
+            out.measurements += per_label(item.image_id, "monk_tone", "ciede2000_distance",
+                                          dict(zip(tones, distances, strict=True)))
+            out.measurements.append(Measurement(item.image_id, "ita", "ita", None, angle))
+            out.decisions += [
+                Decision(item.image_id, "monk_tone", tones[int(np.argmin(distances))]),
+                Decision(item.image_id, "ita", ita_class(angle))]
+        return out
 
     def card(self) -> dict[str, Any]:
         return {
@@ -119,8 +159,9 @@ class SkinTone(Scorer):
                              "a detected face box when one exists -> median L*a*b*",
             "labels": self.labels(),
             "thresholds": {"min_skin_fraction": MIN_SKIN_FRACTION},
-            "score": "monk_tone: CIEDE2000 distance to each Monk swatch (smallest wins); ita: "
-                     "angle in degrees, skin fraction of the region",
+            "confidence": None,
+            "outputs": [vars(o) for o in self.outputs()],
+            "face_detector": "nudenet" if self.face_detector is not None else None,
             "reference": "Monk Skin Tone scale swatches, skintone.google",
             "limitations": [
                 "Measures rendered pixel colour under the image's lighting, a proxy for "

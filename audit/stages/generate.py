@@ -14,21 +14,18 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from audit.api.generator import GeneratedImage, GenerationRequest, Generator
+from audit.common.progress import Progress
 from audit.rundir.atomic import write_bytes
 from audit.rundir.images_table import ImagesTable
+from audit.rundir.layout import RunDir
 from audit.rundir.pngmeta import a1111_parameters, encode_png
 from audit.rundir.runcard import finish_run, start_run
 from audit.suites import Item, Suite, expand
 
 DONE = ("ok", "blank", "filtered", "nan")
-
-
-class Progress(Protocol):
-    def start(self, total: int, done: int) -> None: ...
-    def advance(self, count: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
            "batch_index": result.batch_index, "batch_size": result.batch_size,
            "path": None, "sha256": None}
     if result.image is not None:
-        relative = f"images/{row['item_id']}/{request.seed}.png"
+        relative = RunDir.image_relative(row["item_id"], request.seed)
         parameters = a1111_parameters(request.to_dict(), sampler=sampler, model=model["id"],
                                       model_hash=model.get("sha256"))
         meta = {k: v for k, v in row.items()
@@ -122,7 +119,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
     todo = [(i, r) for i, r in planned if not _is_done(table.rows.get(r.image_id), run_dir)]
     if progress:
         progress.start(len(planned), len(planned) - len(todo))
-    sampler = getattr(generator, "sampler_label", lambda: planned[0][1].scheduler)
+    sampler = generator.sampler_label
     size = batch_size or (generator.default_batch_size(todo[0][1]) if todo else 1)
 
     def store(number: int, items: dict[str, Item], results: list[GeneratedImage],

@@ -1,6 +1,7 @@
-"""Score stage: decoded images -> scores.parquet (long table), for a run or
-for any folder of images. Never regenerates; image embeddings are cached in
-the run, so changing prompts or thresholds re-scores without re-encoding."""
+"""Score stage: decoded images -> the score tables (decisions, measurements,
+input statuses), for a run or for any folder of images. Never regenerates;
+image embeddings are cached in the run, so changing prompts or thresholds
+re-scores without re-encoding."""
 
 from __future__ import annotations
 
@@ -14,16 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import SCORE_COLUMNS, ScoreInput, Scorer
-from audit.rundir.atomic import atomic_path
-from audit.rundir.images_table import read_images
-from audit.rundir.runcard import now, read_run, write_run
-from audit.stages.generate import Progress
+from audit.api.scorer import ScoreInput, Scorer
+from audit.common.progress import Progress
+from audit.rundir.layout import RunDir, ScorePaths
+from audit.rundir.runcard import record_scoring
+from audit.rundir.score_tables import write_tables
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-COLUMNS = [*SCORE_COLUMNS, "error"]
 BATCH = 256  # images decoded per step; one CLIP batch on a GPU
-INPUT = "input"  # pseudo-scorer whose "status" rows record how each image loaded
 
 
 @dataclass(frozen=True)
@@ -104,71 +103,69 @@ def _batches(entries: list[tuple[str, Path, str | None]], threads: int | None = 
 
 
 def on_gpu(scorers: Sequence[Scorer]) -> bool:
-    """Whether a scorer encodes on a CUDA device (then decoded pixels are pinned)."""
-    devices = [getattr(getattr(getattr(s, "encoder", None), "bundle", None), "device", "")
-               for s in scorers]
-    return any(str(d).startswith("cuda") for d in devices)
+    """Whether a scorer computes on a CUDA device (then decoded pixels are pinned)."""
+    return any(str(s.device).startswith("cuda") for s in scorers)
 
 
 def _score_entries(entries: list[tuple[str, Path, str | None]], scorers: Sequence[Scorer],
-                   progress: Progress | None) -> list[dict[str, Any]]:
-    """Scorer rows, plus one ``input``/``status`` row per image (ok, blank or
-    error with the reason): an unreadable image is recorded, and the run goes on."""
-    rows: list[dict[str, Any]] = []
+                   progress: Progress | None) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the three score tables. Every image gets an ``inputs`` row (ok,
+    blank, or error with the reason): an unreadable image is recorded, and the
+    run goes on."""
+    rows: dict[str, list[dict[str, Any]]] = {"decisions": [], "measurements": [], "inputs": []}
+    units = {s.name: {(o.attribute, o.quantity): o for o in s.outputs()} for s in scorers}
     if progress:
         progress.start(len(entries), 0)
     for batch in _batches(entries, pin=on_gpu(scorers)):
         good = [b.item for b in batch if b.status == "ok" and b.item is not None]
-        rows += [{"image_id": b.image_id, "scorer": INPUT, "attribute": "status",
-                  "label": b.status, "score": float("nan"), "decision": b.status,
-                  "error": b.error} for b in batch]
-        if good:
-            for scorer in scorers:
-                rows += [{**r, "scorer": scorer.name, "error": None} for r in scorer.score(good)]
+        rows["inputs"] += [{"image_id": b.image_id, "status": b.status, "error": b.error}
+                           for b in batch]
+        for scorer in scorers if good else ():
+            scored = scorer.score(good)
+            rows["decisions"] += [{"scorer": scorer.name, **vars(d)} for d in scored.decisions]
+            declared = units[scorer.name]
+            for m in scored.measurements:
+                output = declared.get((m.attribute, m.quantity))
+                if output is None:  # a scorer bug: its outputs() must declare every quantity
+                    raise AssertionError(f"scorer {scorer.name} wrote undeclared quantity "
+                                         f"{m.attribute}/{m.quantity}")
+                rows["measurements"].append({"scorer": scorer.name, **vars(m),
+                                             "unit": output.unit,
+                                             "direction": output.direction})
         if progress:
             progress.advance(len(batch))
     return rows
 
 
-def write_scores(rows: list[dict[str, Any]], path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pa.schema([(c, pa.float64() if c == "score" else pa.string()) for c in COLUMNS])
-    table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows], schema=schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
-def run_score(run_dir: Path, scorers: Sequence[Scorer], *, progress: Progress | None = None
-              ) -> dict[str, Any]:
-    images = read_images(run_dir)
-    valid = images[images.status == "ok"]
-    entries = [(r.image_id, run_dir / r.path, r.sha256) for r in valid.itertuples()]
-    rows = _score_entries(entries, scorers, progress)
-    write_scores(rows, run_dir / "scores.parquet")
-    card = read_run(run_dir)
-    card["scorers"] = [s.card() for s in scorers]
-    card["scored"] = {"at": now(), "images": len(entries), "rows": len(rows),
-                      "statuses": _statuses(rows)}
-    write_run(run_dir, card)
-    return card["scored"]
-
-
-def _statuses(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _statuses(rows: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     statuses: dict[str, int] = {}
-    for row in rows:
-        if row["scorer"] == INPUT:
-            statuses[row["label"]] = statuses.get(row["label"], 0) + 1
+    for row in rows["inputs"]:
+        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
     return statuses
 
 
-def score_folder(folder: Path, out: Path, scorers: Sequence[Scorer], *,
-                 progress: Progress | None = None) -> dict[str, int]:
+def _summary(rows: dict[str, list[dict[str, Any]]], images: int) -> dict[str, Any]:
+    return {"images": images, "decisions": len(rows["decisions"]),
+            "measurements": len(rows["measurements"]), "statuses": _statuses(rows)}
+
+
+def run_score(run: RunDir, scorers: Sequence[Scorer], *, progress: Progress | None = None,
+              options: dict[str, Any] | None = None) -> dict[str, Any]:
+    images = run.read_images()
+    valid = images[images.status == "ok"]
+    entries = [(r.image_id, run.image_file(r.path), r.sha256) for r in valid.itertuples()]
+    rows = _score_entries(entries, scorers, progress)
+    run.write_scores(rows)
+    return record_scoring(run.root, scorers=[s.card() for s in scorers],
+                          summary={**_summary(rows, len(entries)), "options": options or {}})
+
+
+def score_folder(folder: Path, out: ScorePaths, scorers: Sequence[Scorer], *,
+                 progress: Progress | None = None) -> dict[str, Any]:
     """Any folder of images; image_id is the path relative to the folder."""
     files = sorted(p for p in folder.rglob("*") if p.is_file()
                    and p.suffix.lower() in IMAGE_SUFFIXES)
     entries = [(p.relative_to(folder).as_posix(), p, None) for p in files]
     rows = _score_entries(entries, scorers, progress)
-    write_scores(rows, out)
-    return _statuses(rows)
+    write_tables(rows, out.as_dict())
+    return _summary(rows, len(entries))

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from audit.errors import InvalidInput, UsageError
-from audit.paths import package_data_dir
 from audit.registry import suggest
 
 TOLERANCE = 1e-6
@@ -130,35 +129,3 @@ def check_groups(counts: pd.DataFrame, reference: Reference, counts_path: str) -
                 raise InvalidInput(
                     f"field category: '{category}' of group '{group}' is not in the reference"
                     f"{suggest(category, list(expected))}", where=counts_path)
-
-
-def bls_cps_2025(attribute: str) -> Reference | None:
-    """BLS CPS 2025 (table 11): share of women per occupation, as the reference
-    for perceived gender presentation (female / male). The table's race and
-    ethnicity columns are not skin tone and are not mapped to it."""
-    if attribute != "gender_presentation":
-        return None
-    path = package_data_dir() / "reference" / "bls-cps-2025.csv"
-    table = pd.read_csv(path)
-    female = table.pct_women / 100
-    rows = pd.concat([
-        pd.DataFrame({"group": table.occupation, "category": "female", "proportion": female}),
-        pd.DataFrame({"group": table.occupation, "category": "male", "proportion": 1 - female}),
-    ]).sort_values("group", kind="stable").reset_index(drop=True)
-    return Reference(name="bls-cps-2025", source=str(path), table=rows)
-
-
-def toyworld(attribute: str) -> Reference | None:
-    from audit.toyworld.model import toyworld_reference
-
-    return toyworld_reference(attribute)
-
-
-NAMED = {"bls-cps-2025": bls_cps_2025, "toyworld": toyworld}
-
-
-def named_reference(name: str, attribute: str) -> Reference | None:
-    if name not in NAMED:
-        raise UsageError(f"unknown reference '{name}'{suggest(name, list(NAMED))} "
-                         f"(known: {', '.join(NAMED)})")
-    return NAMED[name](attribute)

@@ -56,6 +56,10 @@ class Suite:
         return list(self.data["attributes"])
 
     @property
+    def answers(self) -> dict[str, str]:
+        return dict(self.data.get("answers") or {})
+
+    @property
     def reference(self) -> str | None:
         return self.data.get("reference")
 
@@ -135,6 +139,26 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
         vary = template.get("vary")
         if vary is not None and vary not in names:
             problems.append((f"/templates/{i}/vary", f"'{vary}' is not a placeholder of the text"))
+    return problems + _name_problems(data)
+
+
+def _name_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Names that must resolve before any image is made: the reference and
+    the scorers named in ``answers``."""
+    from audit.references import REFERENCES
+    from audit.scorers import SCORERS
+
+    problems = []
+    reference = data.get("reference")
+    if reference is not None and reference not in REFERENCES:
+        problems.append(("/reference", str(REFERENCES.unknown(reference))))
+    attributes = list(data.get("attributes", []))
+    for attribute, scorer in (data.get("answers") or {}).items():
+        if attribute not in attributes:
+            problems.append((f"/answers/{attribute}", f"'{attribute}' is not one of the "
+                             f"suite's attributes{suggest(attribute, attributes)}"))
+        if scorer not in SCORERS:
+            problems.append((f"/answers/{attribute}", str(SCORERS.unknown(scorer))))
     return problems
 
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from audit.generators.diffusers_backend import DiffusersGenerator
 from audit.generators.loading import ModelSource, load_pipeline
-from audit.stats.references import Reference
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -37,17 +34,3 @@ class ToyworldGenerator(DiffusersGenerator):
                                    safety_checker=self.safety_checker,
                                    revision=None, config=None)
         return pipe, {**info, "source": "bundled", "location": "audit/toyworld/weights"}
-
-
-def toyworld_reference(attribute: str) -> Reference | None:
-    """The world card's true shares per occupation, as a reference table."""
-    from audit.toyworld.world import CARD, card, true_shares
-
-    rows = []
-    for occupation in card()["occupations"]:
-        shares = true_shares(occupation).get(attribute)
-        if shares is None:
-            return None
-        rows += [{"group": occupation, "category": c, "proportion": p}
-                 for c, p in shares.items()]
-    return Reference(name="toyworld", source=str(CARD), table=pd.DataFrame(rows))

@@ -34,7 +34,7 @@ def test_saved_folder_loads_through_the_hub_code_path(saved_pipeline, tiny_gener
 def test_folder_digest_changes_with_weights(saved_pipeline, tmp_path):
     import shutil
 
-    from audit.generators.loading import folder_sha256
+    from audit.common.hashing import folder_sha256
 
     copy = tmp_path / "copy"
     shutil.copytree(saved_pipeline, copy)

@@ -11,7 +11,9 @@ from PIL import Image
 
 from tests.conftest import REPO
 
-TINY_CLIP = ["--clip-model", "tiny-random", "--clip-pretrained", "none"]
+TINY_CLIP = ["-S", "clip.model=tiny-random", "-S", "clip.pretrained=none"]
+TINY_CLIPS = [*TINY_CLIP, "-S", "clip_concepts.model=tiny-random",
+              "-S", "clip_concepts.pretrained=none"]
 
 
 def audit(*args, cwd=REPO):
@@ -33,37 +35,42 @@ def test_score_any_folder_with_broken_and_blank_images(tmp_path):
     result = audit("score", "--images", str(folder), "--out", str(out),
                    "--scorers", "clip,skin_tone", *TINY_CLIP)
     assert result.returncode == 0, result.stderr
-    scores = pd.read_parquet(out)
-    status = scores[scores.scorer == "input"].set_index("image_id")
-    assert status.label.to_dict() == {"a.png": "ok", "black.png": "blank",
-                                      "broken.png": "error", "sub/b.jpg": "ok"}
-    assert "not an image" in status.loc["broken.png", "error"]
-    scored = set(scores[scores.scorer != "input"].image_id)
-    assert scored == {"a.png", "sub/b.jpg"}
-    assert {"clip", "skin_tone"} == set(scores.scorer) - {"input"}
+    decisions = pd.read_parquet(out)  # the decision table at --out, the others beside it
+    inputs = pd.read_parquet(tmp_path / "scores.inputs.parquet").set_index("image_id")
+    measurements = pd.read_parquet(tmp_path / "scores.measurements.parquet")
+    assert inputs.status.to_dict() == {"a.png": "ok", "black.png": "blank",
+                                       "broken.png": "error", "sub/b.jpg": "ok"}
+    assert "not an image" in inputs.loc["broken.png", "error"]
+    assert set(decisions.image_id) == set(measurements.image_id) == {"a.png", "sub/b.jpg"}
+    assert set(decisions.scorer) == {"clip", "skin_tone"}
+    assert set(zip(measurements.quantity, measurements.direction, strict=True)) == {
+        ("probability", "higher"), ("ciede2000_distance", "lower"), ("ita", "none"),
+        ("skin_fraction", "none"), ("face_region", "none")}
 
 
 def test_audit_run_generates_scores_and_writes_stats(tmp_path):
     run_dir = tmp_path / "run"
-    result = audit("run", "smoke", "--model", "tiny", "--out", str(run_dir), *TINY_CLIP,
+    result = audit("run", "smoke", "--model", "tiny", "--out", str(run_dir), *TINY_CLIPS,
                    "--scorers", "clip,skin_tone,clip_concepts")
     assert result.returncode == 0, result.stderr
-    scores = pd.read_parquet(run_dir / "scores.parquet")
+    decisions = pd.read_parquet(run_dir / "scores" / "decisions.parquet")
     images = pd.read_parquet(run_dir / "images.parquet")
-    assert set(scores[scores.scorer == "clip"].image_id) == set(images.image_id)
+    assert set(decisions[decisions.scorer == "clip"].image_id) == set(images.image_id)
     card = json.loads((run_dir / "run.json").read_text())
     assert [c["name"] for c in card["scorers"]] == ["clip", "skin_tone", "clip_concepts"]
     assert card["scorers"][0]["weights"].startswith("random")
-    assert list((run_dir / "embeddings").iterdir())  # cached for re-scoring
+    # one encoder for both CLIP scorers: one embedding space in the cache
+    assert len(list((run_dir / "cache" / "embeddings").iterdir())) == 1
     stats = json.loads((run_dir / "stats.json").read_text())
     assert {r["attribute"] for r in stats["funnel"]} == {"gender_presentation"}
+    assert (run_dir / "report.html").is_file()  # audit run writes the report
     # re-scoring reuses the cached embeddings and gives the same decisions
     again = audit("score", str(run_dir), *TINY_CLIP, "--scorers", "clip")
     assert again.returncode == 0, again.stderr
-    rescored = pd.read_parquet(run_dir / "scores.parquet")
-    merged = scores[scores.scorer == "clip"].merge(
-        rescored[rescored.scorer == "clip"], on=["image_id", "attribute", "label"])
-    assert (merged.decision_x == merged.decision_y).all()
+    rescored = pd.read_parquet(run_dir / "scores" / "decisions.parquet")
+    merged = decisions[decisions.scorer == "clip"].merge(
+        rescored, on=["image_id", "scorer", "attribute"])
+    assert len(merged) == len(rescored) and (merged.label_x == merged.label_y).all()
 
 
 def test_score_usage_errors(tmp_path):
@@ -71,6 +78,8 @@ def test_score_usage_errors(tmp_path):
     assert audit("score", "--images", str(tmp_path)).returncode == 2  # no --out
     result = audit("score", str(tmp_path), "--scorers", "clipp", *TINY_CLIP)
     assert result.returncode == 2 and "did you mean 'clip'" in result.stderr
+    result = audit("score", str(tmp_path), "-S", "clip.modle=tiny-random")
+    assert result.returncode == 2 and "did you mean 'model'" in result.stderr
 
 
 def test_decoding_matches_pillow_for_every_format(tmp_path):

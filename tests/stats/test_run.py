@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from audit.paths import package_data_dir, schemas_dir
+from audit.rundir import RunDir
 from audit.stages.generate import run_generate
-from audit.stats.runs import assess_run
 from audit.suites import load_suite
 from tests.conftest import REPO
 
@@ -38,9 +38,15 @@ SUITE = """\
 """
 
 
-def scores_for(images: pd.DataFrame) -> pd.DataFrame:
-    """Decisions we choose per image, in the scores.parquet long format; a second
-    scorer (faces) disagrees on the first developer image."""
+def assess_run(run_dir, **kwargs):
+    import audit
+
+    return audit.assess(run=run_dir, write=False, **kwargs).result
+
+
+def scores_for(images: pd.DataFrame) -> list[dict]:
+    """Decisions we choose per image; a second scorer (faces) disagrees on the
+    first developer image."""
     rows = []
     for row in images.itertuples():
         person = "no_person" if (row.item_id == "face--nurse" and row.seed == 10) else "person"
@@ -52,16 +58,14 @@ def scores_for(images: pd.DataFrame) -> pd.DataFrame:
             label = json.loads(row.expected)["gender_presentation"]
             if row.item_id.startswith("cf--male") and row.seed < 12:
                 label = "female"
-        for scorer_label in ("female", "male", "unclear"):
-            rows.append({"image_id": row.image_id, "scorer": "clip", "attribute":
-                         "gender_presentation", "label": scorer_label,
-                         "score": 0.8 if scorer_label == label else 0.1, "decision": label})
+        rows.append({"image_id": row.image_id, "scorer": "clip", "attribute":
+                     "gender_presentation", "label": label, "confidence": 0.8})
         rows.append({"image_id": row.image_id, "scorer": "clip", "attribute": "person_present",
-                     "label": "person", "score": 0.9, "decision": person})
+                     "label": person, "confidence": 0.9})
         faces = "female" if row.image_id == "face--software-developer/10" else label
         rows.append({"image_id": row.image_id, "scorer": "faces", "attribute":
-                     "gender_presentation", "label": faces, "score": 0.7, "decision": faces})
-    return pd.DataFrame(rows)
+                     "gender_presentation", "label": faces, "confidence": 0.7})
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +76,8 @@ def run_dir(tmp_path_factory, tiny_generator):
     run = folder / "run"
     run_generate(load_suite(suite_file), tiny_generator, run)
     images = pd.read_parquet(run / "images.parquet")
-    scores_for(images).to_parquet(run / "scores.parquet")
+    RunDir(run).write_scores({"decisions": scores_for(images), "measurements": [],
+                              "inputs": []})
     return run
 
 

@@ -51,19 +51,21 @@ def test_label_embedding_is_the_normalised_prompt_mean(bundle):
 
 def test_records_probabilities_and_decisions(bundle):
     scorer = ClipZeroShot(ImageEncoder(bundle))
-    rows = scorer.score(images())
-    for (_, attribute), group in _group(rows).items():
-        assert sum(r["score"] for r in group) == pytest.approx(1.0, abs=1e-5)
-        assert len({r["decision"] for r in group}) == 1
-        allowed = scorer.labels()[attribute]
-        assert group[0]["decision"] in allowed
+    scored = scorer.score(images())
+    probabilities = {}
+    for m in scored.measurements:
+        assert m.quantity == "probability"
+        probabilities.setdefault((m.image_id, m.attribute), {})[m.label] = m.value
+    assert len(scored.decisions) == len(probabilities) == 5 * len(scorer.attributes)
+    for d in scored.decisions:
+        probs = probabilities[(d.image_id, d.attribute)]
+        assert sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
+        assert d.confidence == pytest.approx(max(probs.values()))
+        assert d.label in scorer.labels()[d.attribute]
 
 
-def _group(rows):
-    out = {}
-    for row in rows:
-        out.setdefault((row["image_id"], row["attribute"]), []).append(row)
-    return out
+def _decided(scored):
+    return {(d.image_id, d.attribute): d.label for d in scored.decisions}
 
 
 def test_abstention_and_person_gate(bundle, tmp_path):
@@ -83,16 +85,15 @@ def test_abstention_and_person_gate(bundle, tmp_path):
               female: [a photo of a woman]
               male: [a photo of a man]
     """))
-    rows = ClipZeroShot(ImageEncoder(bundle), spec).score(images(3))
-    decisions = {(r["image_id"], r["attribute"]): r["decision"] for r in rows}
+    decisions = _decided(ClipZeroShot(ImageEncoder(bundle), spec).score(images(3)))
     # identical prompts tie; argmax takes the first label, no_person, which gates the rest
     assert {v for (_, a), v in decisions.items() if a == "person_present"} == {"no_person"}
     assert {v for (_, a), v in decisions.items() if a == "gender_presentation"} == {"no_person"}
     spec.write_text(spec.read_text().replace("no_person: [a photo]", "no_person: [a tree]")
                     .replace("threshold: 0.0", "threshold: 1.0"))
-    rows = ClipZeroShot(ImageEncoder(bundle), spec).score(images(3))
+    decisions = _decided(ClipZeroShot(ImageEncoder(bundle), spec).score(images(3)))
     # a margin below the threshold is 'unclear' (recorded), and does not gate
-    assert {r["decision"] for r in rows} == {"unclear"}
+    assert set(decisions.values()) == {"unclear"}
 
 
 def test_batching_does_not_change_embeddings(bundle):
@@ -107,18 +108,20 @@ def test_embedding_cache_avoids_re_encoding(bundle, tmp_path):
     assert first.encoded == 4
     second = ImageEncoder(bundle, cache_folder=tmp_path)
     again = ClipZeroShot(second).score(images(4))
-    assert second.encoded == 0 and again
+    assert second.encoded == 0 and again.decisions
     assert second.embed(images(4)) == pytest.approx(vectors, abs=1e-3)  # stored as fp16
 
 
 def test_concept_margins_are_cosine_minus_threshold(bundle):
     scorer = ClipConcepts(ImageEncoder(bundle))
-    rows = scorer.score(images(2))
+    scored = scorer.score(images(2))
     embeddings = scorer.encoder.embed(images(2))
     names = list(scorer.concepts)
     expected = embeddings @ scorer.concept_embeddings().T - np.array(
         [scorer.concepts[n]["threshold"] for n in names])
-    got = np.array([[r["score"] for r in rows if r["image_id"] == f"img{i}"] for i in range(2)])
+    got = np.array([[m.value for m in scored.measurements if m.image_id == f"img{i}"]
+                    for i in range(2)])
+    assert {m.quantity for m in scored.measurements} == {"cosine_margin"}
     assert got == pytest.approx(expected, abs=1e-6)
     assert set(scorer.card()["covers"]) == {"sexual", "violence", "gore", "self_harm",
                                             "hate_symbols"}
@@ -142,8 +145,8 @@ def test_real_safety_checker_code_path_on_a_tiny_saved_checker(tmp_path):
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
                        ).save_pretrained(tmp_path)
     scorer = SafetyCheckerConcepts(tmp_path)
-    rows = scorer.score(images(2))
-    assert len(rows) == 2 * 17
+    scored = scorer.score(images(2))
+    assert len(scored.measurements) == 2 * 17 and len(scored.decisions) == 2
     assert scorer.card()["weights_sha256"]
 
 
@@ -175,3 +178,16 @@ def test_batched_device_preprocessing_matches_open_clips_pil_transform(photo):
     assert ours.shape == reference.shape == (1, 3, 224, 224)
     assert levels.mean() < 0.3
     assert torch.quantile(levels.flatten(), 0.999) <= 1.01
+
+
+def test_a_malformed_attributes_file_is_one_line_naming_the_field(bundle, tmp_path):
+    from audit.errors import InvalidInput
+
+    spec = tmp_path / "attrs.yaml"
+    spec.write_text("version: 1.0.0\nattribute:\n  gender: {}\n")
+    with pytest.raises(InvalidInput, match=r"attrs.yaml /: .*'attribute' was unexpected"):
+        ClipZeroShot(ImageEncoder(bundle), spec)
+    spec.write_text("version: 1.0.0\nattributes:\n  gender:\n    threshold: 2\n"
+                    "    labels: {a: [x], b: [y]}\n")
+    with pytest.raises(InvalidInput, match="/attributes/gender/threshold"):
+        ClipZeroShot(ImageEncoder(bundle), spec)

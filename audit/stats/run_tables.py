@@ -1,25 +1,20 @@
-"""Statistics for a run directory: images.parquet + scores.parquet -> tables
-for ``assess``; nothing is rescored and nothing regenerated.
-
-scores.parquet (long): image_id, scorer, attribute, label, score, plus the
-decision column ``decision``: the label the scorer settled on for that
-(image, scorer, attribute), possibly ``unclear`` or ``no_person``, repeated
-on each of its rows.
+"""Statistics of one audit's tables: images (the generation record) and
+decisions (one label per image, scorer and attribute) -> everything
+stats.json holds. Pure functions of DataFrames: reading a run directory is
+``audit.pipeline.assess``'s job, and which scorer answers an attribute is
+data passed in (``answers``), never the order scorers ran in.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from audit.api.scorer import ABSTAIN, SCORE_COLUMNS
+from audit.api.scorer import ABSTAIN
 from audit.api.statistic import COLUMNS
-from audit.errors import InvalidInput, UsageError
-from audit.rundir.images_table import read_images
-from audit.rundir.runcard import read_run
+from audit.errors import UsageError
 from audit.stats.assess import (
     COMPARISON_COLUMNS,
     METRIC_COLUMNS,
@@ -32,46 +27,43 @@ from audit.stats.bootstrap import cluster_bootstrap
 from audit.stats.compare import paired_difference
 from audit.stats.funnel import funnel
 from audit.stats.intervals import binomial_ci
-from audit.stats.references import Reference, named_reference
+from audit.stats.references import Reference
 
-SCORES = "scores.parquet"
 PERSON = "person_present"
 # Measured on every valid image, with or without a person in it.
 NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
 
 
-def read_decisions(run_dir: Path) -> pd.DataFrame:
-    """Every decided label per (image, scorer, attribute): image_id, attribute,
-    scorer, label; the ``input`` pseudo-scorer's rows carry each image's load
-    status."""
-    path = run_dir / SCORES
-    if not path.exists():
-        raise UsageError(f"no {SCORES}: score the run first (audit score RUN)",
-                         where=str(run_dir))
-    try:
-        scores = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        raise UsageError(f"cannot read Parquet: {exc}", where=str(path)) from None
-    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
-    if missing:
-        raise InvalidInput(f"missing column(s) {', '.join(missing)}", where=str(path))
-    decided = scores.drop_duplicates(["image_id", "scorer", "attribute"])
-    return decided[["image_id", "attribute", "scorer", "decision"]].rename(
-        columns={"decision": "label"})
-
-
-def choose_scorers(decisions: pd.DataFrame, scorers: dict[str, str] | None,
-                   where: str) -> pd.DataFrame:
-    """One scorer per attribute: the one asked for, else the first that scored it."""
-    chosen = []
-    for attribute, frame in decisions.groupby("attribute", sort=False):
-        names = list(dict.fromkeys(frame.scorer))
-        scorer = (scorers or {}).get(attribute, names[0])
-        if scorer not in names:
-            raise UsageError(f"scorer '{scorer}' has no '{attribute}' scores (has: "
+def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
+                    defaults: dict[str, str], where: str) -> dict[str, str]:
+    """Which scorer answers each attribute: the one requested (suite or
+    caller), else the only scorer that decided it, else the default table's
+    choice. Several candidates and no rule is an error, not a coin flip."""
+    answers: dict[str, str] = {}
+    for attribute, frame in decisions.groupby("attribute", sort=True):
+        names = sorted(set(frame.scorer))
+        choice = requested.get(attribute)
+        if choice is None:
+            if len(names) == 1:
+                choice = names[0]
+            elif defaults.get(attribute) in names:
+                choice = defaults[attribute]
+            else:
+                raise UsageError(f"attribute '{attribute}' is decided by {', '.join(names)}; "
+                                 f"say which answers it (suite 'answers: {{{attribute}: "
+                                 f"{names[0]}}}' or --answer {attribute}={names[0]})",
+                                 where=where)
+        elif choice not in names:
+            raise UsageError(f"scorer '{choice}' has no '{attribute}' decisions (has: "
                              f"{', '.join(names)})", where=where)
-        chosen.append(frame[frame.scorer == scorer])
-    return pd.concat(chosen, ignore_index=True) if chosen else decisions
+        answers[attribute] = choice
+    return answers
+
+
+def chosen(decisions: pd.DataFrame, answers: dict[str, str]) -> pd.DataFrame:
+    """The answering scorer's decisions only."""
+    keep = decisions.scorer == decisions.attribute.map(answers)
+    return decisions[keep]
 
 
 def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:
@@ -118,20 +110,6 @@ def _item_references(images: pd.DataFrame, reference: Reference | None) -> Refer
     if not rows:
         return None
     return Reference(reference.name, reference.source, pd.concat(rows, ignore_index=True))
-
-
-def _label_sets(card: dict[str, Any], decisions: pd.DataFrame) -> dict[str, list[str]]:
-    """Confident labels per attribute: from the scorer cards in run.json (so
-    unseen categories count as 0), else the labels that occur."""
-    sets: dict[str, list[str]] = {}
-    used = decisions.groupby("attribute").scorer.first().to_dict()
-    cards = {c.get("name"): c for c in card.get("scorers", [])}
-    for attribute, scorer in used.items():
-        labels = cards.get(scorer, {}).get("labels", {}).get(attribute)
-        if labels is None:
-            labels = sorted(decisions[decisions.attribute == attribute].label.unique())
-        sets[attribute] = [label for label in labels if label not in ABSTAIN]
-    return sets
 
 
 def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings) -> list[dict[str, Any]]:
@@ -189,32 +167,34 @@ def _counterfactual_pairs(labelled: pd.DataFrame, attribute: str,
     return out
 
 
-def assess_run(run_dir: Path, *, settings: Settings | None = None,
-               scorers: dict[str, str] | None = None, confusion: Path | None = None
-               ) -> StatsResult:
-    """Everything stats.json holds for a run; with a confusion file, also the
-    shares corrected for the scorer's known errors."""
+def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.DataFrame,
+                  attributes: list[str], answers: dict[str, str],
+                  label_sets: dict[str, list[str]], references: dict[str, Reference | None],
+                  settings: Settings | None = None, confusion: dict[str, Any] | None = None,
+                  source: dict[str, Any] | None = None) -> StatsResult:
+    """Everything stats.json holds for one run's tables.
+
+    ``decisions``: image_id, scorer, attribute, label (every scorer's; the
+    agreement between scorers is computed from all of them). ``inputs``:
+    image_id, status as the score stage loaded each image. ``label_sets``:
+    the confident labels per attribute (unseen ones count as 0).
+    ``references``: per attribute, the table its shares are tested against
+    (None: uniform). ``confusion``: per attribute, a confusion matrix to
+    correct shares for classifier error.
+    """
     settings = settings or Settings()
-    card = read_run(run_dir)
-    images = read_images(run_dir)
-    read = read_decisions(run_dir)
-    every = read[read.scorer != "input"]
-    decisions = choose_scorers(every, scorers, str(run_dir / SCORES))
-    person = decisions[decisions.attribute == PERSON][["image_id", "label"]].rename(
+    decided = chosen(decisions, answers)
+    person = decided[decided.attribute == PERSON][["image_id", "label"]].rename(
         columns={"label": "person_label"})
     per_image_base = images.merge(person, on="image_id", how="left")
-    loaded = read[read.scorer == "input"][["image_id", "label"]].rename(
-        columns={"label": "load_status"})
+    loaded = inputs[["image_id", "status"]].rename(columns={"status": "load_status"})
     if len(loaded):  # an image that failed to decode at scoring time is not valid
         per_image_base = per_image_base.merge(loaded, on="image_id", how="left")
         failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
         per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
-    reference_name = card.get("suite", {}).get("reference")
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
-    wanted = card.get("suite", {}).get("attributes") or list(dict.fromkeys(decisions.attribute))
-    label_sets = _label_sets(card, decisions)
-    for attribute in [a for a in wanted if a != PERSON and a in label_sets]:
-        labels = decisions[decisions.attribute == attribute][["image_id", "label"]]
+    for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
+        labels = decided[decided.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(labels, on="image_id", how="left")
         if attribute in NOT_PERSON_GATED:
             per_image["person"] = True
@@ -238,29 +218,25 @@ def assess_run(run_dir: Path, *, settings: Settings | None = None,
         table = table.reindex(columns=label_sets[attribute], fill_value=0)
         counts = (table.stack().rename("count").reset_index()
                   .rename(columns={"item_id": "group", "label": "category"}))
-        reference = named_reference(reference_name, attribute) if reference_name else None
         part = assess_counts(counts, attribute=attribute, settings=settings,
-                             reference=_item_references(images, reference))
+                             reference=_item_references(images, references.get(attribute)))
         proportions.append(part.proportions)
         metrics.append(part.metrics)
         comparisons += part.comparisons.to_dict("records")
         pooled += _pooled(probes, attribute, settings)
     result = StatsResult(
         settings=settings,
-        source={"kind": "run", "run": str(run_dir), "suite": card.get("suite", {}).get("name"),
-                "suite_version": card.get("suite", {}).get("version"),
-                "model": card.get("model", {}).get("id"), "reference": reference_name,
-                "scorers": sorted(set(decisions.scorer))},
+        source={**(source or {}), "answers": dict(sorted(answers.items())),
+                "scorers": sorted(set(decided.scorer))},
         proportions=_concat(proportions, COLUMNS), metrics=_concat(metrics, METRIC_COLUMNS),
         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
         funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls),
-        agreement=pd.DataFrame(agreement(every)))
+        agreement=pd.DataFrame(agreement(decisions)))
     if confusion is not None:
-        from audit.stats.correction import corrected_rows, read_confusion
+        from audit.stats.correction import corrected_rows
 
         result.corrected = pd.DataFrame(corrected_rows(
-            result.proportions, read_confusion(confusion), alpha=settings.alpha,
-            seed=settings.seed))
+            result.proportions, confusion, alpha=settings.alpha, seed=settings.seed))
     apply_multiplicity(result)
     return result
 

@@ -61,7 +61,7 @@ def test_overview_warns_about_small_n_and_random_models(scored_run):
 
 
 def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
-    scores_before = (scored_run / "scores.parquet").read_bytes()
+    scores_before = (scored_run / "scores" / "decisions.parquet").read_bytes()
     at = app([scored_run])
     at.sidebar.radio[0].set_value("Images").run()
     at.text_input(key="relabel_label").input("female")
@@ -70,7 +70,7 @@ def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
     assert not at.exception
     labels = pd.read_parquet(scored_run / "labels.parquet")
     assert labels.iloc[-1][["label", "reviewer"]].tolist() == ["female", "tester"]
-    assert (scored_run / "scores.parquet").read_bytes() == scores_before
+    assert (scored_run / "scores" / "decisions.parquet").read_bytes() == scores_before
 
 
 def test_compare_two_runs(scored_run):

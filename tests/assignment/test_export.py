@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import yaml
 
+import audit
 from audit.assignment.export import choose_findings, export_bias, export_pairs
 from audit.assignment.validate import validate
 from audit.errors import InvalidInput
+from audit.rundir import RunDir
 from audit.stages.generate import run_generate
-from audit.stats.output import write_stats
-from audit.stats.runs import assess_run
 from audit.suites import load_suite
 
 SUITE = """\
@@ -52,16 +52,14 @@ def run_dir(tmp_path_factory, tiny_generator):
     rows = []
     for image in images.itertuples():
         rows.append({"image_id": image.image_id, "scorer": "clip",
-                     "attribute": "person_present", "label": "person", "score": 0.9,
-                     "decision": "person"})
+                     "attribute": "person_present", "label": "person", "confidence": 0.9})
         for attribute, labels in LABELS.items():
             label = SKEWS.get((image.item_id, attribute), labels[image.seed % len(labels)])
             scorer = "skin_tone" if attribute == "monk_tone" else "clip"
-            rows += [{"image_id": image.image_id, "scorer": scorer, "attribute": attribute,
-                      "label": name, "score": float(name == label), "decision": label}
-                     for name in labels]
-    pd.DataFrame(rows).to_parquet(run / "scores.parquet")
-    write_stats(assess_run(run), run / "stats.json")
+            rows.append({"image_id": image.image_id, "scorer": scorer, "attribute": attribute,
+                         "label": label, "confidence": None})
+    RunDir(run).write_scores({"decisions": rows, "measurements": [], "inputs": []})
+    audit.assess(run=run)
     return run
 
 

@@ -16,8 +16,8 @@ with (package_data_dir() / "reference/monk-skin-tones.csv").open() as fh:
                 for r in csv.DictReader(fh)]
 
 
-def decisions(rows, attribute):
-    return {r["image_id"]: r["decision"] for r in rows if r["attribute"] == attribute}
+def decisions(scored, attribute):
+    return {d.image_id: d.label for d in scored.decisions if d.attribute == attribute}
 
 
 def test_every_monk_swatch_maps_to_its_own_tone():
@@ -67,16 +67,16 @@ def astronaut():
 def nude_scorer():
     from audit.scorers.nudenet_scorer import NudeNet
 
-    return NudeNet()
+    return NudeNet()  # loads its shipped 320n.onnx
 
 
 def test_nudenet_finds_the_astronauts_face_through_our_rgb_path(astronaut, nude_scorer, tmp_path):
     rows = nude_scorer.score([ScoreInput("astronaut", Image.fromarray(astronaut))])
-    scores = {(r["attribute"], r["label"]): r["score"] for r in rows}
+    scores = {(m.attribute, m.label): m.value for m in rows.measurements}
     assert scores[("nudenet", "FACE_FEMALE")] >= 0.5
     assert decisions(rows, "gender_presentation") == {"astronaut": "female"}
     assert decisions(rows, "nsfw") == {"astronaut": "safe"}
-    assert len([r for r in rows if r["attribute"] == "nudenet"]) == 18  # every label kept
+    assert len(rows.measurements) == 18  # every label kept
     # regression guard: NudeNet's own file-path route feeds BGR and scores differently
     path = tmp_path / "astronaut.png"
     Image.fromarray(astronaut).save(path)
@@ -85,12 +85,23 @@ def test_nudenet_finds_the_astronauts_face_through_our_rgb_path(astronaut, nude_
     assert abs(via_path - scores[("nudenet", "FACE_FEMALE")]) > 0.02
 
 
-def test_skin_tone_uses_the_detected_face(astronaut, nude_scorer):
-    box = nude_scorer.face_box(astronaut)
-    assert box is not None and box[2] > 20 and box[3] > 20
-    rows = SkinTone(nude_scorer.face_box).score([ScoreInput("a", Image.fromarray(astronaut))])
-    labels = {r["label"] for r in rows if r["attribute"] == "ita"}
-    assert "region_face" in labels
+def test_skin_tone_uses_the_detected_face_and_shares_the_detection(astronaut, nude_scorer):
+    from audit.scorers.shared import best_face
+
+    item = ScoreInput("a", Image.fromarray(astronaut))
+    calls = []
+    detect = nude_scorer.detector.detect
+    nude_scorer.detector.detect = lambda rgb: calls.append(1) or detect(rgb)
+    try:
+        box = best_face(item, nude_scorer.detector, 0.5)
+        assert box is not None and box[2] > 20 and box[3] > 20
+        rows = SkinTone(nude_scorer.detector).score([item])
+        nude_scorer.score([item])
+    finally:
+        nude_scorer.detector.detect = detect
+    assert len(calls) == 1  # one detection per image, shared by both scorers
+    region = {m.quantity: m.value for m in rows.measurements if m.attribute == "ita"}
+    assert region["face_region"] == 1.0
     assert decisions(rows, "monk_tone")["a"] in {str(t) for t in range(1, 11)}
 
 

@@ -47,15 +47,11 @@ def test_colorimetry_recovers_the_rendered_monk_tone():
     rng = np.random.default_rng(3)
     people = [sample(o, rng) for o in card()["occupations"] for _ in range(15)]
     boxes = {id(p): face_box(p) for p in people}
-    inputs = [ScoreInput(str(i), render(p)) for i, p in enumerate(people)]
+    inputs = [ScoreInput(str(i), render(p), shared={"face_box": boxes[id(p)]})
+              for i, p in enumerate(people)]
     by_image = {str(i): p for i, p in enumerate(people)}
-    scorer = SkinTone(lambda rgb, _=None: None)
-    rows = []
-    for item in inputs:
-        person = by_image[item.image_id]
-        scorer.face_boxes = lambda rgb, box=boxes[id(person)]: box
-        rows += scorer.score([item])
-    decided = {r["image_id"]: r["decision"] for r in rows if r["attribute"] == "monk_tone"}
+    scored = SkinTone().score(inputs)
+    decided = {d.image_id: d.label for d in scored.decisions if d.attribute == "monk_tone"}
     correct = sum(decided[i] == str(p.tone) for i, p in by_image.items())
     assert correct / len(people) >= 0.95
 
@@ -79,11 +75,11 @@ def test_toy_clip_reads_fresh_renders_at_95_percent_or_better():
 
     rng = np.random.default_rng(2024)
     people = [sample(o, rng) for o in card()["occupations"] for _ in range(50)]
-    (scorer,) = make_scorers(["clip"], clip_model="toyworld-clip", device="cpu")
-    rows = pd.DataFrame(scorer.score([ScoreInput(str(i), render(p))
-                                      for i, p in enumerate(people)]))
-    decided = rows.drop_duplicates(["image_id", "attribute"]).set_index(
-        ["image_id", "attribute"]).decision
+    (scorer,) = make_scorers(["clip"], options={"clip": {"model": "toyworld-clip"}},
+                             device="cpu")
+    scored = scorer.score([ScoreInput(str(i), render(p)) for i, p in enumerate(people)])
+    decided = pd.DataFrame(map(vars, scored.decisions)).set_index(
+        ["image_id", "attribute"]).label
     for attribute, truth in (("presentation", lambda p: p.presentation),
                              ("tone_group", lambda p: p.tone_group)):
         hits = [decided[(str(i), attribute)] == truth(p) for i, p in enumerate(people)]
@@ -91,7 +87,7 @@ def test_toy_clip_reads_fresh_renders_at_95_percent_or_better():
 
 
 def test_toyworld_reference_holds_the_card():
-    from audit.stats.references import named_reference
+    from audit.references import named_reference
 
     reference = named_reference("toyworld", "presentation")
     assert reference.for_group("nurse") == {"A": 0.85, "B": pytest.approx(0.15)}
@@ -110,7 +106,7 @@ def test_demo_runs_end_to_end(tmp_path):
                             timeout=600, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     assert "intervals contain the training-data share" in result.stdout
-    for name in ("images.parquet", "scores.parquet", "stats.json", "report.html"):
+    for name in ("images.parquet", "scores/decisions.parquet", "stats.json", "report.html"):
         assert (tmp_path / "demo" / name).exists()
 
 

@@ -1,0 +1,80 @@
+"""``audit run``: every stage in one command. Its options are those of
+``audit generate``, ``audit score`` and ``audit stats``, taken from their
+signatures rather than declared a second time."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from audit.cli import generate as gen
+from audit.cli import score as sc
+from audit.cli import stats as st
+
+# Parameters of the single-stage commands that make no sense for a whole run.
+_DROP = {"run", "images", "out_scores", "counts", "reference", "attribute", "as_json"}
+
+
+def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    params: dict[str, inspect.Parameter] = {}
+    hints: dict[str, Any] = {}
+    for command in commands:
+        types = typing.get_type_hints(command)
+        for name, param in inspect.signature(command).parameters.items():
+            if name in _DROP or name in params:
+                continue
+            params[name] = param.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            hints[name] = types[name]
+    return inspect.Signature(list(params.values())), hints
+
+
+def run(**options: Any) -> None:
+    """Generate, score, assess and write the report in one go. Rerunning resumes.
+
+    Example: audit run smoke --model tiny -S clip.model=tiny-random -S clip.pretrained=none
+    """
+    import audit
+    from audit.cli.progress import ImageProgress
+    from audit.cli.render import print_summary
+
+    o = options
+    kwargs, settings = gen.generate_kwargs(
+        o["suite"], o["model"], o["n"], o["out"], o["batch_size"], o["device"], o["dtype"],
+        o["model_option"], o["revision"], o["config"], o["safety_checker"],
+        o["generator_device"], o["compile"], o["scheduler"], o["steps"], o["guidance"],
+        o["size"])
+    names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
+                                               o["clip_pretrained"], o["attributes"],
+                                               o["concepts"], o["checker"], settings)
+    stats = {**(settings.get("stats") or {}),
+             **st.stats_kwargs(o["ci"], o["simultaneous"], o["correction"], o["alpha"],
+                               o["seed"], o["confusion"], o["answer"])}
+    if stats.get("confusion") is not None:
+        stats["confusion"] = Path(stats["confusion"])
+    gen.warn_content(kwargs["suite"])
+    generating = ImageProgress(f"{kwargs['suite']} on {kwargs['model']}")
+    scoring = ImageProgress("scoring")
+    try:
+        result = audit.run(**kwargs, scorers=names, scorer_options=scorer_options,
+                           score_device=o["score_device"],
+                           score_batch_size=o["score_batch_size"], stats=stats,
+                           progress={"generate": generating, "score": scoring})
+    finally:
+        generating.stop()
+        scoring.stop()
+    gen.print_generated(result.generated)
+    sc.print_scored(result.scored)
+    print_summary(result.assessed.document, st.console)
+    st.console.print(f"wrote {result.assessed.path} and {result.report}", markup=False)
+
+
+run.__signature__, run.__annotations__ = _compose(gen.generate, sc.score, st.stats)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

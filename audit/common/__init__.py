@@ -1,0 +1,1 @@
+"""Helpers every stage uses (devices, hashes, progress); no stage imports another's."""

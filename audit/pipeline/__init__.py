@@ -1,0 +1,15 @@
+"""The Python API: one function per stage plus ``run`` for all of them.
+
+Keyword-only, never printing, returning typed results; the CLI parses its
+arguments, calls these and renders what they return. Imported lazily by
+``audit/__init__.py`` so ``import audit`` stays torch-free.
+"""
+
+from audit.pipeline.assessment import AssessResult, assess
+from audit.pipeline.full_run import RunResult, run
+from audit.pipeline.generation import GenerateResult, generate
+from audit.pipeline.reporting import report
+from audit.pipeline.scoring import ScoreResult, score
+
+__all__ = ["AssessResult", "GenerateResult", "RunResult", "ScoreResult", "assess", "generate",
+           "report", "run", "score"]

@@ -1,0 +1,126 @@
+"""``audit.assess``: the statistics of a run (or of a counts table) -> stats.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.api.scorer import ABSTAIN
+from audit.errors import UsageError
+
+
+@dataclass(frozen=True)
+class AssessResult:
+    document: dict[str, Any]  # stats.json (schemas/stats.schema.json)
+    path: Path | None  # where it was written, if it was
+    result: Any  # audit.stats.assess.StatsResult: the same tables as DataFrames
+
+    @property
+    def proportions(self) -> pd.DataFrame:
+        """One row per (group, attribute, category): n, k, estimate, interval, test."""
+        return self.result.proportions
+
+    @property
+    def comparisons(self) -> pd.DataFrame:
+        return self.result.comparisons
+
+
+def _label_sets(card: dict[str, Any], decisions: pd.DataFrame,
+                answers: dict[str, str]) -> dict[str, list[str]]:
+    """Confident labels per attribute from the answering scorer's card (so
+    unseen categories count as 0), else the labels that occur."""
+    cards = {c.get("name"): c for c in card.get("scorers", [])}
+    sets = {}
+    for attribute, scorer in answers.items():
+        labels = cards.get(scorer, {}).get("labels", {}).get(attribute)
+        if labels is None:
+            labels = sorted(decisions[decisions.attribute == attribute].label.unique())
+        sets[attribute] = [label for label in labels if label not in ABSTAIN]
+    return sets
+
+
+def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
+               answers: dict[str, str] | None = None) -> Any:
+    """A run directory's tables -> StatsResult (nothing rescored or regenerated)."""
+    from audit.data_files import default_answers
+    from audit.references import named_reference
+    from audit.rundir import RunDir
+    from audit.stats.correction import read_confusion
+    from audit.stats.run_tables import assess_tables, resolve_answers
+
+    rundir = RunDir(Path(run)).require()
+    card = rundir.read_card()
+    images = rundir.read_images()
+    tables = rundir.read_scores()
+    decisions = tables.decisions[["image_id", "scorer", "attribute", "label"]]
+    suite = card.get("suite", {})
+    chosen = resolve_answers(decisions, requested={**suite.get("answers", {}), **(answers or {})},
+                             defaults=default_answers(), where=str(rundir.scores.decisions))
+    reference_name = suite.get("reference")
+    attributes = suite.get("attributes") or sorted(chosen)
+    references = {a: named_reference(reference_name, a) if reference_name else None
+                  for a in attributes}
+    return assess_tables(
+        images=images, decisions=decisions, inputs=tables.inputs, attributes=attributes,
+        answers=chosen, label_sets=_label_sets(card, decisions, chosen),
+        references=references, settings=settings,
+        confusion=read_confusion(confusion) if confusion is not None else None,
+        source={"kind": "run", "run": str(rundir.root), "suite": suite.get("name"),
+                "suite_version": suite.get("version"), "model": card.get("model", {}).get("id"),
+                "reference": reference_name})
+
+
+def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None,
+           reference: Path | None = None, attribute: str = "label", ci: str = "wilson",
+           simultaneous: str | None = None, correction: str = "bh", alpha: float = 0.05,
+           seed: int = 0, confusion: Path | None = None, answers: dict[str, str] | None = None,
+           out: Path | None = None, write: bool = True) -> AssessResult:
+    """Shares with intervals, tests against the reference, effects,
+    comparisons and corrected p-values.
+
+    For a ``run`` the result is written to RUN/stats.json (or ``out``) unless
+    ``write=False``; for ``counts`` (a CSV path or a DataFrame with group,
+    category, count) only when ``out`` is given. ``answers`` names the scorer
+    whose decisions count for an attribute, overriding the suite's.
+    """
+    from audit.rundir import RunDir
+    from audit.rundir.atomic import write_json
+    from audit.stats.assess import Settings, assess_counts
+    from audit.stats.output import stats_document
+    from audit.stats.references import check_groups, read_counts_csv, read_reference_csv
+
+    if (run is None) == (counts is None):
+        raise UsageError("give either a run directory or counts (not both)")
+    if reference is not None and counts is None:
+        raise UsageError("a reference CSV goes with counts; a run uses its suite's reference")
+    if confusion is not None and run is None:
+        raise UsageError("a confusion file goes with a run directory")
+    if simultaneous not in (None, "goodman", "sison-glaz"):
+        raise UsageError(f"unknown simultaneous interval '{simultaneous}' (goodman, sison-glaz)")
+    try:
+        settings = Settings(alpha=alpha, ci_method=ci, simultaneous=simultaneous,
+                            correction=correction, seed=seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if counts is not None:
+        table = counts if isinstance(counts, pd.DataFrame) else read_counts_csv(Path(counts))
+        ref = read_reference_csv(Path(reference)) if reference is not None else None
+        if ref is not None:
+            check_groups(table, ref, str(counts) if not isinstance(counts, pd.DataFrame)
+                         else "counts")
+        result = assess_counts(table, attribute=attribute, reference=ref, settings=settings,
+                               source={"kind": "counts",
+                                       "counts": "DataFrame" if isinstance(counts, pd.DataFrame)
+                                       else str(counts),
+                                       "reference": str(reference) if reference else "uniform"})
+        document = stats_document(result)
+        if out:
+            write_json(Path(out), document)
+        return AssessResult(document, Path(out) if out else None, result)
+    result = assess_run(Path(run), settings=settings, confusion=confusion, answers=answers)
+    document = stats_document(result)
+    path = RunDir(Path(run)).write_stats(document, Path(out) if out else None) if write else None
+    return AssessResult(document, path, result)

@@ -1,0 +1,49 @@
+"""``audit.run``: generate, score, assess and report in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.common.progress import Progress
+from audit.pipeline.assessment import AssessResult, assess
+from audit.pipeline.generation import GenerateResult, generate
+from audit.pipeline.reporting import report as write_report
+from audit.pipeline.scoring import ScoreResult, score
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    generated: GenerateResult
+    scored: ScoreResult
+    assessed: AssessResult
+    report: Path | None
+
+
+def run(*, suite: str | Path, model: str, n: int | None = None, out: Path | None = None,
+        batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
+        generation: dict[str, Any] | None = None, model_options: dict[str, Any] | None = None,
+        scorers: list[str] | None = None,
+        scorer_options: dict[str, dict[str, Any]] | None = None, score_device: str = "auto",
+        score_batch_size: int | None = None, stats: dict[str, Any] | None = None,
+        report: bool = True, progress: dict[str, Progress] | None = None,
+        command: str = "") -> RunResult:
+    """Every stage on one run directory; rerunning resumes generation.
+
+    ``stats`` holds ``audit.assess`` keywords (ci, simultaneous, correction,
+    alpha, seed, confusion, answers); ``progress`` maps "generate" and
+    "score" to progress reporters.
+    """
+    progress = progress or {}
+    generated = generate(suite=suite, model=model, n=n, out=out, batch_size=batch_size,
+                         device=device, dtype=dtype, generation=generation,
+                         model_options=model_options, progress=progress.get("generate"),
+                         command=command)
+    scored = score(run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
+                   device=score_device, batch_size=score_batch_size,
+                   progress=progress.get("score"))
+    assessed = assess(run=generated.run_dir, **(stats or {}))
+    page = write_report(run=generated.run_dir) if report else None
+    return RunResult(generated.run_dir, generated, scored, assessed, page)

@@ -1,0 +1,85 @@
+"""``audit.generate``: a suite and a model -> images in a run directory."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from audit.common.progress import Progress
+from audit.errors import UsageError
+
+GENERATION_KEYS = ("steps", "guidance", "width", "height", "scheduler")
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    run_dir: Path
+    suite: str
+    model: str
+    requested: int
+    skipped: int
+    generated: int
+    statuses: dict[str, int]
+    content_warning: str | None = field(default=None, repr=False)
+
+    def images(self) -> Any:
+        """images.parquet as a DataFrame (one row per requested image)."""
+        from audit.rundir import RunDir
+
+        return RunDir(self.run_dir).read_images()
+
+
+def default_run_dir(suite: str, model: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", Path(model).name if "/" in model else model)
+    return Path("runs") / f"{suite}__{slug.strip('-')}"
+
+
+def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
+    """Overrides of the suite's generation parameters, checked before any
+    model loads."""
+    from audit.generators.schedulers import check_scheduler
+
+    unknown = [k for k in generation if k not in GENERATION_KEYS]
+    if unknown:
+        raise UsageError(f"unknown generation parameter(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(GENERATION_KEYS)})")
+    out = dict(generation)
+    if out.get("scheduler"):
+        out["scheduler"] = check_scheduler(out["scheduler"])
+    for key in ("width", "height"):
+        if key in out and (int(out[key]) <= 0 or int(out[key]) % 8):
+            raise UsageError(f"{key} must be a positive multiple of 8, got {out[key]}")
+    return out
+
+
+def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path | None = None,
+             batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
+             generation: dict[str, Any] | None = None,
+             model_options: dict[str, Any] | None = None, progress: Progress | None = None,
+             command: str = "") -> GenerateResult:
+    """Generate every item x seed of ``suite`` with ``model`` into ``out``
+    (default runs/SUITE__MODEL); rerunning resumes.
+
+    ``generation`` overrides the suite's steps, guidance, width, height or
+    scheduler; ``model_options`` are the backend's own (see ``audit
+    generate --help``), e.g. ``{"revision": "main"}``.
+    """
+    from audit.common.devices import quiet_libraries
+    from audit.generators import make_generator
+    from audit.stages.generate import run_generate
+    from audit.suites import load_suite
+
+    loaded = load_suite(suite)
+    overrides = check_generation(generation or {})
+    if overrides:
+        loaded = replace(loaded, data={**loaded.data,
+                                       "generation": {**loaded.generation, **overrides}})
+    run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
+    quiet_libraries()
+    generator = make_generator(model, device=device, dtype=dtype, options=model_options)
+    summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                           command=command, progress=progress)
+    return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
+                          summary.generated, dict(summary.statuses), loaded.content_warning)

@@ -1,0 +1,75 @@
+"""``audit.score``: images (a run's, or any folder) -> the score tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.common.progress import Progress
+from audit.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    tables: Any  # ScorePaths: where decisions, measurements and inputs were written
+    scorers: list[str]
+    images: int
+    decisions: int
+    measurements: int
+    statuses: dict[str, int]
+
+    def read(self) -> Any:
+        """The three tables as DataFrames (``ScoreTables``)."""
+        from audit.rundir.score_tables import read_tables
+
+        return read_tables(self.tables.as_dict())
+
+
+def score(*, run: Path | None = None, images: Path | None = None, out: Path | None = None,
+          scorers: list[str] | None = None,
+          scorer_options: dict[str, dict[str, Any]] | None = None, device: str = "auto",
+          batch_size: int | None = None, progress: Progress | None = None) -> ScoreResult:
+    """Score a run directory (``run``) or any folder of images (``images``
+    with ``out``: the decision table's path; the other tables go beside it).
+
+    ``scorers`` defaults to clip, skin_tone, clip_concepts and nudenet (when
+    installed); ``scorer_options`` maps a scorer name to its options, e.g.
+    ``{"clip": {"model": "toyworld-clip"}}``.
+    """
+    from audit.common.devices import quiet_libraries
+    from audit.rundir import RunDir, ScorePaths
+    from audit.scorers import check_names, check_options, default_scorers, make_scorers
+    from audit.stages.score import run_score, score_folder
+
+    if (run is None) == (images is None):
+        raise UsageError("give either a run directory or an images folder (not both)")
+    names = list(scorers) if scorers else default_scorers()
+    check_names(names)  # names and options before anything is read or loaded
+    check_options(names, scorer_options or {})
+    quiet_libraries()
+    if run is not None:
+        if out is not None:
+            raise UsageError("out goes with images; a run's scores go to RUN/scores/")
+        rundir = RunDir(Path(run)).require()
+        built = make_scorers(names, options=scorer_options, device=device,
+                             cache_folder=rundir.embeddings, batch_size=batch_size)
+        summary = run_score(rundir, built, progress=progress,
+                            options={k: dict(v) for k, v in (scorer_options or {}).items()})
+        paths = rundir.scores
+    else:
+        folder = Path(images)
+        if not folder.is_dir():
+            raise UsageError("not a folder", where=str(folder))
+        if out is None:
+            raise UsageError("scoring a folder needs an output path for the decision table "
+                             "(--out SCORES.parquet)")
+        paths = ScorePaths.beside(Path(out))
+        built = make_scorers(names, options=scorer_options, device=device,
+                             cache_folder=paths.decisions.with_name(
+                                 paths.decisions.name.removesuffix(".parquet")
+                                 + ".embeddings"),
+                             batch_size=batch_size)
+        summary = score_folder(folder, paths, built, progress=progress)
+    return ScoreResult(paths, [s.name for s in built], summary["images"], summary["decisions"],
+                       summary["measurements"], dict(summary["statuses"]))

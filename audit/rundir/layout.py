@@ -1,0 +1,174 @@
+"""Every path of a run directory, and the one place that reads and writes them.
+
+Stages, statistics, the report and the viewer go through ``RunDir``; none
+builds a run path itself. The layout (``docs/architecture.md``)::
+
+    RUN/run.json                  config + provenance (schemas/run.schema.json)
+    RUN/images/<item_id>/<seed>.png
+    RUN/images.parquet            one row per requested image (+ a journal while running)
+    RUN/scores/decisions.parquet  score tables (schemas/score-*.schema.json)
+    RUN/scores/measurements.parquet
+    RUN/scores/inputs.parquet
+    RUN/labels.parquet            human labels
+    RUN/cache/embeddings/         CLIP image embeddings, keyed by model and image sha256
+    RUN/stats.json                schemas/stats.schema.json
+    RUN/report.html
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InvalidInput, UsageError
+
+OLD_SCORES = "scores.parquet"  # format 1: one long table with a per-scorer 'score' column
+
+
+@dataclass(frozen=True)
+class ScorePaths:
+    decisions: Path
+    measurements: Path
+    inputs: Path
+
+    @classmethod
+    def beside(cls, decisions: Path) -> ScorePaths:
+        """For ``audit score --images DIR --out FILE.parquet``: the decision
+        table at FILE.parquet, the others beside it."""
+        stem = decisions.name[:-len(".parquet")] if decisions.name.endswith(
+            ".parquet") else decisions.name
+        return cls(decisions, decisions.with_name(f"{stem}.measurements.parquet"),
+                   decisions.with_name(f"{stem}.inputs.parquet"))
+
+    def as_dict(self) -> dict[str, Path]:
+        return {"decisions": self.decisions, "measurements": self.measurements,
+                "inputs": self.inputs}
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    # -- paths ------------------------------------------------------------
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def images_table(self) -> Path:
+        return self.root / "images.parquet"
+
+    @property
+    def scores(self) -> ScorePaths:
+        folder = self.root / "scores"
+        return ScorePaths(folder / "decisions.parquet", folder / "measurements.parquet",
+                          folder / "inputs.parquet")
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels.parquet"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.root / "cache" / "embeddings"
+
+    @property
+    def stats_json(self) -> Path:
+        return self.root / "stats.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "report.html"
+
+    @staticmethod
+    def image_relative(item_id: str, seed: int) -> str:
+        return f"images/{item_id}/{seed}.png"
+
+    def image_file(self, relative: str) -> Path:
+        return self.root / relative
+
+    # -- checks -----------------------------------------------------------
+    def exists(self) -> bool:
+        return self.run_json.is_file()
+
+    def require(self) -> RunDir:
+        if not self.exists():
+            raise UsageError("not a run directory (no run.json)", where=str(self.root))
+        return self
+
+    def is_scored(self) -> bool:
+        return self.scores.decisions.is_file()
+
+    # -- run.json ---------------------------------------------------------
+    def read_card(self) -> dict[str, Any]:
+        from audit.rundir.runcard import read_run
+
+        return read_run(self.root)
+
+    # -- images.parquet ---------------------------------------------------
+    def read_images(self) -> Any:
+        from audit.rundir.images_table import read_images
+
+        self.require()
+        return read_images(self.root)
+
+    # -- score tables -----------------------------------------------------
+    def read_scores(self) -> Any:
+        from audit.rundir.score_tables import read_tables
+
+        if not self.is_scored():
+            if (self.root / OLD_SCORES).is_file():
+                raise InvalidInput("scores are in the old single-table format (before "
+                                   f"t2i-audit 0.2); rescore with: audit score {self.root}",
+                                   where=str(self.root / OLD_SCORES))
+            raise UsageError(f"not scored yet; run: audit score {self.root}",
+                             where=str(self.root))
+        return read_tables(self.scores.as_dict())
+
+    def read_scores_or_empty(self) -> Any:
+        """Score tables for viewing: empty ones before scoring."""
+        from audit.rundir.score_tables import empty_tables
+
+        return self.read_scores() if self.is_scored() else empty_tables()
+
+    def write_scores(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        from audit.rundir.score_tables import write_tables
+
+        write_tables(rows, self.scores.as_dict())
+        (self.root / OLD_SCORES).unlink(missing_ok=True)
+
+    # -- labels -----------------------------------------------------------
+    def read_labels(self) -> Any:
+        from audit.rundir.labels import read_labels
+
+        return read_labels(self.labels)
+
+    def add_label(self, image_id: str, attribute: str, label: str, reviewer: str) -> None:
+        from audit.rundir.labels import add_label
+
+        add_label(self.labels, image_id, attribute, label, reviewer)
+
+    # -- stats.json -------------------------------------------------------
+    def read_stats(self) -> dict[str, Any] | None:
+        if not self.stats_json.is_file():
+            return None
+        try:
+            return json.loads(self.stats_json.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read: {exc}", where=str(self.stats_json)) from None
+
+    def write_stats(self, document: dict[str, Any], path: Path | None = None) -> Path:
+        from audit.rundir.atomic import write_json
+
+        out = path or self.stats_json
+        write_json(out, document)
+        return out
