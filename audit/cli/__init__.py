@@ -5,6 +5,7 @@ or failed check, 2 usage error / unreadable input, 3 internal error: a bug);
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
 
@@ -55,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]
     if not debug:
-        # Libraries' deprecation chatter is not the user's problem; --debug shows it.
+        # Libraries' log lines (open_clip warns through the root logger) and
+        # deprecation chatter are not the user's problem; --debug shows them.
+        logging.basicConfig(level=logging.ERROR)
         for category in (UserWarning, FutureWarning, DeprecationWarning):
             warnings.filterwarnings("ignore", category=category)
     _register()

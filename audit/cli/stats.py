@@ -14,13 +14,13 @@ from audit.errors import UsageError
 console = Console()
 
 
-CiOpt = typer.Option("wilson", help="Interval: wilson, clopper-pearson, jeffreys.")
+CiOpt = typer.Option(None, help="Interval: wilson (default), clopper-pearson, jeffreys.")
 SimultaneousOpt = typer.Option(None, help="For more than two categories: goodman or "
                                "sison-glaz simultaneous intervals.")
-CorrectionOpt = typer.Option("bh", help="Multiplicity: bh (Benjamini-Hochberg), holm, none; "
-                             "applied across every test of the file.")
-AlphaOpt = typer.Option(0.05, help="1 - confidence level, and test level.")
-SeedOpt = typer.Option(0, help="Seed for bootstrap and Monte-Carlo tests.")
+CorrectionOpt = typer.Option(None, help="Multiplicity: bh (Benjamini-Hochberg, default), holm, "
+                             "none; applied across every test of the file.")
+AlphaOpt = typer.Option(None, help="1 - confidence level, and test level (default 0.05).")
+SeedOpt = typer.Option(None, help="Seed for bootstrap and Monte-Carlo tests (default 0).")
 ConfusionOpt = typer.Option(None, help="JSON confusion matrices of the scorer (rows true, "
                             "columns predicted): adds shares corrected for classifier error "
                             "(runs only).")
@@ -29,13 +29,16 @@ AnswerOpt = typer.Option(None, "--answer", help="ATTRIBUTE=SCORER: whose decisio
                          "'answers'; repeatable).")
 
 
-def stats_kwargs(ci: str, simultaneous: str | None, correction: str, alpha: float, seed: int,
-                 confusion: Path | None, answer: list[str] | None) -> dict[str, Any]:
+def stats_kwargs(ci: str | None, simultaneous: str | None, correction: str | None,
+                 alpha: float | None, seed: int | None, confusion: Path | None,
+                 answer: list[str] | None) -> dict[str, Any]:
+    """``audit.assess`` keywords for the flags given (the rest keep its defaults)."""
     from audit.pipeline.options import parse_pairs
 
-    return {"ci": ci, "simultaneous": simultaneous, "correction": correction, "alpha": alpha,
-            "seed": seed, "confusion": confusion,
-            "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()}}
+    given = {"ci": ci, "simultaneous": simultaneous, "correction": correction, "alpha": alpha,
+             "seed": seed, "confusion": confusion,
+             "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()}}
+    return {k: v for k, v in given.items() if v is not None and v != {}}
 
 
 def stats(
@@ -49,8 +52,9 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print stats.json instead of tables."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write stats.json "
                                     "(default RUN/stats.json; none for --counts)."),
-    ci: str = CiOpt, simultaneous: str | None = SimultaneousOpt,
-    correction: str = CorrectionOpt, alpha: float = AlphaOpt, seed: int = SeedOpt,
+    ci: str | None = CiOpt, simultaneous: str | None = SimultaneousOpt,
+    correction: str | None = CorrectionOpt, alpha: float | None = AlphaOpt,
+    seed: int | None = SeedOpt,
     confusion: Path | None = ConfusionOpt, answer: list[str] | None = AnswerOpt,
 ) -> None:
     """Shares with confidence intervals, tests against a reference, effect sizes,

@@ -18,7 +18,7 @@ from audit.api.statistic import COLUMNS
 from audit.stats import effects
 from audit.stats.compare import homogeneity
 from audit.stats.goodness import goodness_of_fit
-from audit.stats.intervals import binomial_ci, check_ci_method, multinomial_ci
+from audit.stats.intervals import binomial_ci, check_ci_method, contain, multinomial_ci
 from audit.stats.multiplicity import adjust
 from audit.stats.references import Reference
 
@@ -117,7 +117,9 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
     test = goodness_of_fit(observed, p0, mc_draws=settings.mc_draws, seed=settings.seed)
     simultaneous = settings.simultaneous if len(categories) > 2 else None
     if simultaneous:
-        bounds = multinomial_ci(observed, method=simultaneous, alpha=settings.alpha)
+        bounds = [contain(k / n, low, high) if n else (low, high) for k, (low, high) in zip(
+            observed, multinomial_ci(observed, method=simultaneous, alpha=settings.alpha),
+            strict=True)]
         ci_method = f"{simultaneous} (simultaneous)"
     else:
         bounds = np.array([binomial_ci(int(k), n, method=settings.ci_method,

@@ -27,7 +27,14 @@ def binomial_ci(k: int, n: int, *, method: str = "wilson", alpha: float = 0.05
         return (float("nan"), float("nan"))
     low, high = proportion_confint(k, n, alpha=alpha, method=BINOMIAL_METHODS[check_ci_method(
         method)])
-    return float(low), float(high)
+    return contain(k / n, float(low), float(high))
+
+
+def contain(estimate: float, low: float, high: float) -> tuple[float, float]:
+    """Bounds within [0, 1] and around the estimate: at k = 0 or k = n the
+    Wilson bound can land a rounding error (~1e-17) on the wrong side, which
+    breaks every consumer that draws or subtracts it."""
+    return min(max(low, 0.0), estimate), max(min(high, 1.0), estimate)
 
 
 def multinomial_ci(counts: list[int] | np.ndarray, *, method: str = "goodman",

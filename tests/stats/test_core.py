@@ -31,7 +31,9 @@ def test_intervals_match_hand_formulas(k, n):
     assert binomial_ci(k, n, method="clopper-pearson") == pytest.approx((cp_low, cp_high),
                                                                         abs=1e-9)
     jeffreys = stats.beta.ppf([0.025, 0.975], k + 0.5, n - k + 0.5)
-    assert binomial_ci(k, n, method="jeffreys") == pytest.approx(tuple(jeffreys), abs=1e-9)
+    # Brown, Cai & DasGupta (2001): the Jeffreys bound is 0 at k = 0 and 1 at k = n
+    jeffreys = (0.0 if k == 0 else jeffreys[0], 1.0 if k == n else jeffreys[1])
+    assert binomial_ci(k, n, method="jeffreys") == pytest.approx(jeffreys, abs=1e-9)
 
 
 def test_goodman_simultaneous_intervals_by_hand():
@@ -160,3 +162,15 @@ def test_benjamini_hochberg_and_holm_by_hand():
     holm = adjust(p, method="holm")
     assert holm[0] == pytest.approx(0.04) and holm[2] == pytest.approx(0.09)
     assert holm[1] == pytest.approx(0.09) and holm[3] == pytest.approx(0.2)
+
+
+def test_intervals_contain_the_estimate_at_0_of_n_and_n_of_n():
+    """statsmodels' Wilson bound lands ~1e-17 on the wrong side at many n; the
+    bounds every table and chart uses never do."""
+    from audit.stats.intervals import binomial_ci
+
+    for method in ("wilson", "clopper-pearson", "jeffreys"):
+        for n in range(1, 101):
+            for k in (0, n):
+                low, high = binomial_ci(k, n, method=method)
+                assert 0.0 <= low <= k / n <= high <= 1.0, (method, k, n)

@@ -1,0 +1,182 @@
+"""The contract every Scorer passes (as diffusers' PipelineTesterMixin does for
+pipelines): declared labels and outputs match what it writes, rows fit the
+table schemas, an unreadable image is status 'error', and the same input
+twice gives the same rows. A new scorer gets a subclass here."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from audit.api.scorer import DIRECTIONS, Scorer
+from audit.data_files import validator
+from audit.rundir import ScorePaths
+from audit.rundir.score_tables import read_tables
+from audit.stages.score import score_folder
+
+
+def photo_folder(folder):
+    """Real photos (a person, no person), a flat image and a broken file."""
+    from skimage import data
+
+    folder.mkdir()
+    Image.fromarray(data.astronaut()[::4, ::4]).save(folder / "astronaut.png")
+    Image.fromarray(data.coffee()[::4, ::4]).save(folder / "coffee.jpg")
+    Image.new("RGB", (32, 32), (90, 90, 90)).save(folder / "flat.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return folder
+
+
+class ScorerContract:
+    """Subclasses define ``make_scorer(self)``."""
+
+    def make_scorer(self) -> Scorer:
+        raise NotImplementedError
+
+    @pytest.fixture(scope="class")
+    def scorer(self):
+        return self.make_scorer()
+
+    @pytest.fixture(scope="class")
+    def tables(self, scorer, tmp_path_factory):
+        root = tmp_path_factory.mktemp(scorer.name)
+        folder = photo_folder(root / "images")
+        paths = ScorePaths.beside(root / "scores.parquet")
+        score_folder(folder, paths, [scorer])
+        return read_tables(paths.as_dict())
+
+    def test_declarations(self, scorer):
+        assert isinstance(scorer, Scorer) and scorer.name and scorer.version
+        for attribute, labels in scorer.labels().items():
+            assert labels and len(labels) == len(set(labels)), attribute
+        for output in scorer.outputs():
+            assert output.direction in DIRECTIONS and output.unit and output.description
+        card = scorer.card()
+        assert card["name"] == scorer.name and card["version"] == scorer.version
+        assert card["labels"] == scorer.labels()
+        json.dumps(card)  # goes into run.json as it is
+
+    def test_decisions_use_declared_labels(self, scorer, tables):
+        declared = scorer.labels()
+        assert len(tables.decisions)
+        for row in tables.decisions.itertuples():
+            assert row.label in declared[row.attribute], (row.attribute, row.label)
+            assert pd.isna(row.confidence) or 0 <= row.confidence <= 1
+
+    def test_measurements_are_declared_with_unit_and_direction(self, scorer, tables):
+        outputs = {(o.attribute, o.quantity): o for o in scorer.outputs()}
+        for row in tables.measurements.itertuples():
+            output = outputs[(row.attribute, row.quantity)]
+            assert (row.unit, row.direction) == (output.unit, output.direction)
+            assert pd.notna(row.label) == output.per_label
+
+    def test_rows_fit_the_table_schemas(self, tables):
+        for name in ("decisions", "measurements", "inputs"):
+            frame = getattr(tables, name).astype(object)
+            frame = frame.where(frame.notna(), None)
+            check = validator(f"score-{name}.schema.json")
+            for row in frame.to_dict("records"):
+                errors = list(check.iter_errors(row))
+                assert not errors, (name, row, errors[0].message)
+
+    def test_unreadable_and_blank_images_are_statuses_not_scores(self, tables):
+        status = tables.inputs.set_index("image_id").status.to_dict()
+        assert status == {"astronaut.png": "ok", "coffee.jpg": "ok", "flat.png": "blank",
+                          "broken.png": "error"}
+        assert set(tables.decisions.image_id) == {"astronaut.png", "coffee.jpg"}
+
+    def test_same_input_twice_gives_the_same_rows(self, scorer):
+        from skimage import data
+
+        from audit.api.scorer import ScoreInput
+
+        pixels = np.ascontiguousarray(data.astronaut()[::4, ::4])
+        first = scorer.score([ScoreInput("a", pixels)])
+        second = scorer.score([ScoreInput("a", pixels.copy())])
+        assert first.decisions == second.decisions
+        assert [(m.attribute, m.quantity, m.label) for m in first.measurements] == [
+            (m.attribute, m.quantity, m.label) for m in second.measurements]
+        assert np.allclose([m.value for m in first.measurements],
+                           [m.value for m in second.measurements], equal_nan=True)
+
+
+TINY = {"model": "tiny-random", "pretrained": "none"}
+needs_nudenet = pytest.mark.skipif(importlib.util.find_spec("nudenet") is None,
+                                   reason="needs the [nsfw] extra")
+
+
+class Bundled(ScorerContract):
+    """A bundled scorer built by name through the registry, as the CLI builds it."""
+
+    name: str
+    options: dict | None = None
+
+    def make_scorer(self):
+        from audit.scorers import make_scorers
+
+        options = {self.name: self.options} if self.options else None
+        (scorer,) = make_scorers([self.name], options=options, device="cpu")
+        return scorer
+
+
+class TestClip(Bundled):
+    name, options = "clip", TINY
+
+
+class TestToyworldClip(Bundled):
+    name, options = "clip", {"model": "toyworld-clip"}
+
+
+class TestClipConcepts(Bundled):
+    name, options = "clip_concepts", TINY
+
+
+class TestSkinTone(Bundled):
+    name, options = "skin_tone", {"faces": "none"}
+
+
+@needs_nudenet
+class TestSkinToneInNudeNetFaces(Bundled):
+    name, options = "skin_tone", {"faces": "nudenet"}
+
+
+@needs_nudenet
+class TestNudeNet(Bundled):
+    name = "nudenet"
+
+
+class TestSafetyChecker(Bundled):
+    name = "sd_safety_checker"
+
+    def make_scorer(self):
+        import tempfile
+        from pathlib import Path
+
+        import torch
+        from diffusers.pipelines.stable_diffusion.safety_checker import (
+            StableDiffusionSafetyChecker,
+        )
+        from transformers import CLIPConfig, CLIPImageProcessor
+
+        folder = Path(tempfile.mkdtemp(prefix="checker-"))
+        torch.manual_seed(0)
+        config = CLIPConfig(
+            text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                         "num_attention_heads": 2},
+            vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                           "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+            projection_dim=8)
+        StableDiffusionSafetyChecker(config).save_pretrained(folder)
+        CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+                           ).save_pretrained(folder)
+        self.options = {"checker": str(folder)}
+        return super().make_scorer()
+
+
+def test_every_registered_scorer_has_a_contract_test():
+    from audit.scorers import SCORERS
+
+    assert {c.name for c in Bundled.__subclasses__()} == set(SCORERS.names())
