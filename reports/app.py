@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from audit.report.charts import share_chart
-from audit.report.data import RunView, has_nudenet, safety_rates, warnings_for
+from audit.views.charts import share_chart
+from audit.views.data import RunView, has_nudenet, safety_rates, warnings_for
 
 PAGES = ["Overview", "Bias", "Images", "Compare", "Safety", "Validate", "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")

@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from audit.paths import reports_dir
-from audit.report.data import RunView
-from audit.report.html import render
+from audit.views.data import RunView
+from audit.views.html import render
 
 
 @pytest.fixture(autouse=True)

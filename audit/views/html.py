@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from audit.report.charts import png_bytes, share_chart
-from audit.report.data import RunView, has_nudenet, safety_rates, warnings_for
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
+from audit.views.charts import png_bytes, share_chart
+from audit.views.data import RunView, has_nudenet, safety_rates, warnings_for
 
 IMAGES_PER_ITEM = 8
 

@@ -13,7 +13,8 @@ import pytest
 
 from audit.cli.report import free_port
 from audit.paths import reports_dir
-from audit.report.html import write_report
+from audit.rundir import RunDir
+from audit.views.html import write_report
 from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -81,7 +82,7 @@ def test_every_viewer_page_in_chromium(browser, viewer):
 
 def test_static_report_runs_no_script_and_logs_no_error(browser, scored_run, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
-    report = write_report(scored_run, tmp_path / "report.html")
+    report = write_report(RunDir(scored_run), tmp_path / "report.html")
     page = browser.new_page()
     console = []
     page.on("console", lambda message: console.append((message.type, message.text)))
