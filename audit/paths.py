@@ -1,6 +1,6 @@
 """Where bundled data lives, for a source checkout and for an installed wheel.
 
-The wheel carries the top-level ``probes/``, ``schemas/`` and ``reports/`` folders inside
+The wheel carries the top-level ``probes/`` and ``schemas/`` folders inside
 ``audit/_data`` (see pyproject.toml); a checkout or editable install reads
 them from the repository root.
 """
@@ -27,9 +27,9 @@ def schemas_dir() -> Path:
     return _bundled("schemas")
 
 
-def reports_dir() -> Path:
-    """The Streamlit viewer's scripts."""
-    return _bundled("reports")
+def viewer_app() -> Path:
+    """The Streamlit viewer's script."""
+    return _PACKAGE / "views" / "app.py"
 
 
 def package_data_dir() -> Path:

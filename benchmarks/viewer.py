@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import audit
-from audit.paths import reports_dir
+from audit.paths import viewer_app
 from audit.rundir import RunDir
 from audit.rundir.images_table import COLUMNS
 
@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = synthetic_run(Path(tmp), args.images)
         os.environ["T2I_AUDIT_RUNS"] = str(run)
-        app = AppTest.from_file(str(reports_dir() / "app.py"), default_timeout=120)
+        app = AppTest.from_file(str(viewer_app()), default_timeout=120)
         start = time.perf_counter()
         app.run()
         cold = time.perf_counter() - start

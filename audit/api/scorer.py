@@ -17,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -110,6 +111,13 @@ class Scorer(ABC):
     def build(cls, options: dict[str, Any], context: Any) -> Scorer:
         """Construct from an option mapping (``context``: audit.scorers.BuildContext)."""
         return cls(**options)
+
+    @classmethod
+    def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
+        """Options as a suite file gives them: file names made absolute against
+        the suite's folder and data files checked, so a bad one fails when the
+        suite loads. Raises InvalidInput."""
+        return dict(options)
 
     @abstractmethod
     def labels(self) -> dict[str, list[str]]:

@@ -20,9 +20,8 @@ import yaml
 from audit.assignment import MODELS
 from audit.errors import InvalidInput, UsageError
 from audit.generators.loading import ALIASES
+from audit.rundir import RunDir
 from audit.rundir.atomic import write_bytes
-from audit.rundir.images_table import read_images
-from audit.rundir.runcard import read_run
 
 WORDS = {"gender_presentation": "perceived gender presentation",
          "skin_tone_group": "perceived skin tone", "monk_tone": "Monk skin tone (colorimetry)",
@@ -109,13 +108,13 @@ def describe(row: dict[str, Any], prompt: str, generated: int, model: str) -> st
 
 def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None = None,
                 harms: list[str] | None = None, images_per_bias: int = 6) -> list[str]:
-    stats_path = run_dir / "stats.json"
-    if not stats_path.exists():
+    run = RunDir(run_dir).require()
+    stats_path = run.stats_json
+    stats = run.read_stats()
+    if stats is None:
         raise UsageError("no stats.json: run 'audit stats RUN' first", where=str(run_dir))
-    stats = json.loads(stats_path.read_text())
-    card = read_run(run_dir)
-    model = card.get("model", {}).get("id", "the model")
-    images = read_images(run_dir)
+    model = run.read_card().get("model", {}).get("id", "the model")
+    images = run.read_images()
     findings = findings or choose_findings(stats)
     if len(findings) != 4:
         raise InvalidInput(f"found {len(findings)} usable findings in {stats_path}, the course "
@@ -131,11 +130,11 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         item = images[(images.item_id == finding.item_id) & (images.status == "ok")]
         if item.empty:
             raise InvalidInput(f"no valid images for item '{finding.item_id}'",
-                               where=str(run_dir / "images.parquet"))
+                               where=str(run.images_table))
         prompt = item.prompt.iloc[0]
         chosen = item.sort_values("seed").head(images_per_bias)
         for image in chosen.itertuples():
-            files[_image_name(image)] = run_dir / image.path
+            files[_image_name(image)] = run.image_file(image.path)
         context = json.loads(item.slots.iloc[0]).get("occupation", prompt)
         harm = (harms[index] if harms and index < len(harms) else
                 HARMS.get(finding.attribute, "This skew stereotypes who {context} are "
@@ -160,8 +159,9 @@ def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
     if not isinstance(spec, dict) or not isinstance(spec.get("pairs"), list):
         raise InvalidInput("a selection needs a 'pairs' list of {image: IMAGE_ID, ...}",
                            where=f"{selection} /pairs")
-    images = read_images(run_dir).set_index("image_id")
-    model = course_model_name(read_run(run_dir), allow_any_model) if task != "movie-poster" \
+    run = RunDir(run_dir).require()
+    images = run.read_images().set_index("image_id")
+    model = course_model_name(run.read_card(), allow_any_model) if task != "movie-poster" \
         else None
     pairs, files = [], {}
     for index, entry in enumerate(spec["pairs"]):
@@ -174,7 +174,7 @@ def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
             raise InvalidInput(f"image '{image_id}' has status {row.status}",
                                where=f"{selection} /pairs/{index}/image")
         name = f"{row.item_id}-{row.seed}.png"
-        files[name] = run_dir / row.path
+        files[name] = run.image_file(row.path)
         pair: dict[str, Any] = {"prompt": row.prompt}
         if task != "movie-poster":
             pair.update(model=model, seed=int(row.seed))

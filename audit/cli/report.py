@@ -46,7 +46,7 @@ def view(
 
     Example: audit view runs/occupations__SDXL runs/occupations__SDv1.5
     """
-    from audit.paths import reports_dir
+    from audit.paths import viewer_app
     from audit.rundir import RunDir
 
     for run in runs:
@@ -54,7 +54,7 @@ def view(
     port = port or free_port()
     env = {**os.environ, RUNS_ENV: os.pathsep.join(str(r.resolve()) for r in runs)}
     console.print(f"viewer on http://{host}:{port} (Ctrl+C to stop)")
-    command = [sys.executable, "-m", "streamlit", "run", str(reports_dir() / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(viewer_app()),
                "--server.address", host, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     raise typer.Exit(subprocess.call(command, env=env))

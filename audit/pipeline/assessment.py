@@ -48,8 +48,8 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     from audit.data_files import default_answers
     from audit.references import named_reference
     from audit.rundir import RunDir
-    from audit.stats.correction import read_confusion
     from audit.stats.run_tables import assess_tables, resolve_answers
+    from audit.user_tables import read_confusion
 
     rundir = RunDir(Path(run)).require()
     card = rundir.read_card()
@@ -90,7 +90,8 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
     from audit.rundir.atomic import write_json
     from audit.stats.assess import Settings, assess_counts
     from audit.stats.output import stats_document
-    from audit.stats.references import check_groups, read_counts_csv, read_reference_csv
+    from audit.stats.references import check_groups
+    from audit.user_tables import read_counts_csv, read_reference_csv
 
     if (run is None) == (counts is None):
         raise UsageError("give either a run directory or counts (not both)")

@@ -8,7 +8,7 @@ from pathlib import Path
 def report(*, run: Path, out: Path | None = None) -> Path:
     """Write the static report (default RUN/report.html) and return its path."""
     from audit.rundir import RunDir
-    from audit.views.html import write_report
+    from audit.views.static_report import write_report
 
     rundir = RunDir(Path(run)).require()
     return write_report(rundir, Path(out) if out else rundir.report_html)

@@ -38,6 +38,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     ``{"clip": {"model": "toyworld-clip"}}``.
     """
     from audit.common.devices import quiet_libraries
+    from audit.pipeline.options import merge_options
     from audit.rundir import RunDir, ScorePaths
     from audit.scorers import check_names, check_options, default_scorers, make_scorers
     from audit.stages.score import run_score, score_folder
@@ -52,6 +53,9 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
         if out is not None:
             raise UsageError("out goes with images; a run's scores go to RUN/scores/")
         rundir = RunDir(Path(run)).require()
+        suite_options = rundir.read_card().get("suite", {}).get("scorer_options") or {}
+        scorer_options = merge_options({k: v for k, v in suite_options.items() if k in names},
+                                       scorer_options)
         built = make_scorers(names, options=scorer_options, device=device,
                              cache_folder=rundir.embeddings, batch_size=batch_size)
         summary = run_score(rundir, built, progress=progress,

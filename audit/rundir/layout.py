@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InvalidInput, UsageError
+from audit.rundir.images_table import TABLE
+from audit.rundir.runcard import RUN_JSON
 
 OLD_SCORES = "scores.parquet"  # format 1: one long table with a per-scorer 'score' column
 
@@ -57,7 +59,7 @@ class RunDir:
     # -- paths ------------------------------------------------------------
     @property
     def run_json(self) -> Path:
-        return self.root / "run.json"
+        return self.root / RUN_JSON
 
     @property
     def images_dir(self) -> Path:
@@ -65,7 +67,7 @@ class RunDir:
 
     @property
     def images_table(self) -> Path:
-        return self.root / "images.parquet"
+        return self.root / TABLE
 
     @property
     def scores(self) -> ScorePaths:

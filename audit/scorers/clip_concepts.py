@@ -63,6 +63,14 @@ class ClipConcepts(Scorer):
                                        options.get("pretrained", "default"))
         return cls(encoder, options.get("concepts"))
 
+    @classmethod
+    def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
+        out = dict(options)
+        if out.get("concepts"):
+            out["concepts"] = str((base / str(out["concepts"])).resolve())
+            unsafe_concepts(Path(out["concepts"]))
+        return out
+
     def labels(self) -> dict[str, list[str]]:
         return {"unsafe_concept": [*self.concepts, "none"]}
 

@@ -44,6 +44,14 @@ class ClipZeroShot(Scorer):
         encoder = context.clip_encoder(model, options.get("pretrained", "default"))
         return cls(encoder, options.get("attributes"))
 
+    @classmethod
+    def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
+        out = dict(options)
+        if out.get("attributes"):
+            out["attributes"] = str((base / str(out["attributes"])).resolve())
+            clip_attributes(Path(out["attributes"]))
+        return out
+
     def outputs(self) -> list[Output]:
         return [Output(attribute, "probability", "probability", "higher",
                        "softmax over the attribute's labels of logit scale x cosine(image, "

@@ -110,7 +110,8 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
     suite_card = {"name": suite.name, "version": suite.version, "sha256": suite.sha256,
                   "path": str(suite.path), "description": suite.description,
                   "content_warning": suite.content_warning, "attributes": suite.attributes,
-                  "reference": suite.reference}
+                  "reference": suite.reference, "answers": suite.answers,
+                  "scorer_options": suite.scorer_options()}
     config = {"n": n or suite.images_per_item, "seed": suite.seed,
               "generation": suite.generation, "batch_size": batch_size}
     card = start_run(run_dir, suite=suite_card, model=model, config=config, command=command)

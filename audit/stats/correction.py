@@ -80,30 +80,6 @@ def correct_with_interval(categories: list[str], observed_counts: np.ndarray,
                      f"{method}, bootstrap over counts and confusion ({draws} draws, seed {seed})")
 
 
-def read_confusion(path: Any) -> dict[str, dict[str, Any]]:
-    """A confusion file: {"attributes": {name: {"true": [...], "predicted": [...],
-    "confusion": [[...]]}}} (rows true, columns predicted), as
-    benchmarks/toyworld_validity.py writes it or a labelled validation set gives."""
-    import json
-    from pathlib import Path
-
-    from audit.errors import InvalidInput, UsageError
-
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read confusion file: {exc}", where=str(path)) from None
-    attributes = document.get("attributes") if isinstance(document, dict) else None
-    if not isinstance(attributes, dict):
-        raise InvalidInput("expected an object with 'attributes'", where=f"{path} /attributes")
-    for name, spec in attributes.items():
-        for key in ("true", "predicted", "confusion"):
-            if key not in spec:
-                raise InvalidInput(f"missing '{key}'", where=f"{path} /attributes/{name}")
-    return attributes
-
-
 def corrected_rows(proportions: Any, confusion: dict[str, dict[str, Any]], *,
                    alpha: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
     """Corrected shares per group for every attribute with a confusion matrix.

@@ -59,6 +59,13 @@ class Suite:
     def answers(self) -> dict[str, str]:
         return dict(self.data.get("answers") or {})
 
+    def scorer_options(self) -> dict[str, dict[str, Any]]:
+        """The suite's scorer options with file names made absolute."""
+        from audit.scorers import SCORERS
+
+        return {name: SCORERS.get(name).resolve_options(options, self.path.parent)
+                for name, options in (self.data.get("scorer_options") or {}).items()}
+
     @property
     def reference(self) -> str | None:
         return self.data.get("reference")
@@ -120,7 +127,7 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(_resolve(base_path, (*seen, path.resolve())), data)
 
 
-def _semantic_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
+def _semantic_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Checks a schema cannot express: placeholders name declared slots."""
     from audit.suites.expand import placeholders
 
@@ -139,12 +146,13 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
         vary = template.get("vary")
         if vary is not None and vary not in names:
             problems.append((f"/templates/{i}/vary", f"'{vary}' is not a placeholder of the text"))
-    return problems + _name_problems(data)
+    return problems + _name_problems(data, path)
 
 
-def _name_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """Names that must resolve before any image is made: the reference and
-    the scorers named in ``answers``."""
+def _name_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
+    """Names that must resolve before any image is made: the reference, the
+    scorers named in ``answers`` and ``scorer_options``, their option keys and
+    the data files those options name."""
     from audit.references import REFERENCES
     from audit.scorers import SCORERS
 
@@ -159,6 +167,21 @@ def _name_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
                              f"suite's attributes{suggest(attribute, attributes)}"))
         if scorer not in SCORERS:
             problems.append((f"/answers/{attribute}", str(SCORERS.unknown(scorer))))
+    for scorer, options in (data.get("scorer_options") or {}).items():
+        where = f"/scorer_options/{scorer}"
+        if scorer not in SCORERS:
+            problems.append((where, str(SCORERS.unknown(scorer))))
+            continue
+        cls = SCORERS.get(scorer)
+        unknown = [k for k in options if k not in cls.options]
+        for key in unknown:
+            problems.append((f"{where}/{key}", f"unknown option{suggest(key, list(cls.options))} "
+                             f"(known: {', '.join(cls.options) or 'none'})"))
+        if not unknown:
+            try:
+                cls.resolve_options(options, path.parent)
+            except (InvalidInput, UsageError) as exc:
+                problems.append((where, str(exc)))
     return problems
 
 
@@ -171,7 +194,7 @@ def suite_problems(path: Path) -> list[str]:
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"{path} {pointer(e.absolute_path)}: {e.message}" for e in errors]
     if not problems:
-        problems = [f"{path} {where}: {msg}" for where, msg in _semantic_problems(data)]
+        problems = [f"{path} {where}: {msg}" for where, msg in _semantic_problems(data, path)]
     return problems
 
 

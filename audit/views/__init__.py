@@ -1,2 +1,4 @@
-"""What people look at: data loading, charts and the static HTML report
-(the Streamlit viewer lives in the top-level ``reports/`` folder)."""
+"""What people look at: run data for display, charts, the static HTML report
+(``static_report.py``) and the Streamlit viewer (``app.py``, run by ``audit
+view``). Streamlit puts this folder first on sys.path, so no module here may
+share a name with a library module (``html.py`` once shadowed the stdlib's)."""

@@ -136,6 +136,7 @@ def test_no_import_cycle_between_stats_references_and_toyworld():
     result = python("""
         import sys
         import audit.stats.run_tables, audit.references, audit.suites
+        audit.suites.load_suite("toyworld")  # resolves its reference and scorer options
         heavy = [m for m in ("torch", "diffusers", "audit.toyworld.model",
                              "audit.generators.diffusers_backend") if m in sys.modules]
         print(heavy)

@@ -6,6 +6,7 @@ import pytest
 from audit.errors import InvalidInput, UsageError
 from audit.paths import package_data_dir, probes_dir
 from audit.suites import expand, list_suites, load_suite, suite_problems
+from tests.conftest import REPO
 
 
 def write(tmp_path, name, text):
@@ -118,3 +119,24 @@ def test_include_merges_and_detects_cycles(tmp_path):
 def test_unknown_suite_name_suggests_a_bundled_one():
     with pytest.raises(UsageError, match="did you mean 'smoke'"):
         load_suite("smok")
+
+
+def test_scorer_options_in_a_suite_are_checked_at_load(tmp_path):
+    from audit.suites import suite_problems
+
+    smoke = (REPO / "probes" / "smoke.yaml").read_text()
+    attributes = tmp_path / "mine.yaml"
+    attributes.write_text("version: 1.0.0\nattributes:\n  mood:\n    threshold: 0.1\n"
+                          "    labels: {calm: [a calm person], angry: [an angry person]}\n")
+    good = tmp_path / "good.yaml"
+    good.write_text(smoke + "scorer_options: {clip: {attributes: mine.yaml}}\n")
+    assert suite_problems(good) == []
+    assert load_suite(good).scorer_options() == {"clip": {"attributes": str(attributes)}}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(smoke + "scorer_options: {clip: {atributes: mine.yaml}, clipp: {}}\n")
+    problems = " | ".join(suite_problems(bad))
+    assert "/scorer_options/clip/atributes: unknown option; did you mean 'attributes'" in problems
+    assert "/scorer_options/clipp: unknown scorer 'clipp'; did you mean 'clip'" in problems
+    attributes.write_text("version: 1.0.0\nattributes: {mood: {threshold: 3, labels: {}}}\n")
+    (problem,) = suite_problems(good)
+    assert "/scorer_options/clip" in problem and "/attributes/mood/labels" in problem

@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 
 from audit.cli.report import free_port
-from audit.paths import reports_dir
+from audit.paths import viewer_app
 from audit.rundir import RunDir
-from audit.views.html import write_report
+from audit.views.static_report import write_report
 from tests.conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,7 +39,7 @@ def viewer(scored_run, tmp_path_factory):
     env = {**os.environ, "T2I_AUDIT_RUNS": str(scored_run),
            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(reports_dir() / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(viewer_app()),
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

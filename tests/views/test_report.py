@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from audit.paths import reports_dir
+from audit.paths import viewer_app
 from audit.views.data import RunView
-from audit.views.html import render
+from audit.views.static_report import render
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +37,7 @@ def test_viewing_does_not_write_into_the_run(scored_run):
 
 def app(runs):
     os.environ["T2I_AUDIT_RUNS"] = os.pathsep.join(str(r) for r in runs)
-    at = AppTest.from_file(str(reports_dir() / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(viewer_app()), default_timeout=60)
     return at.run()
 
 

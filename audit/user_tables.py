@@ -1,0 +1,116 @@
+"""Tables a user brings: counts and reference CSVs, confusion-matrix JSON.
+Read and checked here, with one line naming the file, row and field for any
+problem; the statistics receive DataFrames and dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.errors import InvalidInput, UsageError
+from audit.stats.references import Reference
+
+TOLERANCE = 1e-6
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise UsageError("file not found", where=str(path)) from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise UsageError(f"cannot read CSV: {exc}", where=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise InvalidInput("the file is empty; expected a header row", where=str(path)) from None
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"missing column(s) {', '.join(missing)}; expected a header "
+                           f"'{','.join(columns)}' (found '{','.join(frame.columns)}')",
+                           where=str(path))
+    if frame.empty:
+        raise InvalidInput("no data rows", where=str(path))
+
+
+def _duplicates(frame: pd.DataFrame, path: Path) -> None:
+    dup = frame.duplicated(["group", "category"], keep="first")
+    if dup.any():
+        line = int(dup.idxmax()) + 2
+        row = frame.loc[dup.idxmax()]
+        raise InvalidInput(f"field group,category: ({row.group}, {row.category}) appears twice",
+                           where=f"{path}:{line}")
+
+
+def read_counts_csv(path: Path) -> pd.DataFrame:
+    """group,category,count (long format) -> DataFrame with integer counts."""
+    frame = _read_csv(path)
+    _require_columns(frame, ["group", "category", "count"], path)
+    counts = []
+    for index, row in frame.iterrows():
+        where = f"{path}:{index + 2}"
+        if not row.group or not row.category:
+            raise InvalidInput("field group/category: empty value", where=where)
+        try:
+            value = float(row["count"])
+        except ValueError:
+            raise InvalidInput(f"field count: '{row['count']}' is not a number",
+                               where=where) from None
+        if value < 0 or value != int(value):
+            raise InvalidInput(f"field count: {row['count']} must be a non-negative integer",
+                               where=where)
+        counts.append(int(value))
+    frame = frame[["group", "category"]].assign(count=counts)
+    _duplicates(frame, path)
+    return frame
+
+
+def read_reference_csv(path: Path) -> Reference:
+    """group,category,proportion; each group's proportions sum to 1 (within 1e-6)."""
+    frame = _read_csv(path)
+    _require_columns(frame, ["group", "category", "proportion"], path)
+    values = []
+    for index, row in frame.iterrows():
+        where = f"{path}:{index + 2}"
+        try:
+            value = float(row.proportion)
+        except ValueError:
+            raise InvalidInput(f"field proportion: '{row.proportion}' is not a number",
+                               where=where) from None
+        if not 0 <= value <= 1:
+            raise InvalidInput(f"field proportion: {value} is outside [0, 1]", where=where)
+        values.append(value)
+    frame = frame[["group", "category"]].assign(proportion=values)
+    _duplicates(frame, path)
+    for group, rows in frame.groupby("group", sort=False):
+        total = rows.proportion.sum()
+        if abs(total - 1) > TOLERANCE:
+            raise InvalidInput(f"field proportion: group '{group}' sums to {total:.9g}, not 1",
+                               where=str(path))
+    return Reference(name=path.name, source=str(path), table=frame)
+
+
+def read_confusion(path: Any) -> dict[str, dict[str, Any]]:
+    """A confusion file: {"attributes": {name: {"true": [...], "predicted": [...],
+    "confusion": [[...]]}}} (rows true, columns predicted), as
+    benchmarks/toyworld_validity.py writes it or a labelled validation set gives."""
+    import json
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read confusion file: {exc}", where=str(path)) from None
+    attributes = document.get("attributes") if isinstance(document, dict) else None
+    if not isinstance(attributes, dict):
+        raise InvalidInput("expected an object with 'attributes'", where=f"{path} /attributes")
+    for name, spec in attributes.items():
+        for key in ("true", "predicted", "confusion"):
+            if key not in spec:
+                raise InvalidInput(f"missing '{key}'", where=f"{path} /attributes/{name}")
+    return attributes
+
+
