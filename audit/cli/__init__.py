@@ -6,6 +6,7 @@ or failed check, 2 usage error / unreadable input, 3 internal error: a bug);
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 
@@ -54,8 +55,13 @@ def _shown_errors() -> tuple[type[Exception], ...]:
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
-    if not debug:
+    verbose = debug or "--verbose" in args
+    args = [a for a in args if a not in ("--debug", "--verbose")]
+    if verbose:
+        from audit.common.devices import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"
+    else:
         # Libraries' log lines (open_clip warns through the root logger) and
         # deprecation chatter are not the user's problem; --debug shows them.
         logging.basicConfig(level=logging.ERROR)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 console = Console()
 SHOWN = {"presentation": "A", "tone_group": "dark", "age_group": "old"}
@@ -28,7 +27,8 @@ def demo(
     """
     import audit
     from audit.cli.generate import print_generated
-    from audit.cli.progress import ImageProgress
+    from audit.cli.progress import Reporter
+    from audit.cli.render import print_table
     from audit.toyworld.model import WEIGHTS, weights_sources
     from audit.toyworld.train import data_shares
 
@@ -38,38 +38,35 @@ def demo(
 
         raise UsageError(f"{folder}: not a toy-world weights folder (no training.json)")
     model, clip = weights_sources(weights)
-    generating, scoring = ImageProgress(f"toyworld on {model}"), ImageProgress("scoring")
-    try:
+    with Reporter("audit demo") as reporter:
         result = audit.run(suite="toyworld", model=model, n=n, out=out, scorers=["clip"],
                            scorer_options={"clip": {"model": "toyworld-clip",
                                                     "pretrained": clip}},
-                           progress={"generate": generating, "score": scoring},
+                           progress={"generate": reporter.stage("generating toyworld images"),
+                                     "score": reporter.stage("scoring with the toy CLIP")},
                            command="audit demo")
-    finally:
-        generating.stop()
-        scoring.stop()
     print_generated(result.generated)
     document, report = result.assessed.document, result.report
     training = json.loads((folder / "training.json").read_text())
     truth = data_shares(training["preset"]["images_per_occupation"], training["seed"])
-    table = Table(title="Toy world audit: model share (95% CI) vs training data",
-                  caption="amplification = model share - training-data share; "
-                          "labels by the toy CLIP (perceived, not ground truth)")
-    for column in ("occupation", "attribute", "model share", "95% CI", "k/n", "data share",
-                   "amplification", "p adj."):
-        table.add_column(column)
     inside = total = 0
-    for row in document["proportions"]:
-        if SHOWN.get(row["attribute"]) != row["category"]:
-            continue
-        occupation = row["group"].split("--", 1)[1]
-        data = truth[(occupation, row["attribute"], row["category"])]
-        total += 1
-        inside += row["ci_low"] <= data <= row["ci_high"]
-        table.add_row(occupation, f"{row['attribute']}={row['category']}",
-                      f"{row['estimate']:.2f}", f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}]",
-                      f"{row['k']}/{row['n']}", f"{data:.2f}",
-                      f"{row['estimate'] - data:+.2f}", f"{row['p_adjusted']:.3g}")
-    console.print(table)
+    for attribute, category in SHOWN.items():
+        rows = []
+        for row in document["proportions"]:
+            if (row["attribute"], row["category"]) != (attribute, category):
+                continue
+            occupation = row["group"].split("--", 1)[1]
+            data = truth[(occupation, attribute, category)]
+            total += 1
+            inside += row["ci_low"] <= data <= row["ci_high"]
+            rows.append((occupation, f"{row['estimate']:.2f} [{row['ci_low']:.2f}, "
+                         f"{row['ci_high']:.2f}]", f"{row['k']}/{row['n']}", f"{data:.2f}",
+                         f"{row['estimate'] - data:+.2f}", f"{row['p_adjusted']:.3g}"))
+        print_table(console, ("occupation", "model share (95% CI)", "k/n", "data",
+                              "model - data", "p adj."), rows,
+                    title=f"{attribute} = {category}: the toy model's share vs its training "
+                          "data")
+    console.print("Labels by the toy CLIP (perceived, not ground truth); 'data' is the share "
+                  "in the model's training images.", markup=False)
     console.print(f"{inside} of {total} intervals contain the training-data share. "
-                  f"Report: {report}")
+                  f"Report: {report}", markup=False)

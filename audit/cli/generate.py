@@ -10,8 +10,8 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from audit.cli.render import print_table
 from audit.errors import UsageError
 
 console = Console()
@@ -121,10 +121,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
 
 
 def print_generated(result: Any) -> None:
-    table = Table("status", "images")
-    for status, count in sorted(result.statuses.items()):
-        table.add_row(status, str(count))
-    console.print(table)
+    print_table(console, ("status", "images"), sorted(result.statuses.items()))
     console.print(f"{result.run_dir}: {result.generated} generated, {result.skipped} already "
                   "done", markup=False)
 
@@ -151,17 +148,15 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
     Example: audit generate smoke --model tiny --out runs/smoke
     """
     import audit
-    from audit.cli.progress import ImageProgress
+    from audit.cli.progress import Reporter
 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size)
     warn_content(kwargs["suite"])
-    progress = ImageProgress(f"{kwargs['suite']} on {kwargs['model']}")
-    try:
-        result = audit.generate(**kwargs, progress=progress)
-    finally:
-        progress.stop()
+    with Reporter("audit generate") as reporter:
+        result = audit.generate(**kwargs, progress=reporter.stage(
+            f"generating {kwargs['suite']} on {kwargs['model']}"))
     print_generated(result)
 
 

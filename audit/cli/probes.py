@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from audit.cli.render import print_table
 from audit.errors import InvalidInput
 
 app = typer.Typer(help="List, inspect and validate probe suites (YAML).", no_args_is_help=True)
@@ -20,12 +20,11 @@ def list_() -> None:
     """Bundled suites with their version, size and attributes."""
     from audit.suites import expand, list_suites
 
-    table = Table("suite", "version", "items", "images/item", "attributes", "reference")
-    for suite in list_suites():
-        table.add_row(suite.name, suite.version, str(len(expand(suite))),
-                      str(suite.images_per_item), ", ".join(suite.attributes),
-                      suite.reference or "uniform")
-    console.print(table)
+    rows = [(suite.name, suite.version, len(expand(suite)), suite.images_per_item,
+             ", ".join(suite.attributes), suite.reference or "uniform")
+            for suite in list_suites()]
+    print_table(console, ("suite", "version", "items", "images/item", "attributes",
+                          "reference"), rows, wrap=("attributes",))
 
 
 @app.command()
@@ -43,19 +42,20 @@ def show(
                                "sha256": loaded.sha256, "suite": loaded.data,
                                "items": [vars(i) for i in items]}, indent=2))
         return
-    console.print(f"[bold]{loaded.name}[/bold] {loaded.version}  ({loaded.path})")
-    console.print(loaded.description)
+    console.print(f"{loaded.name} {loaded.version}  ({loaded.path})", markup=False)
+    console.print(loaded.description, markup=False)
     if loaded.content_warning:
-        console.print(f"[yellow]content warning:[/yellow] {loaded.content_warning}")
+        console.print(f"content warning: {loaded.content_warning}", markup=False,
+                      style="yellow")
     console.print(f"{len(items)} items x {loaded.images_per_item} images, seeds "
                   f"{loaded.seed}..{loaded.seed + loaded.images_per_item - 1}; "
-                  f"generation {loaded.generation}; reference {loaded.reference or 'uniform'}")
-    table = Table("item_id", "role", "prompt", "expected", "group")
-    for item in items:
-        table.add_row(item.item_id, item.role, item.prompt,
-                      json.dumps(item.expected) if item.expected else "",
-                      item.counterfactual_group or "")
-    console.print(table)
+                  f"generation {loaded.generation}; reference {loaded.reference or 'uniform'}",
+                  markup=False)
+    print_table(console, ("item_id", "role", "prompt", "expected", "group"),
+                [(item.item_id, item.role, item.prompt,
+                  json.dumps(item.expected) if item.expected else "",
+                  item.counterfactual_group or "") for item in items],
+                wrap=("prompt", "expected"))
 
 
 @app.command()

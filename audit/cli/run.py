@@ -39,7 +39,7 @@ def run(**options: Any) -> None:
     Example: audit run smoke --model tiny -S clip.model=tiny-random -S clip.pretrained=none
     """
     import audit
-    from audit.cli.progress import ImageProgress
+    from audit.cli.progress import Reporter
     from audit.cli.render import print_summary
 
     o = options
@@ -57,16 +57,13 @@ def run(**options: Any) -> None:
     if stats.get("confusion") is not None:
         stats["confusion"] = Path(stats["confusion"])
     gen.warn_content(kwargs["suite"])
-    generating = ImageProgress(f"{kwargs['suite']} on {kwargs['model']}")
-    scoring = ImageProgress("scoring")
-    try:
+    with Reporter("audit run") as reporter:
         result = audit.run(**kwargs, scorers=names, scorer_options=scorer_options,
                            score_device=o["score_device"],
                            score_batch_size=o["score_batch_size"], stats=stats,
-                           progress={"generate": generating, "score": scoring})
-    finally:
-        generating.stop()
-        scoring.stop()
+                           progress={"generate": reporter.stage(
+                               f"generating {kwargs['suite']} on {kwargs['model']}"),
+                               "score": reporter.stage("scoring")})
     gen.print_generated(result.generated)
     sc.print_scored(result.scored)
     print_summary(result.assessed.document, st.console)

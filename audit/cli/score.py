@@ -91,21 +91,18 @@ def score(
     audit score --images downloaded/ --out scores.parquet
     """
     import audit
-    from audit.cli.progress import ImageProgress
+    from audit.cli.progress import Reporter
 
     settings = read_config(config)
     names, options = scorer_settings(scorers, set_, clip_model, clip_pretrained, attributes,
                                      concepts, checker, settings)
-    progress = ImageProgress(f"scoring {run or images}")
-    try:
+    with Reporter("audit score") as reporter:
         result = audit.score(run=run, images=images, out=out, scorers=names,
                              scorer_options=options,
                              device=settings.get("score_device", score_device)
                              if score_device == "auto" else score_device,
                              batch_size=score_batch_size or settings.get("score_batch_size"),
-                             progress=progress)
-    finally:
-        progress.stop()
+                             progress=reporter.stage(f"scoring {run or images}"))
     print_scored(result)
 
 

@@ -28,11 +28,23 @@ def pick_dtype(dtype: str, device: str) -> Any:
     return getattr(torch, DTYPES[dtype])
 
 
+VERBOSE_ENV = "T2I_AUDIT_VERBOSE"
+
+
 def quiet_libraries() -> None:
-    """diffusers and transformers warn about config details at every load;
-    the CLI shows its own progress instead."""
+    """diffusers, transformers and the hub client warn about config details
+    and draw their own progress bars at every load; the audit reports its own
+    progress. ``audit --verbose`` (T2I_AUDIT_VERBOSE=1) keeps them."""
+    import os
+
+    if os.environ.get(VERBOSE_ENV):
+        return
+    import huggingface_hub.utils
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
     diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    huggingface_hub.utils.disable_progress_bars()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from audit.api.generator import Generator
 from audit.errors import UsageError
 from audit.registry import Registry, suggest
 
-GENERATORS = Registry("model backend", base=Generator, group="t2i_audit.generators")
+GENERATORS = Registry("model", base=Generator, group="t2i_audit.generators")
 GENERATORS.register("tiny", "audit.generators.tiny:TinyGenerator")
 GENERATORS.register("toyworld", "audit.toyworld.model:ToyworldGenerator")
 GENERATORS.register("diffusers", "audit.generators.diffusers_backend:DiffusersGenerator")
@@ -16,18 +17,21 @@ GENERATORS.register("diffusers", "audit.generators.diffusers_backend:DiffusersGe
 
 def generator_class(model: str) -> type[Generator]:
     """The backend for a model argument: a registered name (``tiny``), else
-    diffusers for a hub id, alias or path. Unknown bare names get a "did you
-    mean"."""
-    from audit.generators.loading import resolve_source
+    diffusers for a hub id, alias or path. Answers at once, before torch is
+    imported; an unknown bare name gets "did you mean" over the names and
+    aliases and the list of them."""
+    from audit.generators.loading import ALIASES, resolve_source
 
     if model in GENERATORS:
         return GENERATORS.get(model)
-    try:
-        resolve_source(model)
-    except Exception as exc:
-        if "/" not in model and "." not in model:
-            raise GENERATORS.unknown(model) from exc
-        raise
+    looks_like_a_path = ("/" in model or model.endswith((".safetensors", ".ckpt"))
+                         or Path(model).exists())
+    if not looks_like_a_path and model not in ALIASES:
+        names = [n for n in GENERATORS.names() if n != "diffusers"] + list(ALIASES)
+        raise UsageError(f"unknown model '{model}'{suggest(model, names)} (names: "
+                         f"{', '.join(names)}; or a hub id org/name, a pipeline folder, or a "
+                         ".safetensors/.ckpt file)")
+    resolve_source(model)
     return GENERATORS.get("diffusers")
 
 

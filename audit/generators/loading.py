@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.common.hashing import file_sha256, folder_sha256
+from audit.common.hub import hub_reachable
 from audit.errors import UsageError
 
 # The course assignment's names, and other common shorthands.
@@ -85,20 +86,6 @@ def _hub_commit(repo_id: str, revision: str | None) -> str | None:
         return None
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick TCP check, so an unreachable hub fails in seconds rather than
-    after huggingface_hub's retries."""
-    import socket
-    from urllib.parse import urlparse
-
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    try:
-        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
 def load_pipeline(source: ModelSource, *, torch_dtype: Any, revision: str | None,
                   config: str | None, safety_checker: bool) -> tuple[Any, dict[str, Any]]:
     """Load a text-to-image pipeline; returns it with provenance fields."""
@@ -121,7 +108,7 @@ def load_pipeline(source: ModelSource, *, torch_dtype: Any, revision: str | None
         pipe = _from_pretrained(diffusers, source.location,
                                 {**extra, "revision": revision, "local_files_only": True})
     except (OSError, ValueError) as exc:
-        if offline or not _hub_reachable():
+        if offline or not hub_reachable():
             reason = "not in the local Hugging Face cache, and the hub is " + (
                 "switched off by HF_HUB_OFFLINE" if offline else "unreachable")
             raise _unavailable(source, reason) from exc

@@ -67,12 +67,13 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     generate --help``), e.g. ``{"revision": "main"}``.
     """
     from audit.common.devices import quiet_libraries
-    from audit.generators import make_generator
+    from audit.generators import check_model_options, generator_class, make_generator
     from audit.stages.generate import run_generate
     from audit.suites import load_suite
 
     loaded = load_suite(suite)
     overrides = check_generation(generation or {})
+    check_model_options(generator_class(model), model_options or {})  # before torch loads
     if overrides:
         loaded = replace(loaded, data={**loaded.data,
                                        "generation": {**loaded.generation, **overrides}})

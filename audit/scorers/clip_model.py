@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,6 +65,26 @@ def default_attributes(model: str) -> Path:
     return CLIP_MODELS.get(model).attributes if model in CLIP_MODELS else GENERIC_ATTRIBUTES
 
 
+def _cached(model: str, tag: str) -> bool:
+    """Whether open_clip would find these weights without a download."""
+    import open_clip
+
+    config = open_clip.get_pretrained_cfg(model, tag) or {}
+    hub = config.get("hf_hub", "").rstrip("/")
+    if hub:
+        from huggingface_hub import try_to_load_from_cache
+
+        parts = hub.split("/")
+        repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+        names = [filename] if filename else ["open_clip_model.safetensors",
+                                             "open_clip_pytorch_model.bin"]
+        if any(isinstance(try_to_load_from_cache(repo, name), str) for name in names):
+            return True
+    url = config.get("url", "")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "clip"
+    return bool(url) and (cache / Path(url).name).is_file()
+
+
 @dataclass
 class ClipBundle:
     model: Any
@@ -110,14 +131,23 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
         sha = file_sha256(Path(pretrained))
     if pretrained is None:
         torch.manual_seed(0)  # random weights: only meaningful for mechanics tests
+    elif not Path(pretrained).is_file() and not _cached(model, pretrained):
+        from audit.common.hub import hub_reachable
+
+        if not hub_reachable():
+            raise UsageError(f"CLIP weights {model}/{pretrained} are not in the local cache "
+                             "and the Hugging Face hub is not reachable; pass a checkpoint "
+                             "file (-S clip.pretrained=/path/to/open_clip_model.safetensors) "
+                             "or run where the hub is reachable")
     try:
         clip, _, preprocess = open_clip.create_model_and_transforms(
             model, pretrained=pretrained, device=device)
     except Exception as exc:  # open_clip raises RuntimeError/OSError/hub errors alike
+        first = (str(exc).splitlines() or [""])[0]
         raise UsageError(
-            f"CLIP weights '{model}' / '{pretrained}' could not be loaded ({type(exc).__name__}:"
-            f" {str(exc).splitlines()[0][:160]}); pass --clip-pretrained /path/to/checkpoint "
-            "or run where the weights are cached or the hub is reachable") from None
+            f"CLIP weights {model}/{pretrained} could not be loaded ({type(exc).__name__}: "
+            f"{first}); pass a checkpoint file (-S clip.pretrained=PATH) or run where the "
+            "weights are cached or the hub is reachable") from None
     clip = clip.to(dtype=torch_dtype).eval()
     return ClipBundle(clip, preprocess, open_clip.get_tokenizer(model), device, torch_dtype,
                       model, pretrained and Path(pretrained).name, sha)

@@ -40,7 +40,10 @@ def test_run_with_overrides_records_them(tmp_path):
 def test_run_without_clip_weights_keeps_the_images_and_says_what_to_pass(tmp_path):
     result = audit("run", "smoke", "-m", "tiny", "-n", "1", "--out", str(tmp_path / "r"))
     assert result.returncode == 2
-    assert "--clip-pretrained" in result.stderr.strip().splitlines()[-1]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: CLIP weights ViT-L-14/openai are not in the local cache")
+    assert "-S clip.pretrained=" in last
+    assert "WARNING" not in result.stderr and "ERROR" not in result.stderr
     assert len(pd.read_parquet(tmp_path / "r/images.parquet")) == 4
 
 
@@ -69,8 +72,9 @@ def test_unknown_model_is_exit_2_with_suggestion():
 def test_offline_hub_model_says_how_to_provide_weights():
     result = audit("generate", "smoke", "--model", "SDXL")
     assert result.returncode == 2
-    assert "not available offline" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    *progress, last = result.stderr.strip().splitlines()
+    assert last.startswith("error: model 'SDXL' is not available offline")
+    assert all(line.endswith("elapsed)") for line in progress)  # heartbeats while loading
 
 
 def test_debug_shows_the_traceback():
