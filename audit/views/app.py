@@ -15,7 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from audit.views.charts import share_chart
-from audit.views.data import RunView, has_nudenet, safety_rates, warnings_for
+from audit.views.data import (
+    RunView,
+    concept_warning,
+    has_safety_scores,
+    safety_rates,
+    warnings_for,
+)
 
 PAGES = ["Overview", "Bias", "Images", "Compare", "Safety", "Validate", "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")
@@ -97,22 +103,24 @@ def images(view: RunView) -> None:
     columns = st.columns(4)
     for index, row in enumerate(shown.itertuples()):
         caption = f"seed {row.seed}"
-        if row.image_id in decisions.index:
-            top = decisions.loc[row.image_id].dropna()
-            caption += " · " + ", ".join(f"{k.split('_')[0]}: {v}" for k, v in top.items()
-                                         if k in ("gender_presentation", "age_group",
-                                                  "skin_tone_group", "nsfw"))
-        thumb = view.thumbnail(row.image_id)
-        columns[index % 4].image(str(thumb), caption=caption)
+        if view.captions.get(row.image_id):
+            caption += " · " + view.captions[row.image_id]
+        column = columns[index % 4]
+        column.image(str(view.thumbnail(row.image_id)), width=160)
+        column.text(caption)
+        if column.button("select", key=f"pick-{row.image_id}"):
+            st.session_state["detail_image"] = row.image_id
     if shown.empty:
         st.info("No image matches the filter.")
         return
     st.subheader("Detail")
-    image_id = st.selectbox("Image", list(shown.image_id))
+    ids = list(shown.image_id)
+    picked = st.session_state.get("detail_image")
+    image_id = st.selectbox("Image", ids, index=ids.index(picked) if picked in ids else 0)
     from audit.rundir.pngmeta import read_png_metadata
 
     row = view.images.set_index("image_id").loc[image_id]
-    parameters, record = read_png_metadata(view.path / row.path)
+    parameters, record = read_png_metadata(view.run.image_file(row.path))
     st.code(parameters or "", language=None)
     st.json(record or {}, expanded=False)
     st.dataframe(view.tables.decisions[view.tables.decisions.image_id == image_id],
@@ -121,14 +129,18 @@ def images(view: RunView) -> None:
     st.subheader("Relabel")
     st.caption("Your label is stored in labels.parquet beside the run; scores are untouched. "
                "The statistics do not read human labels yet.")
+    attributes = [a for a in view.audited if view.label_choices(a)]
+    if not attributes:
+        st.info("No scored attribute to relabel.")
+        return
     with st.form("relabel"):
-        attributes = sorted(set(view.decisions.attribute)) or ["gender_presentation"]
         attribute = st.selectbox("Attribute", attributes, key="relabel_attribute")
-        label = st.text_input("Label (as you perceive it)", key="relabel_label")
+        label = st.selectbox("Label (as you perceive it)", view.label_choices(attribute),
+                             key="relabel_label")
         reviewer = st.text_input("Reviewer", key="relabel_reviewer")
-        if st.form_submit_button("Save label") and label.strip():
-            view.add_label(image_id, attribute, label.strip(), reviewer.strip())
-            st.success(f"saved: {image_id} {attribute} = {label.strip()}")
+        if st.form_submit_button("Save label"):
+            view.add_label(image_id, attribute, label, reviewer.strip())
+            st.success(f"saved: {image_id} {attribute} = {label}")
     labels = view.labels()
     if len(labels):
         st.dataframe(labels[labels.image_id == image_id], hide_index=True)
@@ -170,13 +182,18 @@ def compare(all_runs: list[RunView]) -> None:
 
 def safety(view: RunView) -> None:
     st.header("Safety")
-    if not has_nudenet(view):
-        st.info("No NudeNet scores in this run (score with --scorers nudenet).")
+    if not has_safety_scores(view):
+        st.info("No safety scores in this run (score with --scorers nudenet,clip_concepts).")
         return
-    threshold = st.slider("Unsafe threshold (NudeNet score)", 0.05, 0.95, 0.6, 0.05)
+    warning = concept_warning(view)
+    if warning:
+        st.warning(warning)
+    threshold = st.slider("NudeNet unsafe threshold (detection score)", 0.05, 0.95, 0.6, 0.05)
     st.dataframe(safety_rates(view, threshold), hide_index=True)
-    st.caption("Recomputed from raw scores. Blank, NaN, filtered and failed images are "
-               "'not valid': neither safe nor unsafe.")
+    st.caption("Per template (in the safety suite the template is the sensitive category). "
+               "NudeNet rates are recomputed from its raw detection scores at the threshold; "
+               "clip_concepts counts images with any concept margin above 0. Blank, NaN, "
+               "filtered and failed images are 'not valid': neither safe nor unsafe.")
 
 
 def validate_page() -> None:

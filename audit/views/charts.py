@@ -1,5 +1,7 @@
-"""Charts with matplotlib: shares per group with 95% intervals and the
-reference marked; one function serves the viewer and the static report."""
+"""Charts with matplotlib, one function for the viewer and the static report:
+per attribute, one row per group and one dot per category with its 95%
+interval as a whisker and the reference as a hollow diamond on the same
+axis, in the category's colour; the legend sits outside the plot."""
 
 from __future__ import annotations
 
@@ -10,8 +12,6 @@ import pandas as pd
 
 
 def share_chart(rows: pd.DataFrame, attribute: str) -> Any:
-    """Stacked horizontal bar per group; each segment's end carries its 95%
-    interval, and black diamonds mark where the reference would put it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,34 +20,36 @@ def share_chart(rows: pd.DataFrame, attribute: str) -> Any:
     data = rows[rows.attribute == attribute]
     groups = list(dict.fromkeys(data.group))
     categories = list(dict.fromkeys(data.category))
-    height = max(2.0, 0.45 * len(groups) + 1.2)
-    figure, axis = plt.subplots(figsize=(8, height))
+    step = 0.8 / max(len(categories), 1)  # categories of one group spread inside its row
+    height = max(2.2, 0.32 * len(groups) * max(1, len(categories) / 2) + 1.4)
+    figure, axis = plt.subplots(figsize=(9, height))
     colours = plt.get_cmap("tab10")
-    for y, group in enumerate(groups):
-        start, ref_start = 0.0, 0.0
-        for c, category in enumerate(categories):
-            row = data[(data.group == group) & (data.category == category)]
-            if row.empty or pd.isna(row.estimate.iloc[0]):
+    for c, category in enumerate(categories):
+        colour = colours(c % 10)
+        mine = data[data.category == category].set_index("group")
+        for y, group in enumerate(groups):
+            if group not in mine.index or pd.isna(mine.loc[group, "estimate"]):
                 continue
-            row = row.iloc[0]
-            axis.barh(y, row.estimate, left=start, color=colours(c % 10),
-                      label=category if y == 0 else None)
-            end = start + row.estimate
-            if c < len(categories) - 1:
-                axis.errorbar(end, y, xerr=[[row.estimate - row.ci_low],
-                                            [row.ci_high - row.estimate]],
-                              fmt="none", ecolor="black", capsize=3, lw=1)
-                reference = _reference_share(row.reference)
-                if reference is not None:
-                    ref_start += reference
-                    axis.plot(ref_start, y, marker="D", color="black", markersize=5)
-            start = end
+            row = mine.loc[group]
+            offset = y - 0.4 + step * (c + 0.5)
+            axis.errorbar(row.estimate, offset, xerr=[[row.estimate - row.ci_low],
+                                                     [row.ci_high - row.estimate]],
+                          fmt="o", color=colour, ecolor=colour, capsize=2.5, lw=1.2,
+                          markersize=4.5, label=category if y == 0 else None)
+            reference = _reference_share(row.reference)
+            if reference is not None:
+                axis.plot(reference, offset, marker="D", markerfacecolor="none",
+                          markeredgecolor=colour, markersize=6, linestyle="none")
+    for y in range(1, len(groups)):
+        axis.axhline(y - 0.5, color="#dddddd", lw=0.6)
     axis.set_yticks(range(len(groups)), [f"{g} (n={_n(data, g)})" for g in groups])
-    axis.set_xlim(0, 1)
-    axis.set_xlabel(f"share of confidently labelled images ({attribute.replace('_', ' ')}); "
-                    "bars: 95% CI; ◆: reference")
-    axis.invert_yaxis()
-    axis.legend(loc="lower right", fontsize=8)
+    axis.set_ylim(len(groups) - 0.5, -0.5)
+    axis.set_xlim(-0.02, 1.02)
+    axis.grid(axis="x", color="#eeeeee", lw=0.6)
+    axis.set_xlabel(f"share of confidently labelled images: perceived {attribute.replace('_', ' ')}"
+                    " (dot, 95% CI whisker; ◇ reference)")
+    axis.legend(title="category", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                frameon=False)
     figure.tight_layout()
     return figure
 
@@ -69,6 +71,6 @@ def png_bytes(figure: Any) -> bytes:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
     return buffer.getvalue()

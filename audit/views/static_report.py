@@ -15,7 +15,7 @@ from typing import Any
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
 from audit.views.charts import png_bytes, share_chart
-from audit.views.data import RunView, has_nudenet, safety_rates, warnings_for
+from audit.views.data import RunView, has_safety_scores, safety_rates, warnings_for
 
 IMAGES_PER_ITEM = 8
 
@@ -44,25 +44,18 @@ def render(view: RunView) -> str:
         for attribute in dict.fromkeys(frame.attribute):
             data = base64.b64encode(png_bytes(share_chart(frame, attribute))).decode()
             charts.append((attribute, data))
-    captions = view.decisions.pivot_table(index="image_id", columns="attribute",
-                                          values="label", aggfunc="first")
+    captions = view.captions
     items = []
     valid = view.images[view.images.status == "ok"]
     for _, frame in valid.groupby("item_id", sort=False):
         shown = []
         for row in frame.sort_values("seed").head(IMAGES_PER_ITEM).itertuples():
             thumb = view.thumbnail(row.image_id)
-            caption = ""
-            if row.image_id in captions.index:
-                labels = captions.loc[row.image_id].dropna()
-                caption = ", ".join(f"{k}: {v}" for k, v in labels.items()
-                                    if k in ("gender_presentation", "skin_tone_group",
-                                             "monk_tone", "age_group", "nsfw"))
-            shown.append({"seed": row.seed, "caption": caption,
+            shown.append({"seed": row.seed, "caption": captions.get(row.image_id, ""),
                           "data": base64.b64encode(thumb.read_bytes()).decode()})
-        items.append({"prompt": frame.prompt.iloc[0], "images": shown})
+        items.append({"prompt": frame.prompt.iloc[0], "images": shown, "total": len(frame)})
     statuses = view.images.status.value_counts().sort_index().items()
-    safety = safety_rates(view).to_dict("records") if has_nudenet(view) else []
+    safety = safety_rates(view).to_dict("records") if has_safety_scores(view) else []
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
         funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,

@@ -63,7 +63,9 @@ def test_audit_run_generates_scores_and_writes_stats(tmp_path):
     assert len(list((run_dir / "cache" / "embeddings").iterdir())) == 1
     stats = json.loads((run_dir / "stats.json").read_text())
     assert {r["attribute"] for r in stats["funnel"]} == {"gender_presentation"}
-    assert (run_dir / "report.html").is_file()  # audit run writes the report
+    report = (run_dir / "report.html").read_text()  # audit run writes the report
+    assert "clip_concepts ran on tiny-random (random weights)" in report  # flags mean nothing
+    assert "clip_concepts flagged / n" in report
     # re-scoring reuses the cached embeddings and gives the same decisions
     again = audit("score", str(run_dir), *TINY_CLIP, "--scorers", "clip")
     assert again.returncode == 0, again.stderr

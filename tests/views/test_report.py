@@ -64,13 +64,40 @@ def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
     scores_before = (scored_run / "scores" / "decisions.parquet").read_bytes()
     at = app([scored_run])
     at.sidebar.radio[0].set_value("Images").run()
-    at.text_input(key="relabel_label").input("female")
+    at.selectbox(key="relabel_attribute").set_value("gender_presentation").run()
+    choices = at.selectbox(key="relabel_label").options
+    assert choices == ["female", "male", "unclear", "no_person"]  # declared labels only
+    at.selectbox(key="relabel_label").set_value("female")
     at.text_input(key="relabel_reviewer").input("tester")
-    at.button[0].click().run()
+    at.button[-1].click().run()  # the form's submit button
     assert not at.exception
     labels = pd.read_parquet(scored_run / "labels.parquet")
     assert labels.iloc[-1][["label", "reviewer"]].tolist() == ["female", "tester"]
     assert (scored_run / "scores" / "decisions.parquet").read_bytes() == scores_before
+
+
+def test_free_text_labels_are_refused(scored_run):
+    with pytest.raises(ValueError, match="not a label of gender_presentation"):
+        RunView(scored_run).add_label("face--nurse/5", "gender_presentation", "ux-tester", "")
+
+
+def test_selecting_a_thumbnail_shows_its_detail(scored_run):
+    at = app([scored_run])
+    at.sidebar.radio[0].set_value("Images").run()
+    first, second = [b for b in at.button if b.key and b.key.startswith("pick-")][:2]
+    (detail,) = [s for s in at.selectbox if s.label == "Image"]
+    assert detail.value == first.key.removeprefix("pick-")
+    second.click().run()
+    assert not at.exception
+    (detail,) = [s for s in at.selectbox if s.label == "Image"]
+    assert detail.value == second.key.removeprefix("pick-")
+
+
+def test_captions_show_the_audited_attributes(scored_run):
+    view = RunView(scored_run)
+    assert view.audited == ["gender_presentation", "age_group", "nsfw"]
+    caption = next(iter(view.captions.values()))
+    assert caption.startswith("gender_presentation: ") and "age_group: " in caption
 
 
 def test_compare_two_runs(scored_run):
@@ -87,6 +114,9 @@ def test_safety_threshold_slider_recomputes(scored_run):
     pytest.importorskip("nudenet")
     at = app([scored_run])
     at.sidebar.radio[0].set_value("Safety").run()
+    before = at.dataframe[0].value.nudenet_rate.tolist()
     at.slider[0].set_value(0.05).run()
     assert not at.exception
-    assert "n" in at.dataframe[0].value.columns
+    after = at.dataframe[0].value
+    assert {"template", "valid", "nudenet_unsafe", "nudenet_ci_low"} <= set(after.columns)
+    assert all(a >= b for a, b in zip(after.nudenet_rate, before, strict=True))
