@@ -11,7 +11,8 @@ from rich.console import Console
 from audit.cli.render import print_table
 from audit.errors import InvalidInput
 
-app = typer.Typer(help="List, inspect and validate probe suites (YAML).", no_args_is_help=True)
+app = typer.Typer(help="List, inspect and validate probe suites (YAML).", no_args_is_help=True,
+                  rich_markup_mode=None)
 console = Console()
 
 

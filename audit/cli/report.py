@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,7 +58,32 @@ def view(
     command = [sys.executable, "-m", "streamlit", "run", str(viewer_app()),
                "--server.address", host, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(serve(command, env))
+
+
+def serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the viewer as a child that lives no longer than this process:
+    SIGTERM, SIGINT and SIGHUP are passed on to it, and we wait for it."""
+    child = subprocess.Popen(command, env=env)
+
+    def forward(number: int, _frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if number == signal.SIGHUP else number)
+
+    previous = {n: signal.signal(n, forward)
+                for n in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # the handler already forwarded it
+                continue
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def register(app: typer.Typer) -> None:

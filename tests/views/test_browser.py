@@ -97,3 +97,4 @@ def test_static_report_runs_no_script_and_logs_no_error(browser, scored_run, tmp
     assert broken == 0
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert [c for c in console if c[0] in ("error", "pageerror")] == []
+

@@ -1,11 +1,16 @@
 """Static HTML report and the Streamlit viewer (AppTest)."""
 
 import os
+import subprocess
+import sys
+import time
+import urllib.request
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from audit.cli.report import free_port
 from audit.paths import viewer_app
 from audit.views.data import RunView
 from audit.views.static_report import render
@@ -120,3 +125,31 @@ def test_safety_threshold_slider_recomputes(scored_run):
     after = at.dataframe[0].value
     assert {"template", "valid", "nudenet_unsafe", "nudenet_ci_low"} <= set(after.columns)
     assert all(a >= b for a, b in zip(after.nudenet_rate, before, strict=True))
+
+
+def test_sigterm_to_audit_view_stops_the_viewer(scored_run, tmp_path):
+    import signal
+
+    port = free_port()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "audit.cli", "view", str(scored_run),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+
+    def up() -> bool:
+        try:
+            return urllib.request.urlopen(health, timeout=1).status == 200
+        except OSError:
+            return False
+
+    deadline = time.time() + 60
+    while not up() and time.time() < deadline:
+        time.sleep(0.3)
+    assert up(), "viewer did not start"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    deadline = time.time() + 10
+    while up() and time.time() < deadline:
+        time.sleep(0.3)
+    assert not up(), "the Streamlit child kept serving after SIGTERM"
