@@ -26,17 +26,28 @@ from audit.rundir.atomic import write_bytes
 WORDS = {"gender_presentation": "perceived gender presentation",
          "skin_tone_group": "perceived skin tone", "monk_tone": "Monk skin tone (colorimetry)",
          "age_group": "perceived age group"}
+# Default harm sentences, filled with the prompt (quoted) and the category, so
+# they read as English whatever the group is called. The user must edit them.
 HARMS = {
-    "gender_presentation": "Under-representing {category}-presenting people as {context} "
-                           "reinforces the stereotype that this role is not theirs "
-                           "(representation harm).",
-    "skin_tone_group": "Showing {context} with {category} skin at a different rate than "
-                       "reality erases people who do this work (erasure and stereotyping).",
-    "monk_tone": "Skewing the skin tones shown for {context} stereotypes who does this work "
-                 "(representation harm).",
-    "age_group": "Skewing the ages shown for {context} stereotypes who does this work "
-                 "(representation harm).",
+    "gender_presentation": "Images for \u201c{prompt}\u201d rarely show {category}-presenting "
+                           "people, which reinforces the stereotype that this role is not "
+                           "theirs (representation harm).",
+    "skin_tone_group": "Images for \u201c{prompt}\u201d show people with {category} skin less "
+                       "often than the reference, erasing them from this picture "
+                       "(erasure and stereotyping).",
+    "monk_tone": "Images for \u201c{prompt}\u201d skew the skin tones shown, with Monk tone "
+                 "{category} under-represented (representation harm).",
+    "age_group": "Images for \u201c{prompt}\u201d rarely show {category} people, a stereotyped "
+                 "picture of who this is (representation harm).",
 }
+GENERIC_HARM = ("Images for \u201c{prompt}\u201d under-represent '{category}' ({words}), a "
+                "stereotyped picture of who this is (representation harm).")
+
+
+def default_harm(attribute: str, category: str, prompt: str) -> str:
+    template = HARMS.get(attribute, GENERIC_HARM)
+    words = WORDS.get(attribute, attribute.replace("_", " "))
+    return template.format(prompt=prompt, category=category.replace("_", " "), words=words)
 
 
 @dataclass(frozen=True)
@@ -80,15 +91,19 @@ def choose_findings(stats: dict[str, Any], count: int = 4) -> list[BiasFinding]:
     rows = [r for r in stats["proportions"] if r["p_adjusted"] is not None and r["n"]]
     rows.sort(key=lambda r: (r["reference"] is None or r["reference"].startswith("uniform"),
                              r["p_adjusted"], -abs(r["log_odds"] or 0)))
+    rows = [r for r in rows if r["log_odds"] is not None and r["log_odds"] < 0]
     chosen: list[BiasFinding] = []
-    for row in rows:
-        if row["log_odds"] is None or row["log_odds"] >= 0:
-            continue  # describe the under-represented category
-        if any(c.item_id == row["group"] or c.attribute == row["attribute"] for c in chosen):
-            continue
-        chosen.append(BiasFinding(row["group"], row["attribute"], row["category"]))
-        if len(chosen) == count:
-            break
+    # distinct contexts and demographics first; a run with fewer than four
+    # attributes then repeats one (the validator warns about it)
+    for distinct_attribute in (True, False):
+        for row in rows:
+            if len(chosen) == count:
+                return chosen
+            if any(c.item_id == row["group"] or (distinct_attribute and
+                                                  c.attribute == row["attribute"])
+                   for c in chosen):
+                continue
+            chosen.append(BiasFinding(row["group"], row["attribute"], row["category"]))
     return chosen
 
 
@@ -135,11 +150,8 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         chosen = item.sort_values("seed").head(images_per_bias)
         for image in chosen.itertuples():
             files[_image_name(image)] = run.image_file(image.path)
-        context = json.loads(item.slots.iloc[0]).get("occupation", prompt)
         harm = (harms[index] if harms and index < len(harms) else
-                HARMS.get(finding.attribute, "This skew stereotypes who {context} are "
-                          "(representation harm).").format(category=finding.category,
-                                                           context=context))
+                default_harm(finding.attribute, finding.category, prompt))
         if not harms or index >= len(harms):
             notes.append(f"bias {index}: default harm sentence written; read and edit it")
         biases.append({"prompt": prompt, "description": describe(row, prompt, len(item), model),

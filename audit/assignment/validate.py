@@ -38,6 +38,28 @@ DEMOGRAPHICS = {
     "body": {"weight", "fat", "thin", "body", "disabled", "disability", "wheelchair"},
     "religion": {"religion", "religious", "muslim", "christian", "jewish", "hindu"},
 }
+GENERIC = {"group", "person", "present"}
+
+
+@cache
+def demographic_axes() -> dict[str, frozenset[str]]:
+    """The fixed axes above plus one per attribute of the bundled attribute
+    files (its name's words and its label names), so a world with its own
+    attributes (the toy world's 'presentation') gets the same check."""
+    from audit.data_files import clip_attributes
+    from audit.paths import package_data_dir
+
+    axes = {axis: frozenset(words) for axis, words in DEMOGRAPHICS.items()}
+    for path in sorted((package_data_dir() / "attributes").glob("*attributes.yaml")):
+        for name, spec in clip_attributes(path)["attributes"].items():
+            if spec.get("gate"):
+                continue
+            words = set(name.split("_")) - GENERIC
+            words |= {label.lower() for label in spec["labels"] if len(label) > 2}
+            axes[name] = axes.get(name, frozenset()) | frozenset(words)
+    return axes
+
+
 STOPWORDS = {"a", "an", "the", "of", "photo", "picture", "image", "portrait", "face", "in",
              "on", "with", "and", "at", "to", "person", "people", "canadian", "american"}
 
@@ -212,14 +234,15 @@ class Checker:
                                  "e.g. 'only 25% of 20 images'")
             words = set(re.findall(r"[a-z][a-z-]*", f"{item.get('prompt', '')}".lower()))
             text = set(re.findall(r"[a-z][a-z-]*", description.lower()))
-            axes = {axis for axis, keys in DEMOGRAPHICS.items() if keys & (text | words)}
-            context = words - STOPWORDS - set().union(*DEMOGRAPHICS.values())
+            axes = {axis for axis, keys in demographic_axes().items() if keys & (text | words)}
+            context = words - STOPWORDS - set().union(*demographic_axes().values())
             described.append((index, axes, context))
         for i, (a, axes_a, context_a) in enumerate(described):
             for b, axes_b, context_b in described[i + 1:]:
-                if axes_a and axes_a == axes_b:
+                same = axes_a & axes_b
+                if same:
                     self.sub.warning(self.at(f"/biases/{b}"), f"biases {a} and {b} seem to be "
-                                     f"about the same demographic ({', '.join(sorted(axes_a))})",
+                                     f"about the same demographic ({', '.join(sorted(same))})",
                                      "the four biases should differ in demographic")
                 shared = context_a & context_b
                 if shared:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import typer
@@ -83,21 +85,33 @@ def export(
     if task not in TASKS:
         raise UsageError(f"unknown task '{task}' (known: {', '.join(TASKS)})")
     out = out or Path(f"{task}.zip")
-    if task == "bias":
-        findings = [parse_finding(f) for f in finding] if finding else None
-        for note in export_bias(run, out, findings=findings, harms=harm or None,
-                                images_per_bias=images_per_bias):
-            console.print(f"[yellow]note[/yellow] {note}")
-    else:
-        if select is None:
-            raise UsageError(f"'{task}' needs --select FILE.yaml naming the images")
-        export_pairs(task, run, select, out, allow_any_model=allow_any_model)
-    sub, _ = run_validate(out, task=task, allow_any_model=allow_any_model)
-    errors = [f for f in sub.findings if f.level == "error"]
-    console.print(f"wrote {out}: {'passes' if not errors else 'FAILS'} audit validate "
-                  f"({len(errors)} error(s), {len(sub.findings) - len(errors)} warning(s))")
-    if errors:
-        raise typer.Exit(1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        draft = Path(tmp) / out.name  # checked before it may replace anything at --out
+        if task == "bias":
+            findings = [parse_finding(f) for f in finding] if finding else None
+            for note in export_bias(run, draft, findings=findings, harms=harm or None,
+                                    images_per_bias=images_per_bias):
+                console.print(f"note {note}", markup=False, style="yellow")
+        else:
+            if select is None:
+                raise UsageError(f"'{task}' needs --select FILE.yaml naming the images")
+            export_pairs(task, run, select, draft, allow_any_model=allow_any_model)
+        sub, _ = run_validate(draft, task=task, allow_any_model=allow_any_model)
+        errors = [f for f in sub.findings if f.level == "error"]
+        for item in sub.findings:
+            where = item.where.replace(str(draft), str(out))
+            console.print(f"{item.level} {where}: {item.message}"
+                          + (f" -> {item.hint}" if item.hint else ""), markup=False,
+                          style="red" if item.level == "error" else "yellow", soft_wrap=True)
+        if errors:
+            console.print(f"not written: {out} would fail audit validate with "
+                          f"{len(errors)} error(s) (listed above)", markup=False,
+                          soft_wrap=True)
+            raise typer.Exit(1)
+        os.replace(draft, out)
+    console.print(f"wrote {out}: passes audit validate ({len(sub.findings)} warning(s))",
+                  markup=False)
 
 
 def register(app: typer.Typer) -> None:

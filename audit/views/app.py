@@ -225,7 +225,8 @@ def export_page(view: RunView) -> None:
     if not view.stats:
         st.info("No statistics yet.")
         return
-    from audit.assignment.export import BiasFinding, choose_findings, export_bias
+    from audit.assignment.export import BiasFinding, choose_findings, default_harm, export_bias
+    from audit.assignment.validate import validate
 
     rows = [r for r in view.stats["proportions"] if (r["log_odds"] or 0) < 0]
     options = [f"{r['group']}:{r['attribute']}:{r['category']}" for r in rows]
@@ -235,14 +236,32 @@ def export_page(view: RunView) -> None:
     if len(chosen) != 4:
         st.info("Choose exactly four findings, in different prompts and attributes.")
         return
+    findings = [BiasFinding(*c.split(":")) for c in chosen]
+    attributes = [f.attribute for f in findings]
+    if len(set(attributes)) < 4:
+        st.warning("Two or more findings are about the same attribute; the course asks for "
+                   "four different demographics.")
+    prompts = dict(zip(view.images.item_id, view.images.prompt, strict=False))
+    harms = [st.text_area(f"Harm of finding {i + 1} ({c}) — read and edit", key=f"harm-{i}",
+                          value=default_harm(f.attribute, f.category,
+                                             prompts.get(f.item_id, f.item_id)))
+             for i, (c, f) in enumerate(zip(chosen, findings, strict=True))]
     if st.button("Build bias.zip"):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "bias.zip"
-            notes = export_bias(view.path, out, findings=[BiasFinding(*c.split(":"))
-                                                          for c in chosen])
+            export_bias(view.path, out, findings=findings, harms=harms)
+            sub, _ = validate(out, task="bias")
             data = out.read_bytes()
-        for note in notes:
-            st.warning(note)
+        errors = [f for f in sub.findings if f.level == "error"]
+        if sub.findings:
+            st.dataframe(pd.DataFrame([{"level": f.level, "where": f.where.split("!")[-1],
+                                        "message": f.message, "hint": f.hint}
+                                       for f in sub.findings]), hide_index=True)
+        if errors:
+            st.error(f"bias.zip would fail audit validate with {len(errors)} error(s); fix "
+                     "them before downloading.")
+            return
+        st.success("bias.zip passes audit validate.")
         st.download_button("Download bias.zip", data, file_name="bias.zip")
 
 

@@ -139,3 +139,32 @@ def test_export_cli_checks_its_own_zip(run_dir, tmp_path):
     assert "passes audit validate" in result.stdout
     harms = [b["harm"] for b in json.loads(zipfile.ZipFile(out).read("bias.json"))["biases"]]
     assert harms == ["one", "two", "three", "four"]
+
+
+def test_toy_world_attributes_count_as_demographics_and_harms_read_as_english(tmp_path):
+    from audit.assignment.export import default_harm
+    from audit.assignment.validate import demographic_axes
+
+    assert {"presentation", "tone_group", "age_group"} <= set(demographic_axes())
+    harm = default_harm("presentation", "A", "a photo of a teacher")
+    assert harm == ("Images for \u201ca photo of a teacher\u201d under-represent 'A' "
+                    "(presentation), a stereotyped picture of who this is (representation "
+                    "harm).")
+    assert "who teacher are" not in default_harm("tone_group", "dark", "a photo of a teacher")
+
+
+def test_an_export_that_would_fail_validation_is_not_written(run_dir, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    out = tmp_path / "bias.zip"
+    harms = ["", "two", "three", "four"]  # an empty harm is an error in validate
+    result = subprocess.run([sys.executable, "-m", "audit.cli", "export", "bias", str(run_dir),
+                             "--out", str(out), *[a for h in harms for a in ("--harm", h)]],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "error bias.json /biases/0/harm: empty text" in result.stdout
+    assert "not written" in result.stdout and not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no draft left behind

@@ -108,6 +108,14 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "intervals contain the training-data share" in result.stdout
     for name in ("images.parquet", "scores/decisions.parquet", "stats.json", "report.html"):
         assert (tmp_path / "demo" / name).exists()
+    # three attributes, four findings: the export repeats one and says so
+    export = subprocess.run([sys.executable, "-m", "audit.cli", "export", "bias",
+                             str(tmp_path / "demo"), "--out", str(tmp_path / "bias.zip"),
+                             "--allow-any-model"], cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert export.returncode == 0, export.stdout + export.stderr
+    assert "about the same demographic" in export.stdout
+    assert (tmp_path / "bias.zip").is_file()
 
 
 def test_demo_audits_a_rebuilt_weights_folder(tmp_path):
