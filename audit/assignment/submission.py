@@ -63,6 +63,7 @@ def read_zip(path: Path) -> Submission:
                       "zip only the JSON file and its images")
             return sub
         total = 0
+        folders: dict[str, None] = {}
         for info in members:
             name = info.filename
             where = f"{path}!{name}"
@@ -84,8 +85,7 @@ def read_zip(path: Path) -> Submission:
                                 "harmless, but zip with 'zip -X' or remove it")
                 continue
             if info.is_dir() or len(parts) > 1:
-                sub.error(where, "the zip contains folders; the course asks for a flat zip",
-                          "zip the JSON and images directly: zip bias.zip bias.json *.jpg")
+                folders.setdefault(parts[0], None)
                 if info.is_dir():
                     continue
             if info.file_size > MAX_MEMBER_BYTES:
@@ -108,6 +108,13 @@ def read_zip(path: Path) -> Submission:
                 sub.error(where, f"entry cannot be read ({exc})", "zip the file again")
                 continue
             sub.files[parts[-1] if len(parts) > 1 else name] = data
+    if folders:  # one finding for the zip, with an example that fits this submission
+        json_name = next((n for n in sorted(sub.files) if n.lower().endswith(".json")),
+                         "TASK.json")
+        sub.error(str(path), f"the zip contains folders ({', '.join(f'{f}/' for f in folders)}); "
+                  "the course asks for a flat zip",
+                  f"zip the JSON and images directly, without a folder: zip {path.name} "
+                  f"{json_name} *.png *.jpg")
     return sub
 
 
@@ -135,6 +142,10 @@ def read_submission(path: Path) -> tuple[Submission, list[str]]:
         raise Unreadable(f"{path}: no such file or folder")
     if path.is_dir():
         sub = read_folder(path)
+    elif path.suffix.lower() == ".json" and zipfile.is_zipfile(path):
+        sub = read_zip(path)
+        sub.warning(str(path), "this is a zip file with a .json name; read as a zip",
+                    "name it TASK.zip (e.g. story.zip)")
     elif path.suffix.lower() == ".json":
         if path.stat().st_size > MAX_JSON_BYTES:
             raise Unreadable(f"{path}: JSON larger than {MAX_JSON_BYTES} bytes")

@@ -267,6 +267,7 @@ def validate(path: Path, *, task: str | None = None, allow_any_model: bool = Fal
         return sub, task
     name = candidates[0]
     raw = sub.files.get(name) if sub.kind != "json" else path.read_bytes()
+    task = task or infer_task(name, None)  # from the file name, even if the JSON is broken
     if raw is None or len(raw) > MAX_JSON_BYTES:
         sub.error(name, f"JSON larger than {MAX_JSON_BYTES} bytes", "this is not a submission")
         return sub, task

@@ -53,8 +53,9 @@ def validate(
             console.print(f"[{colour}]{finding.level}[/{colour}] {escape(finding.where)}: "
                           f"{escape(finding.message)}{hint}", highlight=False)
         verdict = "valid" if result["valid"] else "INVALID"
-        console.print(f"{path}: {verdict} {found_task or '?'} submission, "
-                      f"{result['errors']} error(s), {result['warnings']} warning(s)")
+        what = f"{found_task} submission" if found_task else "submission (task unknown)"
+        console.print(f"{path}: {verdict} {what}, {result['errors']} error(s), "
+                      f"{result['warnings']} warning(s)", markup=False, soft_wrap=True)
     if not result["valid"]:
         raise typer.Exit(1)
 

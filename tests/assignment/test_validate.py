@@ -274,3 +274,32 @@ def test_report_shape(tmp_path):
     path = submission(tmp_path, "movie-poster")
     sub, task = validate(path)
     assert report(path, sub, task)["valid"] is True
+
+
+def test_folders_in_a_zip_are_one_error_with_a_hint_for_this_task(tmp_path):
+    document = poster_doc()
+    entries = {f"poster/{name}": data for name, data in files_for(document).items()}
+    entries["poster/movie-poster.json"] = json.dumps(document).encode()
+    path = make_zip(tmp_path / "movie-poster.zip", entries)
+    sub, task = validate(path)
+    folder_errors = [f for f in sub.findings if "contains folders" in f.message]
+    assert task == "movie-poster" and len(folder_errors) == 1
+    assert "(poster/)" in folder_errors[0].message
+    assert folder_errors[0].hint.startswith("zip the JSON and images directly")
+    assert "movie-poster.json" in folder_errors[0].hint and "bias" not in folder_errors[0].hint
+
+
+def test_broken_json_still_names_its_task(tmp_path):
+    path = make_zip(tmp_path / "bias.zip", {"bias.json": b'{"biases": [}'})
+    sub, task = validate(path)
+    assert task == "bias"
+    assert any("JSON does not parse" in f.message for f in sub.findings)
+
+
+def test_a_zip_named_json_is_read_as_a_zip_with_a_warning(tmp_path):
+    path = submission(tmp_path, "story")
+    renamed = path.rename(tmp_path / "my-story.json")
+    sub, task = validate(renamed)
+    assert task == "story"
+    assert any(f.level == "warning" and "zip file with a .json name" in f.message
+               for f in sub.findings)
