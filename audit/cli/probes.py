@@ -17,10 +17,16 @@ console = Console()
 
 
 @app.command("list")
-def list_() -> None:
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Bundled suites with their version, size and attributes."""
     from audit.suites import expand, list_suites
 
+    if as_json:
+        typer.echo(json.dumps([{"name": s.name, "version": s.version, "items": len(expand(s)),
+                                "images_per_item": s.images_per_item,
+                                "attributes": s.attributes, "reference": s.reference}
+                               for s in list_suites()], indent=2))
+        return
     rows = [(suite.name, suite.version, len(expand(suite)), suite.images_per_item,
              ", ".join(suite.attributes), suite.reference or "uniform")
             for suite in list_suites()]

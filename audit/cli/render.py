@@ -107,3 +107,23 @@ def print_summary(document: dict[str, Any], console: Console) -> None:
                       markup=False)
     console.print(f"{method['tests']} test(s), p-values adjusted by {method['method']}. "
                   "Labels are perceived attributes, not identities.", markup=False)
+
+
+def print_findings(document: dict[str, Any], console: Console, *, limit: int = 10) -> None:
+    """What a whole run prints instead of every table: the strongest adjusted
+    results, and where the rest is."""
+    tested = [r for r in document["proportions"] if r.get("p_adjusted") is not None]
+    tested.sort(key=lambda r: (r["p_adjusted"], r["group"], r["category"]))
+    rows = [(r["group"], r["attribute"], r["category"], f"{r['k']}/{r['n']}",
+             f"{fmt(r['estimate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+             r["reference"] or "-", r["p_adjusted"]) for r in tested[:limit]]
+    if rows:
+        print_table(console, ("group", "attribute", "category", "k/n", "share (95% CI)",
+                              "reference", "p adj."), rows,
+                    title=f"Smallest adjusted p-values ({len(rows)} of {len(tested)} rows)",
+                    wrap=("reference",))
+    method = document["multiplicity"]
+    console.print(f"{len(document['proportions'])} share rows and "
+                  f"{len(document['comparisons'])} comparisons; {method['tests']} test(s), "
+                  f"p-values adjusted by {method['method']}. Labels are perceived "
+                  "attributes, not identities.", markup=False)

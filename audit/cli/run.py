@@ -40,7 +40,7 @@ def run(**options: Any) -> None:
     """
     import audit
     from audit.cli.progress import Reporter
-    from audit.cli.render import print_summary
+    from audit.cli.render import print_findings
 
     o = options
     kwargs, settings = gen.generate_kwargs(
@@ -66,8 +66,9 @@ def run(**options: Any) -> None:
                                "score": reporter.stage("scoring")})
     gen.print_generated(result.generated)
     sc.print_scored(result.scored)
-    print_summary(result.assessed.document, st.console)
-    st.console.print(f"wrote {result.assessed.path} and {result.report}", markup=False)
+    print_findings(result.assessed.document, st.console)
+    st.console.print(f"wrote {result.assessed.path} (every table: audit stats "
+                     f"{result.run_dir}) and {result.report}", markup=False)
 
 
 run.__signature__, run.__annotations__ = _compose(gen.generate, sc.score, st.stats)

@@ -50,6 +50,7 @@ def stats(
                                           "proportion ('*' = every group); uniform if omitted."),
     attribute: str = typer.Option("label", help="Attribute name for --counts results."),
     as_json: bool = typer.Option(False, "--json", help="Print stats.json instead of tables."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the share table as CSV."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Where to write stats.json "
                                     "(default RUN/stats.json; none for --counts)."),
     ci: str | None = CiOpt, simultaneous: str | None = SimultaneousOpt,
@@ -71,6 +72,9 @@ def stats(
                                                   confusion, answer))
     if as_json:
         typer.echo(json.dumps(result.document, indent=2, allow_nan=False))
+        return
+    if as_csv:
+        typer.echo(result.proportions.to_csv(index=False), nl=False)
         return
     print_summary(result.document, console)
     if result.path:

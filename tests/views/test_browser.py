@@ -67,7 +67,7 @@ PAGES = {"Overview": "Images by status", "Bias": "Tests", "Images": "Relabel",
 
 def test_every_viewer_page_in_chromium(browser, viewer):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(viewer)
@@ -83,7 +83,7 @@ def test_every_viewer_page_in_chromium(browser, viewer):
 def test_static_report_runs_no_script_and_logs_no_error(browser, scored_run, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     report = write_report(RunDir(scored_run), tmp_path / "report.html")
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     console = []
     page.on("console", lambda message: console.append((message.type, message.text)))
     page.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
