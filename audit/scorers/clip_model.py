@@ -131,6 +131,9 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
         sha = file_sha256(Path(pretrained))
     if pretrained is None:
         torch.manual_seed(0)  # random weights: only meaningful for mechanics tests
+    elif ("/" in pretrained or pretrained.endswith((".bin", ".pt", ".safetensors"))) and \
+            not Path(pretrained).is_file():
+        raise UsageError("CLIP checkpoint file not found", where=pretrained)
     elif not Path(pretrained).is_file() and not _cached(model, pretrained):
         from audit.common.hub import hub_reachable
 

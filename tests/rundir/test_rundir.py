@@ -154,7 +154,7 @@ def test_kill_9_mid_run_then_resume(tmp_path):
             image.load()
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert f"resuming: {done_before} of 160" in result.stderr
+    assert f"resuming, {done_before} of 160 images already done" in result.stderr
     table = pd.read_parquet(out / "images.parquet")
     assert len(table) == 160 and table.image_id.is_unique and set(table.status) == {"ok"}
     for path, data in pngs_before.items():  # images finished before the kill are untouched

@@ -150,11 +150,16 @@ def test_real_safety_checker_code_path_on_a_tiny_saved_checker(tmp_path):
     assert scorer.card()["weights_sha256"]
 
 
-def test_unknown_model_and_unavailable_weights(bundle):
+def test_unknown_model_and_unavailable_weights(bundle, tmp_path):
     with pytest.raises(UsageError, match="did you mean"):
         load_clip("ViT-L-41", None, device="cpu")
-    with pytest.raises(UsageError, match="could not be loaded"):
+    with pytest.raises(UsageError, match="/nonexistent/checkpoint.bin: CLIP checkpoint file "
+                                         "not found"):
         load_clip("tiny-random", "/nonexistent/checkpoint.bin", device="cpu")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(UsageError, match="could not be loaded"):
+        load_clip("tiny-random", str(broken), device="cpu")
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "chelsea", "coffee"])
