@@ -168,3 +168,14 @@ def test_an_export_that_would_fail_validation_is_not_written(run_dir, tmp_path):
     assert "error bias.json /biases/0/harm: empty text" in result.stdout
     assert "not written" in result.stdout and not out.exists()
     assert list(tmp_path.iterdir()) == []  # no draft left behind
+
+
+def test_report_of_a_run_with_0_of_n_and_n_of_n_shares(run_dir, tmp_path):
+    """Every nurse image is 'male' here (0/8 female, 8/8 male): the Wilson
+    bounds must not land on the wrong side of the estimate in any chart."""
+    shares = audit.assess(run=run_dir, write=False).proportions.set_index(
+        ["group", "attribute", "category"])
+    row = shares.loc[("face--nurse", "gender_presentation", "female")]
+    assert (row.k, row.n) == (0, 8) and row.ci_low == 0.0
+    page = audit.report(run=run_dir, out=tmp_path / "report.html")
+    assert page.stat().st_size > 0

@@ -153,3 +153,20 @@ def test_sigterm_to_audit_view_stops_the_viewer(scored_run, tmp_path):
     while up() and time.time() < deadline:
         time.sleep(0.3)
     assert not up(), "the Streamlit child kept serving after SIGTERM"
+
+
+def test_thumbnails_are_all_the_same_size(scored_run, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    view = RunView(scored_run)
+    sizes = {Image.open(view.thumbnail(i)).size for i in view.images.image_id[:4]}
+    assert sizes == {(160, 160)}  # the 32 px tiny images are scaled up, not left small
+
+
+def test_the_report_says_when_it_shows_only_some_images(scored_run, monkeypatch):
+    import audit.views.static_report as static
+
+    monkeypatch.setattr(static, "IMAGES_PER_ITEM", 2)
+    html = render(RunView(scored_run))
+    assert "The first 2 of 3 valid images by seed" in html
