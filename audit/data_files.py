@@ -25,20 +25,70 @@ def pointer(path: Any) -> str:
     return "/" + "/".join(str(p) for p in path)
 
 
-def read_yaml(path: Path, *, what: str) -> Any:
+MAX_YAML_BYTES = 1 << 20  # a data file is text a person wrote; 1 MB is plenty
+MAX_MESSAGE = 200  # characters of a value quoted in an error message
+
+
+class StrictLoader(yaml.SafeLoader):
+    """Safe YAML without aliases (a few hundred bytes of nested aliases expand
+    to gigabytes) and without duplicate keys (silently, the last one wins)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in "
+                                              "data files; write the value out",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {str(key)[:MAX_MESSAGE]!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def parse_yaml(text: str, path: Path | str) -> Any:
+    """Strict YAML; a syntax problem is InvalidInput naming file:line:column."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{what} not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {what}: {exc}", where=str(path)) from None
-    try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput(f"YAML does not parse: {problem}", where=where) from None
+        raise InvalidInput(f"YAML does not parse: {problem[:MAX_MESSAGE]}",
+                           where=where) from None
+
+
+def read_text(path: Path, *, what: str, limit: int = MAX_YAML_BYTES) -> str:
+    """A regular file's UTF-8 text, refusing FIFOs, devices and huge files."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{what} not found", where=str(path)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{what} is not a regular file", where=str(path))
+    if info.st_size > limit:
+        raise UsageError(f"{what} is {info.st_size} bytes; more than {limit} is refused",
+                         where=str(path))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {what}: not UTF-8 (byte {exc.start})",
+                         where=str(path)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+
+
+def read_yaml(path: Path, *, what: str) -> Any:
+    return parse_yaml(read_text(path, what=what), path)
 
 
 def check(data: Any, schema: str, where: Path | str) -> None:
@@ -48,7 +98,7 @@ def check(data: Any, schema: str, where: Path | str) -> None:
     if errors:
         error = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InvalidInput(f"{error.message[:300]}{more}",
+        raise InvalidInput(f"{error.message[:MAX_MESSAGE]}{more}",
                            where=f"{where} {pointer(error.absolute_path)}")
 
 

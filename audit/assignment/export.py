@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from audit.assignment import MODELS
 from audit.errors import InvalidInput, UsageError
 from audit.generators.loading import ALIASES
@@ -164,10 +162,9 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
 def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
                  allow_any_model: bool = False) -> None:
     """story / open-ended / movie-poster from a YAML selection of image ids."""
-    try:
-        spec = yaml.safe_load(selection.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read selection: {exc}", where=str(selection)) from None
+    from audit.data_files import read_yaml
+
+    spec = read_yaml(selection, what="selection")
     if not isinstance(spec, dict) or not isinstance(spec.get("pairs"), list):
         raise InvalidInput("a selection needs a 'pairs' list of {image: IMAGE_ID, ...}",
                            where=f"{selection} /pairs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,12 +47,26 @@ def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"unknown generation parameter(s) {', '.join(unknown)} "
                          f"(known: {', '.join(GENERATION_KEYS)})")
     out = dict(generation)
+    if "guidance" in out and not math.isfinite(float(out["guidance"])):
+        raise UsageError(f"guidance must be a finite number, got {out['guidance']}")
+    if "steps" in out and int(out["steps"]) < 1:
+        raise UsageError(f"steps must be at least 1, got {out['steps']}")
     if out.get("scheduler"):
         out["scheduler"] = check_scheduler(out["scheduler"])
     for key in ("width", "height"):
         if key in out and (int(out[key]) <= 0 or int(out[key]) % 8):
             raise UsageError(f"{key} must be a positive multiple of 8, got {out[key]}")
     return out
+
+
+DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
+
+
+def check_device(device: str) -> str:
+    """A device name torch knows, checked before anything loads."""
+    if not DEVICE.match(device):
+        raise UsageError(f"unknown device '{device}' (auto, cpu, cuda, cuda:N, mps, xpu)")
+    return device
 
 
 def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path | None = None,
@@ -68,11 +83,18 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     """
     from audit.common.devices import quiet_libraries
     from audit.generators import check_model_options, generator_class, make_generator
+    from audit.rundir import RunDir
     from audit.stages.generate import run_generate
     from audit.suites import load_suite
+    from audit.suites.load import MAX_SEED
 
+    check_device(device)
     loaded = load_suite(suite)
     overrides = check_generation(generation or {})
+    last_seed = loaded.seed + (n or loaded.images_per_item) - 1
+    if last_seed > MAX_SEED:
+        raise UsageError(f"seeds {loaded.seed}..{last_seed} go beyond the largest seed a torch "
+                         f"generator takes ({MAX_SEED}); lower the suite's seed or --n")
     check_model_options(generator_class(model), model_options or {})  # before torch loads
     if overrides:
         loaded = replace(loaded, data={**loaded.data,
@@ -80,7 +102,8 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
     quiet_libraries()
     generator = make_generator(model, device=device, dtype=dtype, options=model_options)
-    summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                           command=command, progress=progress)
+    with RunDir(run_dir).lock():
+        summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                               command=command, progress=progress)
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning)

@@ -45,6 +45,9 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
 
     if (run is None) == (images is None):
         raise UsageError("give either a run directory or an images folder (not both)")
+    from audit.pipeline.generation import check_device
+
+    check_device(device)
     names = list(scorers) if scorers else default_scorers()
     check_names(names)  # names and options before anything is read or loaded
     check_options(names, scorer_options or {})
@@ -58,8 +61,9 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
                                        scorer_options)
         built = make_scorers(names, options=scorer_options, device=device,
                              cache_folder=rundir.embeddings, batch_size=batch_size)
-        summary = run_score(rundir, built, progress=progress,
-                            options={k: dict(v) for k, v in (scorer_options or {}).items()})
+        with rundir.lock():
+            summary = run_score(rundir, built, progress=progress,
+                                options={k: dict(v) for k, v in (scorer_options or {}).items()})
         paths = rundir.scores
     else:
         folder = Path(images)

@@ -17,7 +17,10 @@ builds a run path itself. The layout (``docs/architecture.md``)::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from audit.errors import InvalidInput, UsageError
 from audit.rundir.images_table import TABLE
 from audit.rundir.runcard import RUN_JSON
 
+LOCK = ".lock"
 OLD_SCORES = "scores.parquet"  # format 1: one long table with a per-scorer 'score' column
 
 
@@ -109,6 +113,47 @@ class RunDir:
 
     def is_scored(self) -> bool:
         return self.scores.decisions.is_file()
+
+    # -- one process at a time ---------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold RUN/.lock while a stage writes. The kernel drops a flock when
+        its process dies, so a lock left by ``kill -9`` is simply taken over;
+        holding it, leftovers of interrupted writes are removed."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK
+        with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise UsageError(f"another audit process (PID {holder}) is working on this "
+                                 "run; wait for it to finish or stop it",
+                                 where=str(self.root)) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            self.remove_leftovers()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def remove_leftovers(self) -> list[Path]:
+        """Temporary files of writes a killed process never finished
+        (``.NAME.XXXX.tmp``, as atomic_path makes them)."""
+        removed = []
+        for path in self.root.rglob(".*.tmp"):
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
 
     # -- run.json ---------------------------------------------------------
     def read_card(self) -> dict[str, Any]:

@@ -14,13 +14,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
 
+from audit.data_files import MAX_MESSAGE
 from audit.errors import InvalidInput, UsageError
 from audit.paths import probes_dir, schemas_dir
 from audit.registry import suggest
 
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's limit
 DEFAULT_GENERATION = {"steps": 30, "guidance": 7.5, "width": 512, "height": 512,
                       "scheduler": "default"}
 
@@ -87,17 +88,9 @@ def pointer(path: Any) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read suite: {exc}", where=str(path)) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidInput(f"YAML does not parse: {problem}", where=where) from None
+    from audit.data_files import read_yaml
+
+    return read_yaml(path, what="suite")
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +103,21 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _included(path: Path, include: str) -> Path:
+    """An include stays inside the including suite's folder (or the bundled
+    probes): no absolute paths, no '..', no symlink out of it."""
+    name = Path(include)
+    if name.is_absolute() or ".." in name.parts:
+        raise InvalidInput("'include' must name a file in the suite's own folder (no absolute "
+                           "path, no '..')", where=f"{path} /include")
+    target = (path.parent / name).resolve()
+    roots = [path.parent.resolve(), probes_dir().resolve()]
+    if not any(target.is_relative_to(root) for root in roots):
+        raise InvalidInput("'include' leads outside the suite's folder (a symbolic link?)",
+                           where=f"{path} /include")
+    return target
+
+
 def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     data = _read_yaml(path)
     if not isinstance(data, dict):
@@ -119,7 +127,7 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(include, str):
         raise InvalidInput("'include' must be a file name", where=f"{path} /include")
-    base_path = (path.parent / include).resolve()
+    base_path = _included(path, include)
     if base_path in seen:
         raise InvalidInput(f"include cycle through {base_path}", where=f"{path} /include")
     if not base_path.is_file():
@@ -132,6 +140,10 @@ def _semantic_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]
     from audit.suites.expand import placeholders
 
     problems = []
+    last_seed = data.get("seed", 0) + data.get("images_per_item", 1) - 1
+    if last_seed > MAX_SEED:
+        problems.append(("/seed", f"seed + images_per_item - 1 = {last_seed} is beyond the "
+                         f"largest seed a torch generator takes ({MAX_SEED})"))
     slots = data.get("slots", {})
     ids = set()
     for i, template in enumerate(data.get("templates", [])):
@@ -192,7 +204,7 @@ def suite_problems(path: Path) -> list[str]:
     except (InvalidInput, UsageError) as exc:
         return [str(exc)]
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [f"{path} {pointer(e.absolute_path)}: {e.message}" for e in errors]
+    problems = [f"{path} {pointer(e.absolute_path)}: {e.message[:MAX_MESSAGE]}" for e in errors]
     if not problems:
         problems = [f"{path} {where}: {msg}" for where, msg in _semantic_problems(data, path)]
     return problems
@@ -201,6 +213,8 @@ def suite_problems(path: Path) -> list[str]:
 def find_suite(name_or_path: str) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if candidate.exists() and not candidate.is_file():
+            raise UsageError("suite is not a regular file", where=name_or_path)
         if not candidate.is_file():
             raise UsageError("suite file not found", where=name_or_path)
         return candidate
@@ -214,6 +228,10 @@ def find_suite(name_or_path: str) -> Path:
 
 def load_suite(name_or_path: str | Path) -> Suite:
     path = find_suite(str(name_or_path))
+    try:
+        _resolve(path)  # a file that cannot be read at all is a usage error (exit 2)
+    except InvalidInput:
+        pass  # listed with every other problem below
     problems = suite_problems(path)
     if problems:
         extra = f" (and {len(problems) - 1} more; run 'audit probes validate')" if len(
