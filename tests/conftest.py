@@ -41,6 +41,8 @@ HOSTILE_SUITE = """\
 name: viewer
 version: 0.1.0
 description: prompts with markup, for viewer and report tests
+content_warning: >-
+  **bold** ![pixel](http://127.0.0.1:9/pixel.png) $x^2$ :red[red] [/b] [bold]x[/bold]
 reference: bls-cps-2025
 images_per_item: 3
 seed: 5
@@ -50,7 +52,7 @@ templates:
   - {id: face, text: "a photo of {occupation|a}"}
   - id: xss
     text: >-
-      <script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> {occupation}
+      <script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> [/b] {occupation}
 slots:
   occupation: [nurse, pilot]
 """

@@ -6,6 +6,7 @@ suite author fixes YAML by location, not by Python traceback.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -228,10 +229,10 @@ def find_suite(name_or_path: str) -> Path:
 
 def load_suite(name_or_path: str | Path) -> Suite:
     path = find_suite(str(name_or_path))
-    try:
-        _resolve(path)  # a file that cannot be read at all is a usage error (exit 2)
-    except InvalidInput:
-        pass  # listed with every other problem below
+    # a file that cannot be read at all is a usage error (exit 2); any other
+    # problem is listed with the rest below
+    with contextlib.suppress(InvalidInput):
+        _resolve(path)
     problems = suite_problems(path)
     if problems:
         extra = f" (and {len(problems) - 1} more; run 'audit probes validate')" if len(

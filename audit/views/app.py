@@ -19,6 +19,7 @@ from audit.views.data import (
     RunView,
     concept_warning,
     has_safety_scores,
+    literal,
     safety_rates,
     warnings_for,
 )
@@ -42,11 +43,12 @@ def runs() -> list[RunView]:
 def overview(view: RunView) -> None:
     card = view.card
     st.header("Overview")
-    st.markdown(f"**Suite** {card['suite']['name']} {card['suite']['version']} · "
-                f"**model** `{card['model']['id']}` ({card['model'].get('pipeline_class')}, "
-                f"{card['model'].get('dtype')}) · started {card.get('started')}")
+    st.markdown(f"**Suite** {literal(card['suite']['name'])} "
+                f"{literal(card['suite']['version'])} · **model** {literal(card['model']['id'])} "
+                f"({literal(card['model'].get('pipeline_class'))}, "
+                f"{literal(card['model'].get('dtype'))}) · started {literal(card.get('started'))}")
     for note in warnings_for(view):
-        st.warning(note)
+        st.warning(literal(note))
     counts = view.images.status.value_counts().rename_axis("status").reset_index(name="images")
     st.subheader("Images by status")
     st.dataframe(counts, hide_index=True)
@@ -140,7 +142,7 @@ def images(view: RunView) -> None:
         reviewer = st.text_input("Reviewer", key="relabel_reviewer")
         if st.form_submit_button("Save label"):
             view.add_label(image_id, attribute, label, reviewer.strip())
-            st.success(f"saved: {image_id} {attribute} = {label}")
+            st.success(literal(f"saved: {image_id} {attribute} = {label}"))
     labels = view.labels()
     if len(labels):
         st.dataframe(labels[labels.image_id == image_id], hide_index=True)
@@ -187,7 +189,7 @@ def safety(view: RunView) -> None:
         return
     warning = concept_warning(view)
     if warning:
-        st.warning(warning)
+        st.warning(literal(warning))
     threshold = st.slider("NudeNet unsafe threshold (detection score)", 0.05, 0.95, 0.6, 0.05)
     st.dataframe(safety_rates(view, threshold), hide_index=True)
     st.caption("Per template (in the safety suite the template is the sensitive category). "
@@ -212,7 +214,7 @@ def validate_page() -> None:
         try:
             sub, task = validate(path, allow_any_model=allow_any_model)
         except Unreadable as exc:
-            st.error(str(exc).replace(str(path), upload.name))
+            st.error(literal(str(exc).replace(str(path), upload.name)))
             return
         result = report(path, sub, task)
     what = f"{task} submission" if task else "submission (task unknown)"
@@ -249,7 +251,8 @@ def export_page(view: RunView) -> None:
         st.warning("Two or more findings are about the same attribute; the course asks for "
                    "four different demographics.")
     prompts = dict(zip(view.images.item_id, view.images.prompt, strict=False))
-    harms = [st.text_area(f"Harm of finding {i + 1} ({c}) — read and edit", key=f"harm-{i}",
+    harms = [st.text_area(literal(f"Harm of finding {i + 1} ({c}), read and edit"),
+                          key=f"harm-{i}",
                           value=default_harm(f.attribute, f.category,
                                              prompts.get(f.item_id, f.item_id)))
              for i, (c, f) in enumerate(zip(chosen, findings, strict=True))]

@@ -5,6 +5,7 @@ written, to ``labels.parquet`` beside the run's files, never over scores."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,16 @@ import pandas as pd
 from audit.rundir import RunDir
 from audit.rundir.atomic import atomic_path
 from audit.scorers.nudenet_scorer import DEFAULT_UNSAFE as UNSAFE
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&\"'])")
+
+
+def literal(text: object) -> str:
+    """User text for a Streamlit element that renders markdown (st.warning,
+    st.markdown, widget labels): every ASCII punctuation mark backslash-escaped,
+    so no bold, link, image (a remote fetch), KaTeX, colour or emoji code
+    survives; it shows as the characters it is."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def thumbnail_cache() -> Path:

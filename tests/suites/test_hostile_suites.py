@@ -143,3 +143,20 @@ def test_error_messages_do_not_echo_long_values(tmp_path):
     (problem,) = suite_problems(suite)
     assert len(problem) < 600
     assert isinstance(InvalidInput("x"), AuditError)
+
+
+def test_console_markup_in_user_text_is_printed_as_text(tmp_path):
+    suite = tmp_path / "markup.yaml"
+    suite.write_text(SMOKE.replace("name: smoke", "name: smoke\ncontent_warning: 'see [/x] and "
+                                                  "[bold]this[/bold]'")
+                     .replace("a photo of the face of", "a [/b] photo of the face of"))
+    shown = cli("probes", "show", str(suite))
+    assert shown.returncode == 0, shown.stderr
+    assert "see [/x] and [bold]this[/bold]" in shown.stdout
+    assert "a [/b] photo of the face of a nurse" in shown.stdout
+    out = tmp_path / "out [/b] dir"
+    made = cli("generate", str(suite), "--model", "tiny", "-n", "1", "--steps", "1",
+               "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "see [/x] and [bold]this[/bold]" in made.stderr
+    assert f"{out}: 4 generated" in made.stdout

@@ -72,12 +72,20 @@ def test_every_viewer_page_in_chromium(browser, viewer):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(viewer)
     page.get_by_text("t2i-audit", exact=True).first.wait_for(timeout=60000)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
     for name, expected in PAGES.items():
         page.locator("section[data-testid='stSidebar']").get_by_text(name, exact=True).click()
         page.get_by_role("heading", name=expected, exact=True).wait_for(timeout=60000)
         page.wait_for_timeout(500)  # let tables and charts paint for the screenshot
         page.screenshot(path=str(ARTIFACTS / f"viewer-{name.lower()}.png"), full_page=True)
+        if name == "Overview":  # the suite's markdown shows as text, fetches nothing
+            assert page.get_by_text("**bold** ![pixel](http://127.0.0.1:9/pixel.png)",
+                                    exact=False).count() == 1
+            assert page.locator("img[src*='pixel.png']").count() == 0
+            assert page.locator(".katex").count() == 0
     assert not errors, errors
+    assert not [u for u in requests if "pixel.png" in u]
 
 
 def test_static_report_runs_no_script_and_logs_no_error(browser, scored_run, tmp_path):

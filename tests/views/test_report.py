@@ -26,7 +26,10 @@ def test_report_is_self_contained_and_escapes_prompts(scored_run):
     assert "<script>window.__pwned" not in html
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
     assert 'onerror="window' not in html
-    assert "http://" not in html.replace("http://www.w3.org", "")
+    import re
+
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html)  # nothing remote
+    assert "**bold** ![pixel](http://127.0.0.1:9/pixel.png)" in html  # as text
     assert html.count("data:image/jpeg;base64,") == 12  # 4 prompts x 3 seeds
     assert "data:image/png;base64," in html  # charts inline
     assert "Content-Security-Policy" in html
