@@ -4,6 +4,7 @@ problem; the statistics receive DataFrames and dicts."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from audit.errors import InvalidInput, UsageError
 from audit.stats.references import Reference
 
 TOLERANCE = 1e-6
+MAX_COUNT = 10**12  # more images than anyone generates; beyond it a count is a typo
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -59,8 +61,9 @@ def read_counts_csv(path: Path) -> pd.DataFrame:
         except ValueError:
             raise InvalidInput(f"field count: '{row['count']}' is not a number",
                                where=where) from None
-        if value < 0 or value != int(value):
-            raise InvalidInput(f"field count: {row['count']} must be a non-negative integer",
+        if not math.isfinite(value) or value < 0 or value != int(value) or value > MAX_COUNT:
+            raise InvalidInput(f"field count: {row['count'][:40]} must be a whole number from 0 "
+                               f"to {MAX_COUNT:.0e}",
                                where=where)
         counts.append(int(value))
     frame = frame[["group", "category"]].assign(count=counts)

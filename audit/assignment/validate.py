@@ -281,6 +281,10 @@ def validate(path: Path, *, task: str | None = None, allow_any_model: bool = Fal
         return sub, task
     try:
         document = json.loads(text)
+    except RecursionError:
+        sub.error(name, "JSON nested too deeply to be a submission", "start from the course "
+                  "template")
+        return sub, task
     except json.JSONDecodeError as exc:
         sub.error(f"{name}:{exc.lineno}:{exc.colno}", f"JSON does not parse: {exc.msg}",
                   "check commas, quotes and brackets near there")

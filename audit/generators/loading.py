@@ -138,7 +138,12 @@ def _load_single_file(path: Path, config: str | None, kwargs: dict[str, Any]) ->
         load_single_file_checkpoint,
     )
 
-    model_type = infer_diffusers_model_type(load_single_file_checkpoint(str(path)))
+    try:
+        model_type = infer_diffusers_model_type(load_single_file_checkpoint(str(path)))
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        raise UsageError(f"not a loadable checkpoint ({type(exc).__name__}: {first})",
+                         where=str(path)) from None
     family = next((v for k, v in _SINGLE_FILE_PIPELINES.items() if model_type.startswith(k)),
                   None)
     if family is None:

@@ -100,6 +100,9 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
         loaded = replace(loaded, data={**loaded.data,
                                        "generation": {**loaded.generation, **overrides}})
     run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError("is a file, not a run directory; give a folder for --out",
+                         where=str(run_dir))
     quiet_libraries()
     generator = make_generator(model, device=device, dtype=dtype, options=model_options)
     with RunDir(run_dir).lock():

@@ -45,7 +45,17 @@ class ImagesTable:
         if self.table_path.exists():
             import pyarrow.parquet as pq
 
-            for row in pq.read_table(self.table_path).to_pylist():
+            from audit.errors import UsageError
+
+            try:
+                rows = pq.read_table(self.table_path).to_pylist()
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                raise UsageError(f"cannot read Parquet ({str(exc)[:200]}); the generation "
+                                 "record is damaged", where=str(self.table_path)) from None
+            for row in rows:
+                if "image_id" not in row:
+                    raise UsageError("not an images table (no image_id column)",
+                                     where=str(self.table_path))
                 self.rows[row["image_id"]] = row
         if self.journal_path.exists():
             with self.journal_path.open("r", encoding="utf-8") as fh:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from audit.errors import AuditError
 from audit.views.charts import share_chart
 from audit.views.data import (
     RunView,
@@ -35,9 +36,8 @@ def load(path: str) -> RunView:
     return view  # would be drawn by Streamlit's "magic"
 
 
-def runs() -> list[RunView]:
-    paths = [p for p in os.environ.get("T2I_AUDIT_RUNS", "").split(os.pathsep) if p]
-    return [load(p) for p in paths]
+def run_paths() -> list[str]:
+    return [p for p in os.environ.get("T2I_AUDIT_RUNS", "").split(os.pathsep) if p]
 
 
 def overview(view: RunView) -> None:
@@ -275,15 +275,7 @@ def export_page(view: RunView) -> None:
         st.download_button("Download bias.zip", data, file_name="bias.zip")
 
 
-def main() -> None:
-    st.title("t2i-audit")
-    available = runs()
-    if not available:
-        st.error("No runs given: start the viewer with 'audit view RUN'.")
-        return
-    page = st.sidebar.radio("Page", PAGES)
-    names = [r.name for r in available]
-    view = available[names.index(st.sidebar.selectbox("Run", names))]
+def show(page: str, view: RunView, available: list[RunView]) -> None:
     if page == "Overview":
         overview(view)
     elif page == "Bias":
@@ -298,6 +290,29 @@ def main() -> None:
         validate_page()
     else:
         export_page(view)
+
+
+def main() -> None:
+    st.title("t2i-audit")
+    available, broken = [], []
+    for path in run_paths():
+        try:
+            available.append(load(path))
+        except AuditError as exc:  # one unreadable run must not take the others down
+            broken.append(str(exc))
+    for message in broken:
+        st.error(literal(f"cannot open run: {message}"))
+    if not available:
+        if not broken:
+            st.error("No runs given: start the viewer with 'audit view RUN'.")
+        return
+    page = st.sidebar.radio("Page", PAGES)
+    names = [r.name for r in available]
+    view = available[names.index(st.sidebar.selectbox("Run", names))]
+    try:
+        show(page, view, available)
+    except AuditError as exc:
+        st.error(literal(str(exc)))
 
 
 main()
