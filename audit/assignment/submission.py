@@ -107,7 +107,12 @@ def read_zip(path: Path) -> Submission:
             except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
                 sub.error(where, f"entry cannot be read ({exc})", "zip the file again")
                 continue
-            sub.files[parts[-1] if len(parts) > 1 else name] = data
+            stored = parts[-1] if len(parts) > 1 else name
+            if stored in sub.files:
+                sub.error(where, f"a second entry named '{stored}'; which one counts is "
+                          "unclear", "zip each file once")
+                continue
+            sub.files[stored] = data
     if folders:  # one finding for the zip, with an example that fits this submission
         json_name = next((n for n in sorted(sub.files) if n.lower().endswith(".json")),
                          "TASK.json")
@@ -118,9 +123,13 @@ def read_zip(path: Path) -> Submission:
     return sub
 
 
-def read_folder(path: Path) -> Submission:
+def read_folder(path: Path, only: set[str] | None = None) -> Submission:
+    """The folder's regular files (``only``: just these names). FIFOs, devices
+    and sockets are findings, never opened: reading a FIFO would block."""
     sub = Submission(path, "folder")
     for entry in sorted(path.iterdir()):
+        if only is not None and entry.name not in only:
+            continue
         where = str(entry)
         if entry.is_symlink():
             sub.error(where, "symbolic link", "use the real file")
@@ -129,6 +138,9 @@ def read_folder(path: Path) -> Submission:
         elif entry.is_dir():
             sub.error(where, "a folder inside the submission; the course asks for a flat zip",
                       "move the files up beside the JSON")
+        elif not entry.is_file():
+            sub.error(where, "not a regular file (a pipe, device or socket)",
+                      "submit ordinary files only")
         elif entry.stat().st_size > MAX_MEMBER_BYTES:
             sub.error(where, f"larger than {MAX_MEMBER_BYTES} bytes", "resize the image")
         else:
@@ -136,10 +148,34 @@ def read_folder(path: Path) -> Submission:
     return sub
 
 
+def _referenced_names(path: Path) -> set[str]:
+    """File names a JSON file mentions (any string value), so that validating
+    one JSON file opens only the images it names, not the whole folder."""
+    import json
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError, OSError):
+        return set()
+    names: set[str] = set()
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack += list(value.values())
+        elif isinstance(value, list):
+            stack += value
+        elif isinstance(value, str) and len(value) < 256 and "/" not in value:
+            names.add(value)
+    return names
+
+
 def read_submission(path: Path) -> tuple[Submission, list[str]]:
     """The submission and its candidate JSON files (for a .json path: that file)."""
     if not path.exists():
         raise Unreadable(f"{path}: no such file or folder")
+    if not path.is_dir() and not path.is_file():
+        raise Unreadable(f"{path}: not a regular file (a pipe, device or socket)")
     if path.is_dir():
         sub = read_folder(path)
     elif path.suffix.lower() == ".json" and zipfile.is_zipfile(path):
@@ -147,9 +183,11 @@ def read_submission(path: Path) -> tuple[Submission, list[str]]:
         sub.warning(str(path), "this is a zip file with a .json name; read as a zip",
                     "name it TASK.zip (e.g. story.zip)")
     elif path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise Unreadable(f"{path}: not a regular file")
         if path.stat().st_size > MAX_JSON_BYTES:
             raise Unreadable(f"{path}: JSON larger than {MAX_JSON_BYTES} bytes")
-        sub = read_folder(path.parent)
+        sub = read_folder(path.parent, only=_referenced_names(path))
         sub.kind = "json"
         # other files beside a lone JSON are not part of its submission's hygiene
         sub.findings = []

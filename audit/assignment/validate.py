@@ -28,6 +28,7 @@ PLACEHOLDER = re.compile(r"\[(replace|insert|your|add|describe|fill)[^\]]*\]|"
 FORMATS = {"PNG": (".png",), "JPEG": (".jpg", ".jpeg"), "WEBP": (".webp",), "GIF": (".gif",),
            "BMP": (".bmp",)}
 NUMBER = re.compile(r"\d")
+MAX_PIXELS = 40_000_000  # checked from the header; decoding more is refused
 # Words that name a demographic axis, for the "different demographic" heuristic.
 DEMOGRAPHICS = {
     "gender": {"gender", "female", "male", "woman", "women", "man", "men", "girl", "boy",
@@ -202,6 +203,12 @@ class Checker:
             seen.setdefault(name, pointer.split("/")[2])
             try:
                 with Image.open(io.BytesIO(self.sub.files[name])) as image:
+                    width, height = image.size  # from the header, before decoding
+                    if width * height > MAX_PIXELS:
+                        self.sub.error(self.at(pointer), f"'{name}' is {width}x{height} "
+                                       f"pixels; more than {MAX_PIXELS} is refused",
+                                       "resize it (a few megapixels is plenty)")
+                        continue
                     image.load()
                     kind = image.format
             except Exception as exc:  # any decoder failure is a finding

@@ -68,7 +68,8 @@ def build_random_pipeline(arch: str = "tiny", *, seed: int = 0) -> Any:
                               beta_schedule="scaled_linear", clip_sample=False,
                               set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
                               timestep_spacing="leading")
-    tokenizer = clip_tokenizer(Path(tempfile.mkdtemp(prefix="t2i-audit-tokenizer-")))
+    with tempfile.TemporaryDirectory(prefix="t2i-audit-tokenizer-") as scratch:
+        tokenizer = clip_tokenizer(Path(scratch))  # read into memory; the files go
     return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                                    unet=unet, scheduler=scheduler, safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)

@@ -23,6 +23,7 @@ from audit.rundir.score_tables import write_tables
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 BATCH = 256  # images decoded per step; one CLIP batch on a GPU
+MAX_PIXELS = 40_000_000  # a generated image is a few megapixels; more is refused unread
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ def decode_chw(data: bytes) -> Any:
     except UnidentifiedImageError:  # its message names a memory address
         raise ValueError("not an image format Pillow can identify") from None
     with image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:  # from the header, before any decoding
+            raise ValueError(f"image is {width}x{height} pixels; more than {MAX_PIXELS} "
+                             "are not decoded")
         if image.format not in TORCH_DECODES:
             return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
     from torchvision.io import ImageReadMode, decode_image
@@ -160,12 +165,31 @@ def run_score(run: RunDir, scorers: Sequence[Scorer], *, progress: Progress | No
                           summary={**_summary(rows, len(entries)), "options": options or {}})
 
 
+def folder_images(folder: Path) -> tuple[list[tuple[str, Path, None]], list[tuple[str, str]]]:
+    """Image files under ``folder`` (symbolic links to folders not followed),
+    and the ones refused unread: links out of the folder, FIFOs, devices."""
+    root = folder.resolve()
+    entries, refused = [], []
+    for base, _, names in sorted(os.walk(folder, followlinks=False)):
+        for name in sorted(names):
+            path = Path(base) / name
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            image_id = path.relative_to(folder).as_posix()
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                refused.append((image_id, "symbolic link out of the folder; not read"))
+            elif not path.is_file():
+                refused.append((image_id, "not a regular file; not read"))
+            else:
+                entries.append((image_id, path, None))
+    return entries, refused
+
+
 def score_folder(folder: Path, out: ScorePaths, scorers: Sequence[Scorer], *,
                  progress: Progress | None = None) -> dict[str, Any]:
     """Any folder of images; image_id is the path relative to the folder."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and p.suffix.lower() in IMAGE_SUFFIXES)
-    entries = [(p.relative_to(folder).as_posix(), p, None) for p in files]
+    entries, refused = folder_images(folder)
     rows = _score_entries(entries, scorers, progress)
+    rows["inputs"] += [{"image_id": i, "status": "error", "error": why} for i, why in refused]
     write_tables(rows, out.as_dict())
     return _summary(rows, len(entries))

@@ -248,7 +248,8 @@ def train_unet(data: dict[str, Any], vae: Any, preset: Preset, device: str, seed
     keep = [i for i, t in enumerate(data["sd_text"]) if t is not None]
     images = to_tensor(data["images"][keep], device) * 2 - 1
     texts = [data["sd_text"][i] for i in keep]
-    tokenizer = clip_tokenizer(Path(tempfile.mkdtemp(prefix="toyworld-tokenizer-")))
+    with tempfile.TemporaryDirectory(prefix="toyworld-tokenizer-") as scratch:
+        tokenizer = clip_tokenizer(Path(scratch))
     torch.manual_seed(seed)
     text_encoder = CLIPTextModel(CLIPTextConfig(
         vocab_size=49408, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

@@ -303,3 +303,46 @@ def test_a_zip_named_json_is_read_as_a_zip_with_a_warning(tmp_path):
     assert task == "story"
     assert any(f.level == "warning" and "zip file with a .json name" in f.message
                for f in sub.findings)
+
+
+def test_pipes_are_findings_and_a_json_argument_reads_only_its_images(tmp_path):
+    import os
+    import time
+
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    document = story_doc()
+    (folder / "story.json").write_text(json.dumps(document))
+    for name, data in files_for(document).items():
+        (folder / name).write_bytes(data)
+    os.mkfifo(folder / "pipe.png")
+    started = time.monotonic()
+    sub, _ = validate(folder)
+    assert time.monotonic() - started < 10  # the FIFO is never opened
+    assert any("not a regular file" in f.message for f in sub.findings)
+    (folder / "unrelated.bin").write_bytes(b"x" * 1000)
+    sub, task = validate(folder / "story.json")
+    assert task == "story" and set(sub.files) == set(files_for(document))
+    assert not [f for f in sub.findings if f.level == "error"]
+
+
+def test_duplicate_zip_entries_and_pixel_bombs_are_errors(tmp_path):
+    import io
+
+    from PIL import Image
+
+    document = bias_doc()
+    entries = {"bias.json": json.dumps(document).encode(), **files_for(document)}
+    path = make_zip(tmp_path / "bias.zip", entries)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("image-1.jpg", png((1, 2, 3), "JPEG"))
+    assert any("a second entry named 'image-1.jpg'" in m for _, _, m in errors(path))
+    buffer = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(buffer, format="PNG")  # 48 MP, a few kB compressed
+    entries["image-1.jpg"] = buffer.getvalue()
+    document["biases"][0]["image-paths"] = ["image-1.png"]
+    entries["image-1.png"] = entries.pop("image-1.jpg")
+    entries["bias.json"] = json.dumps(document).encode()
+    path = make_zip(tmp_path / "bomb.zip", entries)
+    assert any("8000x6000 pixels; more than 40000000 is refused" in m
+               for _, _, m in errors(path))

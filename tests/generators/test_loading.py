@@ -123,3 +123,16 @@ def test_a_pipelines_own_safety_checker_marks_images_filtered(tmp_path):
     dropped = make_generator(str(tmp_path), device="cpu")
     assert dropped.describe()["safety_checker"] is False
     assert [r.status for r in dropped.generate([REQUEST])] == ["ok"]
+
+
+def test_the_tiny_generator_leaves_no_scratch_files(tmp_path):
+    import subprocess
+    import sys
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    code = "from audit.generators import make_generator; make_generator('tiny', device='cpu')"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
+                   env={**__import__("os").environ, "TMPDIR": str(scratch)})
+    # torch may leave its own torchinductor_* folder; ours would be t2i-audit-*
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("t2i-audit")] == []

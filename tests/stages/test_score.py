@@ -16,10 +16,10 @@ TINY_CLIPS = [*TINY_CLIP, "-S", "clip_concepts.model=tiny-random",
               "-S", "clip_concepts.pretrained=none"]
 
 
-def audit(*args, cwd=REPO):
+def audit(*args, cwd=REPO, timeout=300):
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_score_any_folder_with_broken_and_blank_images(tmp_path):
@@ -105,3 +105,30 @@ def test_decoding_matches_pillow_for_every_format(tmp_path):
         difference = np.abs(ours.astype(int) - expected.astype(int))
         assert difference.max() == 0 if exact else difference.mean() < 1.0, name
 
+
+
+def test_score_images_reads_nothing_outside_the_folder(tmp_path):
+    import os
+
+    outside = tmp_path / "outside.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (16, 16, 3),
+                                                      dtype=np.uint8)).save(outside)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (16, 16, 3),
+                                                      dtype=np.uint8)).save(folder / "in.png")
+    (folder / "link.png").symlink_to(outside)
+    (folder / "passwd.png").symlink_to("/etc/passwd")
+    os.mkfifo(folder / "pipe.png")
+    Image.new("L", (8000, 6000)).save(folder / "huge.png")
+    out = tmp_path / "scores.parquet"
+    result = audit("score", "--images", str(folder), "--out", str(out), "--scorers",
+                   "skin_tone", "-S", "skin_tone.faces=none", timeout=120)
+    assert result.returncode == 0, result.stderr
+    inputs = pd.read_parquet(tmp_path / "scores.inputs.parquet").set_index("image_id")
+    assert inputs.loc["in.png", "status"] == "ok"
+    for name in ("link.png", "passwd.png"):
+        assert inputs.loc[name, "error"] == "symbolic link out of the folder; not read"
+    assert inputs.loc["pipe.png", "error"] == "not a regular file; not read"
+    assert "8000x6000 pixels; more than 40000000 are not decoded" in inputs.loc[
+        "huge.png", "error"]
