@@ -5,6 +5,7 @@ or failed check, 2 usage error / unreadable input, 3 internal error: a bug);
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -16,6 +17,9 @@ import typer
 from audit.errors import AuditError
 
 INTERNAL_ERROR = 3
+# Where the disk, a quota or a permission stops a write: the user's to fix.
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                  errno.EPERM}
 app = typer.Typer(
     name="audit",
     help="Audit text-to-image models for social bias and unsafe output: generate seeded "
@@ -86,9 +90,23 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
         typer.echo("interrupted; rerun the same command to resume", err=True)
         sys.exit(130)
+    except OSError as exc:
+        if debug or exc.errno not in STORAGE_ERRORS:
+            if debug:
+                raise
+            _internal(exc)
+        where = exc.filename or "a file being written"
+        typer.echo(f"error: {where}: {exc.strerror}; everything completed before this is "
+                   "kept: free space or fix the permission, then rerun the same command to "
+                   "resume", err=True)
+        sys.exit(2)
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (a bug: please "
-                   "report it; rerun with --debug for the traceback)", err=True)
-        sys.exit(INTERNAL_ERROR)
+        _internal(exc)
+
+
+def _internal(exc: BaseException) -> None:
+    typer.echo(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (a bug: please "
+               "report it; rerun with --debug for the traceback)", err=True)
+    sys.exit(INTERNAL_ERROR)

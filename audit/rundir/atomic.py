@@ -20,13 +20,25 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from other users
     try:
-        yield Path(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with naming(path):
+            yield Path(tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """A write error (disk full, quota) says which file it was writing."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -67,7 +67,9 @@ class ImagesTable:
                     self.rows[row["image_id"]] = row
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        with self.journal_path.open("a", encoding="utf-8") as fh:
+        from audit.rundir.atomic import naming
+
+        with naming(self.journal_path), self.journal_path.open("a", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps({c: row.get(c) for c in COLUMNS}) + "\n")
             fh.flush()

@@ -5,18 +5,39 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+FIELD = re.compile(r"^[A-Za-z][\w /-]*: ")
 PARAMETERS_KEY = "parameters"
 JSON_KEY = "t2i-audit"
 
 
+def escape(text: str) -> str:
+    """One line of A1111 text: a prompt's newline would let a line such as
+    'Negative prompt: ...' or 'Steps: ...' be read back as a field, so
+    newlines (and the backslash itself) are written as escapes."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "\\nr":
+            out.append({"\\": "\\", "n": "\n", "r": "\r"}[text[i + 1]])
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
 def a1111_parameters(request: dict[str, Any], *, sampler: str, model: str,
                      model_hash: str | None) -> str:
-    lines = [request["prompt"]]
+    lines = [escape(request["prompt"])]
     if request.get("negative_prompt"):
-        lines.append(f"Negative prompt: {request['negative_prompt']}")
+        lines.append(f"Negative prompt: {escape(request['negative_prompt'])}")
     fields = [f"Steps: {request['steps']}", f"Sampler: {sampler}",
               f"CFG scale: {request['guidance']:g}", f"Seed: {request['seed']}",
               f"Size: {request['width']}x{request['height']}"]
@@ -25,6 +46,27 @@ def a1111_parameters(request: dict[str, Any], *, sampler: str, model: str,
     fields.append(f"Model: {model}")
     lines.append(", ".join(fields))
     return "\n".join(lines)
+
+
+def parse_parameters(text: str) -> dict[str, Any]:
+    """A ``parameters`` chunk read by A1111's rules (the last line holds the
+    fields; a line starting 'Negative prompt:' begins the negative prompt),
+    then unescaped: a chunk this module wrote gives back the exact prompts."""
+    lines = text.split("\n")
+    fields_line = lines.pop() if len(lines) > 1 and FIELD.match(lines[-1]) else ""
+    prompt, negative, in_negative = [], [], False
+    for line in lines:
+        if line.startswith("Negative prompt:"):
+            in_negative = True
+            line = line[len("Negative prompt:"):].lstrip()
+        (negative if in_negative else prompt).append(line)
+    fields = {}
+    for part in fields_line.split(", "):
+        key, sep, value = part.partition(": ")
+        if sep:
+            fields[key] = value
+    return {"prompt": unescape("\n".join(prompt)), "negative_prompt": unescape(
+        "\n".join(negative)), "fields": fields}
 
 
 def encode_png(image: Any, *, parameters: str, record: dict[str, Any]) -> bytes:

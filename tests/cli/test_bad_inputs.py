@@ -116,3 +116,33 @@ def test_the_viewer_shows_one_line_for_a_damaged_run(good_run, tmp_path):
     (box,) = at.error
     assert "cannot open run" in box.value and "cannot read Parquet" in box.value
     assert "Traceback" not in box.value
+
+
+def test_a_full_disk_names_the_file_and_keeps_what_was_written(tmp_path):
+    """A real full filesystem (a 64 kB tmpfs): one line naming the file, exit 2;
+    with room again, the same command resumes and finishes."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+                             capture_output=True)
+    if mounted.returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        run = disk / "run"
+        args = ["generate", "smoke", "--model", "tiny", "-n", "8", "--steps", "1",
+                "--batch-size", "4", "--out", str(run)]
+        result = cli(*args)
+        assert result.returncode == 2, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: {run}") and "No space left on device" in last, last
+        assert "rerun the same command to resume" in last
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        again = cli(*args)
+        assert again.returncode == 0, again.stderr
+        import re
+
+        generated, kept = map(int, re.search(r"(\d+) generated, (\d+) already done",
+                                             again.stdout).groups())
+        assert kept > 0 and generated + kept == 32  # 4 prompts x 8 seeds
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

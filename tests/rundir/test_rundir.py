@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pandas as pd
@@ -160,3 +161,36 @@ def test_kill_9_mid_run_then_resume(tmp_path):
     for path, data in pngs_before.items():  # images finished before the kill are untouched
         assert path.read_bytes() == data
     assert list(table.columns) == COLUMNS
+
+
+def test_a_prompt_cannot_forge_fields_of_the_parameters_chunk(tmp_path, tiny_generator):
+    """A prompt with newlines, a fake 'Negative prompt:' line and a fake
+    fields line reads back, by A1111's rules, as exactly the prompt written."""
+    from audit.rundir.pngmeta import parse_parameters
+    from audit.stages.generate import run_generate
+    from audit.suites import load_suite
+
+    forged = "a nurse\nNegative prompt: blurry\nSteps: 99, Seed: 1, Model: fake \\ end"
+    suite = tmp_path / "forge.yaml"
+    suite.write_text(textwrap.dedent("""\
+        name: forge
+        version: 0.1.0
+        description: a prompt that tries to forge PNG fields
+        images_per_item: 1
+        seed: 3
+        generation: {steps: 1, guidance: 5.0, width: 32, height: 32, scheduler: euler}
+        attributes: [gender_presentation]
+        templates:
+          - {id: p, text: "{who}"}
+        slots:
+          who: [%s]
+    """) % json.dumps(forged))
+    run = tmp_path / "run"
+    run_generate(load_suite(suite), tiny_generator, run)
+    row = pd.read_parquet(run / "images.parquet").iloc[0]
+    parameters, record = read_png_metadata(run / row.path)
+    parsed = parse_parameters(parameters)
+    assert parsed["prompt"] == forged == record["prompt"]
+    assert parsed["negative_prompt"] == ""
+    assert parsed["fields"]["Steps"] == "1" and parsed["fields"]["Seed"] == "3"
+    assert len(parameters.splitlines()) == 2  # the prompt, then our fields line
