@@ -51,7 +51,7 @@ def validate(
             colour = "red" if finding.level == "error" else "yellow"
             hint = f" [dim]→ {escape(finding.hint)}[/dim]" if finding.hint else ""
             console.print(f"[{colour}]{finding.level}[/{colour}] {escape(finding.where)}: "
-                          f"{escape(finding.message)}{hint}", highlight=False)
+                          f"{escape(finding.message)}{hint}", highlight=False, soft_wrap=True)
         verdict = "valid" if result["valid"] else "INVALID"
         what = f"{found_task} submission" if found_task else "submission (task unknown)"
         console.print(f"{path}: {verdict} {what}, {result['errors']} error(s), "

@@ -1,0 +1,222 @@
+"""A corpus of malformed and hostile inputs, made on the fly (nothing large is
+committed): each case is a command line, the files it needs, the exit code the
+README promises and words the one-line message must contain."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE = yaml.safe_load((REPO / "probes" / "smoke.yaml").read_text())
+
+
+@dataclass
+class Case:
+    name: str
+    args: list[str]  # "{dir}" is replaced by the case's folder
+    code: int
+    words: str  # must appear in the error output
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _suite(data: object) -> bytes:
+    return yaml.safe_dump(data, sort_keys=False).encode() if not isinstance(
+        data, bytes) else data
+
+
+def suite_cases() -> list[Case]:
+    cases = []
+
+    def add(name: str, data: object, words: str, code: int = 1) -> None:
+        cases.append(Case(f"suite-{name}", ["probes", "validate", "{dir}/suite.yaml"], code,
+                          words, {"suite.yaml": _suite(data)}))
+
+    for key in ("name", "version", "description", "templates", "images_per_item", "seed",
+                "generation", "attributes"):
+        data = copy.deepcopy(SMOKE)
+        del data[key]
+        add(f"missing-{key}", data, f"'{key}' is a required property")
+    wrong = {"name": 12, "version": "one", "description": ["x"], "images_per_item": "two",
+             "seed": -1, "generation": [1], "attributes": "gender", "templates": {},
+             "slots": [], "reference": 5, "negative_prompt": {"a": 1},
+             "content_warning": 3, "answers": [], "scorer_options": "clip"}
+    for key, value in wrong.items():
+        data = copy.deepcopy(SMOKE)
+        data[key] = value
+        add(f"type-{key}", data, f"/{key}")
+    for key, value in {"steps": "two", "guidance": "high", "width": 63, "height": -64,
+                       "steps ": 3}.items():
+        data = copy.deepcopy(SMOKE)
+        data["generation"][key] = value
+        add(f"generation-{key.strip()}{'-extra' if key.endswith(' ') else ''}", data,
+            "/generation")
+    data = copy.deepcopy(SMOKE)
+    data["templates"][0]["text"] = "a photo of {occupaton}"
+    add("unknown-slot", data, "unknown slot 'occupaton'; did you mean 'occupation'?")
+    data = copy.deepcopy(SMOKE)
+    data["templates"][1]["id"] = "face"
+    add("duplicate-template-id", data, "duplicate template id 'face'")
+    data = copy.deepcopy(SMOKE)
+    data["templates"][1]["vary"] = "colour"
+    add("vary-not-a-placeholder", data, "'colour' is not a placeholder")
+    data = copy.deepcopy(SMOKE)
+    data["reference"] = "bls-cps-2052"
+    add("unknown-reference", data, "did you mean 'bls-cps-2025'?")
+    data = copy.deepcopy(SMOKE)
+    data["answers"] = {"gender_presentation": "nudnet"}
+    add("unknown-answer-scorer", data, "did you mean 'nudenet'?")
+    data = copy.deepcopy(SMOKE)
+    data["scorer_options"] = {"clip": {"modle": "x"}}
+    add("unknown-scorer-option", data, "did you mean 'model'?")
+    data = copy.deepcopy(SMOKE)
+    data["seed"] = 2**63 - 1
+    add("seed-overflow", data, "largest seed a torch generator takes")
+    data = copy.deepcopy(SMOKE)
+    data["include"] = "/etc/passwd"
+    add("include-absolute", data, "suite's own folder")
+    data["include"] = "../../etc/passwd"
+    add("include-parent", data, "suite's own folder")
+    for key, value in {"images_per_item": 0, "templates": [], "attributes": ["Gender!"],
+                       "version": "1.0"}.items():
+        data = copy.deepcopy(SMOKE)
+        data[key] = value
+        add(f"value-{key}", data, f"/{key}")
+    add("not-a-mapping", ["a", "b"], "a suite must be a YAML mapping")
+    add("yaml-syntax", b"name: [unclosed\n", "YAML does not parse")
+    add("yaml-alias-bomb", b"a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\n",
+        "aliases (*name) are not allowed")
+    add("yaml-duplicate-key", _suite(SMOKE) + b"seed: 1\n", "duplicate key 'seed'")
+    add("yaml-python-tag", b"name: !!python/object/apply:os.system ['true']\n",
+        "YAML does not parse")
+    add("not-utf8", "name: caf\xe9\n".encode("latin-1"), "not UTF-8")
+    add("empty-file", b"", "a suite must be a YAML mapping")
+    add("huge-file", b"# " + b"x" * (1 << 20) + b"\n", "more than 1048576 is refused")
+    return cases
+
+
+def _csv(text: str) -> bytes:
+    return text.encode()
+
+
+def counts_cases() -> list[Case]:
+    head = "group,category,count\n"
+    bad = {"nan": "g,a,nan\n", "inf": "g,a,inf\n", "minus-inf": "g,a,-inf\n",
+           "huge": "g,a,1e30\n", "negative": "g,a,-1\n", "fraction": "g,a,0.5\n",
+           "word": "g,a,five\n", "empty-group": ",a,1\n", "empty-category": "g,,1\n",
+           "duplicate": "g,a,1\ng,a,2\n"}
+    cases = [Case(f"counts-{k}", ["stats", "--counts", "{dir}/c.csv"], 1, "c.csv:",
+                  {"c.csv": _csv(head + v)}) for k, v in bad.items()]
+    cases += [
+        Case("counts-no-header", ["stats", "--counts", "{dir}/c.csv"], 1, "missing column(s)",
+             {"c.csv": _csv("g,a,1\n")}),
+        Case("counts-empty", ["stats", "--counts", "{dir}/c.csv"], 1, "the file is empty",
+             {"c.csv": b""}),
+        Case("counts-header-only", ["stats", "--counts", "{dir}/c.csv"], 1, "no data rows",
+             {"c.csv": _csv(head)}),
+        Case("counts-missing-file", ["stats", "--counts", "{dir}/none.csv"], 2,
+             "file not found"),
+        Case("counts-not-utf8", ["stats", "--counts", "{dir}/c.csv"], 2, "cannot read CSV",
+             {"c.csv": head.encode() + b"caf\xe9,a,1\n"}),
+    ]
+    ref_head = "group,category,proportion\n"
+    refs = {"sum": "*,a,0.5\n*,b,0.4\n", "above-one": "*,a,1.5\n*,b,-0.5\n",
+            "nan": "*,a,nan\n*,b,0.5\n", "word": "*,a,half\n*,b,0.5\n",
+            "duplicate": "*,a,0.5\n*,a,0.5\n"}
+    counts = _csv(head + "g,a,3\ng,b,4\n")
+    for key, text in refs.items():
+        cases.append(Case(f"reference-{key}", ["stats", "--counts", "{dir}/c.csv",
+                                               "--reference", "{dir}/r.csv"], 1, "r.csv",
+                          {"c.csv": counts, "r.csv": _csv(ref_head + text)}))
+    cases.append(Case("reference-unknown-category",
+                      ["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"], 1,
+                      "is not in the reference",
+                      {"c.csv": counts, "r.csv": _csv(ref_head + "*,a,0.5\n*,c,0.5\n")}))
+    cases.append(Case("reference-group-without-counts",
+                      ["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"], 1,
+                      "has no counts",
+                      {"c.csv": counts, "r.csv": _csv(ref_head + "h,a,0.5\nh,b,0.5\n")}))
+    return cases
+
+
+def _zip(entries: dict[str, bytes], *, symlink: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (0o120777 << 16)
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def validate_cases() -> list[Case]:
+    story = json.dumps({"story": "x", "pairs": []}).encode()
+    zips = {
+        "parent-path": ({"../story.json": story}, "climbs out of the folder"),
+        "absolute-path": ({"/tmp/story.json": story}, "climbs out of the folder"),
+        "folders": ({"sub/story.json": story}, "the zip contains folders"),
+        "no-json": ({"a.txt": b"x"}, "no JSON file"),
+        "two-json": ({"story.json": story, "bias.json": story}, "2 JSON files"),
+        "bad-json": ({"story.json": b"{"}, "JSON does not parse"),
+        "not-utf8-json": ({"story.json": b"\xff\xfe{}"}, "not UTF-8"),
+        "top-level-list": ({"story.json": b"[]"}, "top level is a list"),
+        "unknown-task": ({"thing.json": b"{}"}, "cannot tell which task"),
+        "bomb": ({"story.json": story, "a.png": b"\0" * 30_000_000}, "zip bomb"),
+    }
+    cases = [Case(f"validate-{k}", ["validate", "{dir}/s.zip"], 1, words,
+                  {"s.zip": _zip(entries)}) for k, (entries, words) in zips.items()]
+    cases.append(Case("validate-symlink-entry", ["validate", "{dir}/s.zip"], 1,
+                      "symbolic link", {"s.zip": _zip({"story.json": story},
+                                                      symlink="link.png")}))
+    cases.append(Case("validate-deep-json", ["validate", "{dir}/story.json"], 1,
+                      "nested too deeply", {"story.json": b"[" * 100_000}))
+    cases.append(Case("validate-not-a-zip", ["validate", "{dir}/s.zip"], 2,
+                      "not a zip file", {"s.zip": b"PK-not-really"}))
+    cases.append(Case("validate-missing", ["validate", "{dir}/none.zip"], 2,
+                      "no such file"))
+    return cases
+
+
+def option_cases() -> list[Case]:
+    base = ["generate", "smoke", "--model", "tiny", "--out", "{dir}/run"]
+    bad = {"size-zero": (["--size", "0x0"], "width must be a positive multiple of 8"),
+           "size-shape": (["--size", "64"], "WIDTHxHEIGHT"),
+           "size-odd": (["--size", "63x64"], "multiple of 8"),
+           "guidance-inf": (["--guidance", "inf"], "finite"),
+           "guidance-nan": (["--guidance", "nan"], "Invalid value for '--guidance'"),
+           "guidance-negative": (["--guidance", "-1"], "Invalid value for '--guidance'"),
+           "steps-zero": (["--steps", "0"], "Invalid value for '--steps'"),
+           "n-zero": (["-n", "0"], "Invalid value for '--n'"),
+           "device": (["--device", "quantum"], "unknown device 'quantum'"),
+           "scheduler": (["--scheduler", "warp"], "warp"),
+           "model-option": (["-M", "revison=main"], "did you mean 'revision'"),
+           "model-option-shape": (["-M", "revision"], "KEY=VALUE"),
+           "unknown-model": (["--model", "sdxl"], "did you mean 'SDXL'")}
+    cases = [Case(f"option-{k}", [*base, *extra], 2, words) for k, (extra, words) in
+             bad.items()]
+    cases.append(Case("option-score-set-shape", ["score", "--images", "{dir}", "--out",
+                                                 "{dir}/s.parquet", "-S", "clip=1"], 2,
+                      "SCORER.KEY=VALUE"))
+    cases.append(Case("option-unknown-scorer", ["score", "--images", "{dir}", "--out",
+                                                "{dir}/s.parquet", "--scorers", "clipp"], 2,
+                      "did you mean 'clip'"))
+    cases.append(Case("option-config-unknown-key", ["run", "--config", "{dir}/run.yaml"], 1,
+                      "'modle' was unexpected", {"run.yaml": b"suite: smoke\nmodle: tiny\n"}))
+    cases.append(Case("option-config-alias-bomb", ["run", "--config", "{dir}/run.yaml"], 1,
+                      "aliases", {"run.yaml": b"a: &a [1]\nb: [*a]\n"}))
+    cases.append(Case("option-confusion-not-json", ["stats", "{dir}/run", "--confusion",
+                                                    "{dir}/c.json"], 2, "not a run directory",
+                      {"c.json": b"{"}))
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return suite_cases() + counts_cases() + validate_cases() + option_cases()
