@@ -175,6 +175,10 @@ def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
     pairs, files = [], {}
     for index, entry in enumerate(spec["pairs"]):
         image_id = entry.get("image") if isinstance(entry, dict) else None
+        if not isinstance(image_id, str):
+            raise InvalidInput(f"expected an image id such as ITEM/SEED, got "
+                               f"{str(image_id)[:80]!r}",
+                               where=f"{selection} /pairs/{index}/image")
         if image_id not in images.index:
             raise InvalidInput(f"image '{image_id}' is not in the run",
                                where=f"{selection} /pairs/{index}/image")

@@ -179,3 +179,10 @@ def test_report_of_a_run_with_0_of_n_and_n_of_n_shares(run_dir, tmp_path):
     assert (row.k, row.n) == (0, 8) and row.ci_low == 0.0
     page = audit.report(run=run_dir, out=tmp_path / "report.html")
     assert page.stat().st_size > 0
+
+
+def test_a_selection_with_a_list_for_an_image_id_is_one_line(run_dir, tmp_path):
+    selection = tmp_path / "pick.yaml"
+    selection.write_text("pairs:\n  - image: [face--nurse/0, face--nurse/1]\n")
+    with pytest.raises(InvalidInput, match=r"pick.yaml /pairs/0/image: expected an image id"):
+        export_pairs("story", run_dir, selection, tmp_path / "s.zip", allow_any_model=True)

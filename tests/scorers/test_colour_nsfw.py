@@ -108,3 +108,20 @@ def test_skin_tone_uses_the_detected_face_and_shares_the_detection(astronaut, nu
 def test_nudenet_card_records_the_weights_hash(nude_scorer):
     card = nude_scorer.card()
     assert len(card["weights_sha256"]) == 64 and card["thresholds"]["unsafe"] == 0.6
+
+
+def test_nudenet_writes_nothing_into_home(tmp_path, astronaut):
+    """onnxruntime drops a telemetry database under ~/.cache on import."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    code = ("import numpy as np\nfrom audit.api.scorer import ScoreInput\n"
+            "from audit.scorers.nudenet_scorer import NudeNet\n"
+            "NudeNet().score([ScoreInput('x', np.zeros((64, 64, 3), np.uint8) + 90)])")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
+                   env={**env, "HOME": str(home)})
+    assert list(home.rglob("*")) == []
