@@ -17,7 +17,7 @@ from audit.cli import score as sc
 from audit.cli import stats as st
 
 # Parameters of the single-stage commands that make no sense for a whole run.
-_DROP = {"run", "images", "out_scores", "counts", "reference", "attribute", "as_json"}
+_DROP = {"run", "images", "counts", "reference", "attribute", "as_json", "as_csv"}
 
 
 def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
