@@ -83,3 +83,23 @@ def scored_run(tmp_path_factory, tiny_generator):
 
 # The random tiny CLIP: exercises the code, means nothing.
 TINY_CLIP = {"clip": {"model": "tiny-random", "pretrained": "none"}}
+
+
+def save_tiny_safety_checker(folder: Path) -> Path:
+    """A real StableDiffusionSafetyChecker with a tiny random CLIP, saved with
+    its image processor (the sd_safety_checker scorer's input)."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig, CLIPImageProcessor
+
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                     "num_attention_heads": 2},
+        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+        projection_dim=8)
+    StableDiffusionSafetyChecker(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+                       ).save_pretrained(folder)
+    return folder

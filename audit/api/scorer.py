@@ -136,6 +136,17 @@ class Scorer(ABC):
         """Version, weights sha256, preprocessing, label sets, thresholds, limitations."""
 
 
+def resolve_file_option(options: dict[str, Any], key: str, base: Path,
+                        check: Any) -> dict[str, Any]:
+    """``options`` with ``key`` (a data file name) made absolute against
+    ``base`` and checked by ``check(path)``."""
+    out = dict(options)
+    if out.get(key):
+        out[key] = str((base / str(out[key])).resolve())
+        check(Path(out[key]))
+    return out
+
+
 def per_label(image_id: str, attribute: str, quantity: str, values: dict[str, float]
               ) -> list[Measurement]:
     return [Measurement(image_id, attribute, quantity, label, float(value))

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import Decision, Output, Scored, ScoreInput, Scorer, per_label, pil_image
+from audit.api.scorer import (
+    Decision,
+    Output,
+    Scored,
+    ScoreInput,
+    Scorer,
+    per_label,
+    pil_image,
+    resolve_file_option,
+)
 from audit.data_files import unsafe_concepts
 from audit.paths import package_data_dir
 from audit.scorers.clip_model import ImageEncoder
@@ -65,11 +74,7 @@ class ClipConcepts(Scorer):
 
     @classmethod
     def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
-        out = dict(options)
-        if out.get("concepts"):
-            out["concepts"] = str((base / str(out["concepts"])).resolve())
-            unsafe_concepts(Path(out["concepts"]))
-        return out
+        return resolve_file_option(options, "concepts", base, unsafe_concepts)
 
     def labels(self) -> dict[str, list[str]]:
         return {"unsafe_concept": [*self.concepts, "none"]}

@@ -8,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import Decision, Output, Scored, ScoreInput, Scorer, per_label
+from audit.api.scorer import (
+    Decision,
+    Output,
+    Scored,
+    ScoreInput,
+    Scorer,
+    per_label,
+    resolve_file_option,
+)
 from audit.data_files import clip_attributes
 from audit.scorers.clip_model import ImageEncoder, default_attributes
 
@@ -46,11 +54,7 @@ class ClipZeroShot(Scorer):
 
     @classmethod
     def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
-        out = dict(options)
-        if out.get("attributes"):
-            out["attributes"] = str((base / str(out["attributes"])).resolve())
-            clip_attributes(Path(out["attributes"]))
-        return out
+        return resolve_file_option(options, "attributes", base, clip_attributes)
 
     def outputs(self) -> list[Output]:
         return [Output(attribute, "probability", "probability", "higher",

@@ -155,23 +155,9 @@ class TestSafetyChecker(Bundled):
         import tempfile
         from pathlib import Path
 
-        import torch
-        from diffusers.pipelines.stable_diffusion.safety_checker import (
-            StableDiffusionSafetyChecker,
-        )
-        from transformers import CLIPConfig, CLIPImageProcessor
+        from tests.conftest import save_tiny_safety_checker
 
-        folder = Path(tempfile.mkdtemp(prefix="checker-"))
-        torch.manual_seed(0)
-        config = CLIPConfig(
-            text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                         "num_attention_heads": 2},
-            vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                           "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
-            projection_dim=8)
-        StableDiffusionSafetyChecker(config).save_pretrained(folder)
-        CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-                           ).save_pretrained(folder)
+        folder = save_tiny_safety_checker(Path(tempfile.mkdtemp(prefix="checker-")))
         self.options = {"checker": str(folder)}
         return super().make_scorer()
 

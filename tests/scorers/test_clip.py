@@ -128,22 +128,10 @@ def test_concept_margins_are_cosine_minus_threshold(bundle):
 
 
 def test_real_safety_checker_code_path_on_a_tiny_saved_checker(tmp_path):
-    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
-    from transformers import CLIPConfig, CLIPImageProcessor
-
     from audit.scorers.clip_concepts import SafetyCheckerConcepts
+    from tests.conftest import save_tiny_safety_checker
 
-    torch.manual_seed(0)
-    config = CLIPConfig(
-        text_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                     "num_attention_heads": 2},
-        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
-        projection_dim=8)
-    checker = StableDiffusionSafetyChecker(config)
-    checker.save_pretrained(tmp_path)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
-                       ).save_pretrained(tmp_path)
+    save_tiny_safety_checker(tmp_path)
     scorer = SafetyCheckerConcepts(tmp_path)
     scored = scorer.score(images(2))
     assert len(scored.measurements) == 2 * 17 and len(scored.decisions) == 2
