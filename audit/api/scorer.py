@@ -66,10 +66,6 @@ class Scored:
     decisions: list[Decision] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
 
-    def extend(self, other: Scored) -> None:
-        self.decisions += other.decisions
-        self.measurements += other.measurements
-
 
 @dataclass(frozen=True)
 class ScoreInput:

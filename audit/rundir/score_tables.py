@@ -24,7 +24,6 @@ import pandas as pd
 from audit.errors import InvalidInput, UsageError
 
 FORMAT = "t2i-audit-scores/2"
-INPUT_STATUSES = ("ok", "blank", "error")
 DECISION_COLUMNS = ["image_id", "scorer", "attribute", "label", "confidence"]
 MEASUREMENT_COLUMNS = ["image_id", "scorer", "attribute", "quantity", "label", "value", "unit",
                        "direction"]
