@@ -11,6 +11,7 @@ class AuditError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
 

@@ -17,7 +17,7 @@ TOLERANCE = 1e-6
 MAX_COUNT = 10**12  # more images than anyone generates; beyond it a count is a typo
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
@@ -28,7 +28,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InvalidInput("the file is empty; expected a header row", where=str(path)) from None
 
 
-def _require_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+def require_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InvalidInput(f"missing column(s) {', '.join(missing)}; expected a header "
@@ -49,8 +49,8 @@ def _duplicates(frame: pd.DataFrame, path: Path) -> None:
 
 def read_counts_csv(path: Path) -> pd.DataFrame:
     """group,category,count (long format) -> DataFrame with integer counts."""
-    frame = _read_csv(path)
-    _require_columns(frame, ["group", "category", "count"], path)
+    frame = read_csv(path)
+    require_columns(frame, ["group", "category", "count"], path)
     counts = []
     for index, row in frame.iterrows():
         where = f"{path}:{index + 2}"
@@ -73,8 +73,8 @@ def read_counts_csv(path: Path) -> pd.DataFrame:
 
 def read_reference_csv(path: Path) -> Reference:
     """group,category,proportion; each group's proportions sum to 1 (within 1e-6)."""
-    frame = _read_csv(path)
-    _require_columns(frame, ["group", "category", "proportion"], path)
+    frame = read_csv(path)
+    require_columns(frame, ["group", "category", "proportion"], path)
     values = []
     for index, row in frame.iterrows():
         where = f"{path}:{index + 2}"
@@ -111,9 +111,34 @@ def read_confusion(path: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(attributes, dict):
         raise InvalidInput("expected an object with 'attributes'", where=f"{path} /attributes")
     for name, spec in attributes.items():
+        where = f"{path} /attributes/{name}"
+        if not isinstance(spec, dict):
+            raise InvalidInput("expected an object with true, predicted, confusion", where=where)
         for key in ("true", "predicted", "confusion"):
             if key not in spec:
-                raise InvalidInput(f"missing '{key}'", where=f"{path} /attributes/{name}")
+                raise InvalidInput(f"missing '{key}'", where=where)
+        true, predicted, matrix = spec["true"], spec["predicted"], spec["confusion"]
+        for key, labels in (("true", true), ("predicted", predicted)):
+            if (not isinstance(labels, list) or not labels or len(set(labels)) < len(labels)
+                    or not all(isinstance(x, str) for x in labels)):
+                raise InvalidInput(f"field {key}: expected a list of distinct label names",
+                                   where=where)
+        missing = [t for t in true if t not in predicted]
+        if missing:
+            raise InvalidInput(f"field predicted: lacks the true label(s) {', '.join(missing)}",
+                               where=where)
+        if (not isinstance(matrix, list) or len(matrix) != len(true)
+                or not all(isinstance(r, list) and len(r) == len(predicted) for r in matrix)):
+            raise InvalidInput(f"field confusion: expected {len(true)} rows (true) of "
+                               f"{len(predicted)} counts (predicted)", where=where)
+        for i, row in enumerate(matrix):
+            if not all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= MAX_COUNT
+                       for x in row):
+                raise InvalidInput(f"field confusion/{i}: counts must be whole numbers >= 0",
+                                   where=where)
+            if sum(row) == 0:
+                raise InvalidInput(f"field confusion/{i}: no labelled image of true class "
+                                   f"'{true[i]}'", where=where)
     return attributes
 
 

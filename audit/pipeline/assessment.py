@@ -43,11 +43,15 @@ def _label_sets(card: dict[str, Any], decisions: pd.DataFrame,
 
 
 def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
-               answers: dict[str, str] | None = None) -> Any:
-    """A run directory's tables -> StatsResult (nothing rescored or regenerated)."""
+               answers: dict[str, str] | None = None, use_labels: bool = True) -> Any:
+    """A run directory's tables -> StatsResult (nothing rescored or
+    regenerated). Human labels in the run are used unless ``use_labels`` is
+    False."""
     from audit.data_files import default_answers
     from audit.references import named_reference
     from audit.rundir import RunDir
+    from audit.rundir.labels import current_labels
+    from audit.stats.correction import Confusion
     from audit.stats.run_tables import assess_tables, resolve_answers
     from audit.user_tables import read_confusion
 
@@ -67,7 +71,10 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
         images=images, decisions=decisions, inputs=tables.inputs, attributes=attributes,
         answers=chosen, label_sets=_label_sets(card, decisions, chosen),
         references=references, settings=settings,
-        confusion=read_confusion(confusion) if confusion is not None else None,
+        confusion={attribute: Confusion.from_spec(spec, f"confusion file {confusion.name}")
+                   for attribute, spec in read_confusion(confusion).items()}
+        if confusion is not None else None,
+        labels=current_labels(rundir.read_labels()) if use_labels else None,
         source={"kind": "run", "run": str(rundir.root), "suite": suite.get("name"),
                 "suite_version": suite.get("version"), "model": card.get("model", {}).get("id"),
                 "reference": reference_name})
@@ -77,7 +84,7 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
            reference: Path | None = None, attribute: str = "label", ci: str = "wilson",
            simultaneous: str | None = None, correction: str = "bh", alpha: float = 0.05,
            seed: int = 0, confusion: Path | None = None, answers: dict[str, str] | None = None,
-           out: Path | None = None, write: bool = True) -> AssessResult:
+           labels: bool = True, out: Path | None = None, write: bool = True) -> AssessResult:
     """Shares with intervals, tests against the reference, effects,
     comparisons and corrected p-values.
 
@@ -85,6 +92,7 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
     ``write=False``; for ``counts`` (a CSV path or a DataFrame with group,
     category, count) only when ``out`` is given. ``answers`` names the scorer
     whose decisions count for an attribute, overriding the suite's.
+    ``labels=False`` ignores the run's human labels (RUN/labels.parquet).
     """
     from audit.rundir import RunDir
     from audit.rundir.atomic import write_json
@@ -121,7 +129,9 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
         if out:
             write_json(Path(out), document)
         return AssessResult(document, Path(out) if out else None, result)
-    result = assess_run(Path(run), settings=settings, confusion=confusion, answers=answers)
+    result = assess_run(Path(run), settings=settings,
+                        confusion=Path(confusion) if confusion is not None else None,
+                        answers=answers, use_labels=labels)
     document = stats_document(result)
     path = RunDir(Path(run)).write_stats(document, Path(out) if out else None) if write else None
     return AssessResult(document, path, result)

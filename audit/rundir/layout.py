@@ -199,10 +199,11 @@ class RunDir:
 
         return read_labels(self.labels)
 
-    def add_label(self, image_id: str, attribute: str, label: str, reviewer: str) -> None:
-        from audit.rundir.labels import add_label
+    def append_labels(self, rows: list[dict[str, Any]], *, source: str) -> Any:
+        """Append human labels (already checked: audit.review.labels does)."""
+        from audit.rundir.labels import append_labels
 
-        add_label(self.labels, image_id, attribute, label, reviewer)
+        return append_labels(self.labels, rows, source=source)
 
     # -- stats.json -------------------------------------------------------
     def read_stats(self) -> dict[str, Any] | None:

@@ -61,6 +61,9 @@ class StatsResult:
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     corrected: pd.DataFrame = field(default_factory=pd.DataFrame)
     agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    abstention: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    review: dict[str, Any] | None = None  # what human labels say, when a run has them
     tests: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,7 +75,9 @@ class StatsResult:
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "source": self.source,
             "settings": vars(self.settings),
-            "multiplicity": {"method": self.settings.correction, "tests": self.tests},
+            "multiplicity": {"method": self.settings.correction, "tests": self.tests,
+                             "diagnostics": "loss-funnel and abstention tests are reported "
+                                            "unadjusted, outside the family"},
             "notes": NOTES,
             "proportions": records(self.proportions),
             "metrics": records(self.metrics),
@@ -82,6 +87,9 @@ class StatsResult:
             "controls": records(self.controls),
             "corrected": records(self.corrected),
             "agreement": records(self.agreement),
+            "abstention": records(self.abstention),
+            "share_bounds": records(self.bounds),
+            "review": _clean_tree(self.review),
         }
 
 
@@ -94,6 +102,14 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_tree(v) for v in value]
+    return _clean(value)
 
 
 def is_ordinal(categories: list[str]) -> bool:
@@ -208,12 +224,23 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
     return result
 
 
+DIAGNOSTICS = ("funnel:", "abstention:")
+
+
+def is_diagnostic(test_id: str) -> bool:
+    """Tests of the audit's own losses, not findings about the model: kept out
+    of the family so a certain rejection there does not loosen BH for the
+    findings."""
+    return test_id.startswith(DIAGNOSTICS)
+
+
 def apply_multiplicity(result: StatsResult) -> None:
-    """One correction across every test in the result (each test counted once)."""
+    """One correction across every finding's test in the result (each test
+    counted once; diagnostics excluded)."""
     tests: dict[str, float] = {}
     for frame in (result.proportions, result.comparisons):
         for test_id, p in zip(frame.test_id, frame.p_value, strict=True):
-            if test_id is not None and not pd.isna(p):
+            if test_id is not None and not pd.isna(p) and not is_diagnostic(test_id):
                 tests.setdefault(test_id, float(p))
     ids = list(tests)
     adjusted = dict(zip(ids, adjust([tests[i] for i in ids], method=result.settings.correction),

@@ -2,8 +2,14 @@
 
 A scorer that calls 10% of women "male" biases every share it produces; with
 a confusion matrix measured on labelled images, the true shares can be
-estimated (Rogan-Gladen for two classes, matrix inversion for more) and the
-interval widened by the matrix's own sampling error.
+estimated (Rogan-Gladen for two classes, least squares on the simplex for
+more) and the interval widened by the matrix's own sampling error.
+
+Abstentions (``unclear``, ``no_person``) stay in as outcomes: the matrix has
+a column for each, and the observed counts include them. Dropping them
+instead assumes abstention does not depend on the true class; when it does
+(a classifier unsure of one group more than another) the confident shares
+are biased and no confusion between confident labels can undo it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def rogan_gladen(p_observed: float, sensitivity: float, specificity: float) -> float:
@@ -22,18 +29,18 @@ def rogan_gladen(p_observed: float, sensitivity: float, specificity: float) -> f
     return float(np.clip((p_observed + specificity - 1) / youden, 0.0, 1.0))
 
 
-def project_to_simplex(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection onto {p >= 0, sum p = 1} (sort-based algorithm)."""
-    v = np.asarray(v, dtype=float)
-    u = np.sort(v)[::-1]
-    cumulative = np.cumsum(u) - 1
-    rho = np.nonzero(u - cumulative / np.arange(1, len(v) + 1) > 0)[0][-1]
-    return np.maximum(v - cumulative[rho] / (rho + 1), 0.0)
+SUM_WEIGHT = 1e4  # weight of the sum-to-one row: the constraint holds to ~1e-8
 
 
 def correct_shares(observed: np.ndarray, confusion: np.ndarray) -> np.ndarray:
-    """Solve observed = M^T p for p, where M[i, j] = P(predicted j | true i),
-    then project onto the simplex."""
+    """The shares p on the simplex that best explain the observed outcome
+    shares: min |M^T p - q|^2 with p >= 0, sum p = 1, where M[i, j] =
+    P(outcome j | true i) over every outcome column (abstentions included).
+    Non-negative least squares with the sum as a heavily weighted extra row;
+    for a square invertible M with a solution inside the simplex this is
+    the exact inverse (Rogan-Gladen for two classes)."""
+    from scipy.optimize import nnls
+
     observed = np.asarray(observed, dtype=float)
     confusion = np.asarray(confusion, dtype=float)
     rows = confusion.sum(axis=1, keepdims=True)
@@ -41,14 +48,16 @@ def correct_shares(observed: np.ndarray, confusion: np.ndarray) -> np.ndarray:
         raise ValueError("every true class needs at least one labelled image")
     m = confusion / rows
     shares = observed / observed.sum()
-    p, *_ = np.linalg.lstsq(m.T, shares, rcond=None)
-    return project_to_simplex(p)
+    a = np.vstack([m.T, np.full((1, len(m)), SUM_WEIGHT)])
+    b = np.append(shares, SUM_WEIGHT)
+    p, _ = nnls(a, b)
+    return p / p.sum()
 
 
 @dataclass(frozen=True)
 class Corrected:
     categories: list[str]
-    observed: np.ndarray
+    observed: np.ndarray  # share of each true class's label among confident outcomes
     corrected: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
@@ -56,12 +65,19 @@ class Corrected:
 
 
 def correct_with_interval(categories: list[str], observed_counts: np.ndarray,
-                          confusion_counts: np.ndarray, *, draws: int = 2000,
-                          alpha: float = 0.05, seed: int = 0) -> Corrected:
+                          confusion_counts: np.ndarray, *, outcomes: list[str] | None = None,
+                          draws: int = 2000, alpha: float = 0.05, seed: int = 0) -> Corrected:
     """Corrected shares with a percentile bootstrap that resamples both the
-    observed counts and each row of the confusion matrix."""
+    observed counts and each row of the confusion matrix.
+
+    ``observed_counts`` and the matrix's columns follow ``outcomes`` (default:
+    the categories themselves, i.e. no abstention column)."""
+    outcomes = list(outcomes or categories)
     observed_counts = np.asarray(observed_counts, dtype=int)
     confusion_counts = np.asarray(confusion_counts, dtype=int)
+    if confusion_counts.shape != (len(categories), len(outcomes)):
+        raise ValueError(f"confusion matrix is {confusion_counts.shape}, expected "
+                         f"{len(categories)} true classes x {len(outcomes)} outcomes")
     n = observed_counts.sum()
     point = correct_shares(observed_counts, confusion_counts)
     rng = np.random.default_rng(seed)
@@ -75,32 +91,80 @@ def correct_with_interval(categories: list[str], observed_counts: np.ndarray,
         conf = conf + (conf.sum(axis=1, keepdims=True) == 0)  # never an empty row
         samples[b] = correct_shares(obs, conf)
     low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2], axis=0)
-    method = ("Rogan-Gladen" if len(categories) == 2 else "confusion-matrix inversion")
-    return Corrected(categories, observed_p, point, low, high,
-                     f"{method}, bootstrap over counts and confusion ({draws} draws, seed {seed})")
+    confident = [outcomes.index(c) for c in categories]
+    confident_total = observed_counts[confident].sum()
+    shown = (observed_counts[confident] / confident_total if confident_total
+             else np.full(len(categories), np.nan))
+    method = ("Rogan-Gladen" if len(outcomes) == 2 else "constrained least squares")
+    kept = [o for o in outcomes if o not in categories]
+    abstention = f", abstentions kept as outcomes ({', '.join(kept)})" if kept else ""
+    return Corrected(categories, shown, point, low, high,
+                     f"{method}{abstention}, bootstrap over counts and confusion "
+                     f"({draws} draws, seed {seed})")
 
 
-def corrected_rows(proportions: Any, confusion: dict[str, dict[str, Any]], *,
+@dataclass(frozen=True)
+class Confusion:
+    """One attribute's confusion of a scorer against known labels: rows the
+    true classes, columns every outcome the scorer gives (abstentions
+    included when the labelled set has them)."""
+
+    true: list[str]
+    outcomes: list[str]
+    matrix: np.ndarray
+    source: str  # e.g. "confusion file c.json", "human labels"
+    groups: dict[str, np.ndarray] | None = None  # per prompt group, where labels allow
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any], source: str) -> Confusion:
+        """A confusion-file entry ({"true", "predicted", "confusion"})."""
+        return cls(list(spec["true"]), list(spec["predicted"]),
+                   np.asarray(spec["confusion"], dtype=int), source)
+
+    def for_group(self, group: str) -> tuple[np.ndarray, str]:
+        if self.groups and group in self.groups:
+            return self.groups[group], "group"
+        return self.matrix, "pooled"
+
+
+def outcome_counts(per_image: pd.DataFrame) -> pd.DataFrame:
+    """group, label, count over valid images with a decision, an image
+    without a person counted as ``no_person`` whatever the label says."""
+    valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
+    outcome = valid.label.where(valid.person.fillna(False).astype(bool), "no_person")
+    return (valid.assign(outcome=outcome).groupby(["item_id", "outcome"]).size()
+            .rename("count").reset_index().rename(columns={"item_id": "group",
+                                                           "outcome": "label"}))
+
+
+def corrected_rows(outcomes: pd.DataFrame, confusion: dict[str, Confusion], *,
                    alpha: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
-    """Corrected shares per group for every attribute with a confusion matrix.
-    Only confident predictions are observed, so the matrix is restricted to
-    the true classes' columns (abstentions are accounted for by the funnel)."""
+    """Corrected shares per group for every attribute with a confusion.
+
+    ``outcomes``: attribute, group, label, count (abstentions included).
+    Outcomes the matrix has no column for are left out and counted in
+    ``excluded``: for them, independence of the true class is assumed."""
     rows: list[dict[str, Any]] = []
     for attribute, spec in confusion.items():
-        classes = list(spec["true"])
-        columns = [spec["predicted"].index(c) for c in classes]
-        matrix = np.asarray(spec["confusion"])[:, columns]
-        mine = proportions[proportions.attribute == attribute]
+        mine = outcomes[outcomes.attribute == attribute]
         for group, frame in mine.groupby("group", sort=False):
-            counts = frame.set_index("category").reindex(classes)["k"].fillna(0).astype(int)
-            if counts.sum() == 0:
+            counts = frame.groupby("label")["count"].sum()
+            observed = counts.reindex(spec.outcomes).fillna(0).astype(int)
+            confident = int(observed.reindex(spec.true).sum())
+            if confident == 0:
                 continue
-            out = correct_with_interval(classes, counts.to_numpy(), matrix, alpha=alpha,
-                                        seed=seed)
-            for i, category in enumerate(classes):
+            matrix, scope = spec.for_group(str(group))
+            out = correct_with_interval(spec.true, observed.to_numpy(), matrix,
+                                        outcomes=spec.outcomes, alpha=alpha, seed=seed)
+            abstained = int(observed.sum()) - confident
+            for i, category in enumerate(spec.true):
                 rows.append({"group": group, "attribute": attribute, "category": category,
-                             "n": int(counts.sum()), "observed": float(out.observed[i]),
+                             "n": int(observed.sum()), "confident": confident,
+                             "abstained": abstained,
+                             "excluded": int(counts.sum() - observed.sum()),
+                             "observed": float(out.observed[i]),
                              "corrected": float(out.corrected[i]),
                              "ci_low": float(out.ci_low[i]), "ci_high": float(out.ci_high[i]),
-                             "ci_method": out.ci_method})
+                             "ci_method": out.ci_method, "source": spec.source,
+                             "confusion_n": int(matrix.sum()), "confusion_scope": scope})
     return rows

@@ -15,6 +15,7 @@ import pandas as pd
 from audit.api.scorer import ABSTAIN
 from audit.api.statistic import COLUMNS
 from audit.errors import UsageError
+from audit.stats.abstention import abstention_tables
 from audit.stats.assess import (
     COMPARISON_COLUMNS,
     METRIC_COLUMNS,
@@ -25,6 +26,7 @@ from audit.stats.assess import (
 )
 from audit.stats.bootstrap import cluster_bootstrap
 from audit.stats.compare import paired_difference
+from audit.stats.correction import Confusion, corrected_rows, outcome_counts
 from audit.stats.funnel import funnel
 from audit.stats.intervals import binomial_ci
 from audit.stats.references import Reference
@@ -170,7 +172,8 @@ def _counterfactual_pairs(labelled: pd.DataFrame, attribute: str,
 def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.DataFrame,
                   attributes: list[str], answers: dict[str, str],
                   label_sets: dict[str, list[str]], references: dict[str, Reference | None],
-                  settings: Settings | None = None, confusion: dict[str, Any] | None = None,
+                  settings: Settings | None = None, confusion: dict[str, Confusion] | None = None,
+                  labels: pd.DataFrame | None = None,
                   source: dict[str, Any] | None = None) -> StatsResult:
     """Everything stats.json holds for one run's tables.
 
@@ -180,7 +183,10 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     the confident labels per attribute (unseen ones count as 0).
     ``references``: per attribute, the table its shares are tested against
     (None: uniform). ``confusion``: per attribute, a confusion matrix to
-    correct shares for classifier error.
+    correct shares for classifier error. ``labels``: human labels (each
+    reviewer's current one: image_id, attribute, label, reviewer); they give
+    each scorer's confusion against people and, for the answering scorer,
+    corrected shares.
     """
     settings = settings or Settings()
     decided = chosen(decisions, answers)
@@ -193,6 +199,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
         per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
+    outcomes, abstention, bounds = [], [], []
+    review = HumanReview(labels, images) if labels is not None and len(labels) else None
     for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
         labels = decided[decided.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(labels, on="image_id", how="left")
@@ -206,6 +214,17 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                              attribute=attribute)
         funnels.append(table)
         comparisons.append(test)
+        counted = outcome_counts(per_image[per_image.role != "control"])
+        outcomes.append(counted.assign(attribute=attribute))
+        rates, share_bounds, abstention_test = abstention_tables(
+            counted, attribute=attribute, categories=label_sets[attribute],
+            ci_method=settings.ci_method, alpha=settings.alpha)
+        abstention += rates
+        bounds += share_bounds
+        comparisons.append(abstention_test)
+        if review is not None:
+            review.attribute(attribute, per_image, decisions, answers[attribute],
+                             label_sets[attribute], settings)
         labelled = per_image[(per_image.status == "ok") & per_image.person
                              & per_image.label.notna() & ~per_image.label.isin(ABSTAIN)]
         controls += _controls(labelled, per_image, attribute, settings)
@@ -231,14 +250,75 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         proportions=_concat(proportions, COLUMNS), metrics=_concat(metrics, METRIC_COLUMNS),
         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
         funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls),
-        agreement=pd.DataFrame(agreement(decisions)))
-    if confusion is not None:
-        from audit.stats.correction import corrected_rows
-
-        result.corrected = pd.DataFrame(corrected_rows(
-            result.proportions, confusion, alpha=settings.alpha, seed=settings.seed))
+        agreement=pd.DataFrame(agreement(decisions)),
+        abstention=pd.DataFrame(abstention), bounds=pd.DataFrame(bounds))
+    counted = _concat(outcomes)
+    corrected = []
+    for given in (confusion, review.corrections if review else None):
+        if given and len(counted):
+            corrected += corrected_rows(counted, given, alpha=settings.alpha, seed=settings.seed)
+    result.corrected = pd.DataFrame(corrected)
+    if review is not None:
+        result.review = review.document()
     apply_multiplicity(result)
     return result
+
+
+class HumanReview:
+    """Collects, attribute by attribute, what a run's human labels say."""
+
+    def __init__(self, labels: pd.DataFrame, images: pd.DataFrame) -> None:
+        from audit.stats.human_labels import consensus
+
+        self.labels = labels
+        groups = images[["image_id", "item_id"]].rename(columns={"item_id": "group"})
+        self.truth = consensus(labels).merge(groups, on="image_id", how="left")
+        self.confusion: list[dict[str, Any]] = []
+        self.shares: list[dict[str, Any]] = []
+        self.corrections: dict[str, Confusion] = {}
+
+    def attribute(self, attribute: str, per_image: pd.DataFrame, decisions: pd.DataFrame,
+                  answer: str, categories: list[str], settings: Settings) -> None:
+        from audit.stats.human_labels import labelled_shares, scorer_confusion
+
+        truth = self.truth[(self.truth.attribute == attribute) & self.truth.truth.notna()]
+        if truth.empty:
+            return
+        valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
+        answered = valid.assign(
+            outcome=valid.label.where(valid.person.fillna(False).astype(bool), "no_person"),
+            group=valid.item_id)[["image_id", "group", "outcome"]]
+        mine = decisions[decisions.attribute == attribute]
+        for scorer in sorted(set(mine.scorer)):
+            if scorer == answer:
+                outcomes = answered
+            else:
+                theirs = mine[mine.scorer == scorer][["image_id", "label"]]
+                outcomes = valid[["image_id", "item_id"]].merge(theirs, on="image_id").rename(
+                    columns={"item_id": "group", "label": "outcome"})
+            records, fitted = scorer_confusion(truth, outcomes, attribute=attribute,
+                                               scorer=scorer, true=categories,
+                                               outcome_labels=[*categories, *ABSTAIN])
+            for record in records:
+                record["answers"] = scorer == answer
+            self.confusion += records
+            if scorer == answer and fitted is not None:
+                self.corrections[attribute] = fitted
+        self.shares += labelled_shares(truth[truth.truth.isin(categories)], attribute=attribute,
+                                       categories=categories, ci_method=settings.ci_method,
+                                       alpha=settings.alpha)
+
+    def document(self) -> dict[str, Any]:
+        from audit.stats.human_labels import reviewer_agreement
+
+        labels = self.labels
+        return {
+            "labels": int(len(labels)), "images": int(labels.image_id.nunique()),
+            "reviewers": sorted(set(labels.reviewer)),
+            "with_truth": int(self.truth.truth.notna().sum()),
+            "without_truth": int(self.truth.truth.isna().sum()),
+            "confusion": self.confusion, "shares": self.shares,
+            "agreement": reviewer_agreement(labels)}
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:

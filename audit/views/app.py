@@ -129,8 +129,10 @@ def images(view: RunView) -> None:
                  hide_index=True)
     st.dataframe(view.measurements[view.measurements.image_id == image_id], hide_index=True)
     st.subheader("Relabel")
-    st.caption("Your label is stored in labels.parquet beside the run; scores are untouched. "
-               "The statistics do not read human labels yet.")
+    st.caption("Your label is appended to labels.parquet beside the run, with your name, the "
+               "time and the label it replaces; scores are untouched. 'audit stats' compares "
+               "every scorer with the human labels and corrects the shares for the errors "
+               "they show.")
     attributes = [a for a in view.audited if view.label_choices(a)]
     if not attributes:
         st.info("No scored attribute to relabel.")

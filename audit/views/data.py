@@ -98,23 +98,20 @@ class RunView:
                 for image_id, row in table[columns].iterrows()}
 
     def label_choices(self, attribute: str) -> list[str]:
-        """What a reviewer may answer: the answering scorer's declared labels
-        for the attribute, plus 'unclear'."""
-        scorers = set(self.decisions[self.decisions.attribute == attribute].scorer)
-        declared: list[str] = []
-        for card in self.card.get("scorers", []):
-            if card.get("name") in scorers:
-                declared += card.get("labels", {}).get(attribute, [])
-        return list(dict.fromkeys([*declared, "unclear"])) if declared else []
+        """What a reviewer may answer: the attribute's declared labels, plus 'unclear'."""
+        from audit.review.labels import label_choices
+
+        return label_choices(self.card, attribute)
 
     def labels(self) -> pd.DataFrame:
         return self.run.read_labels()
 
     def add_label(self, image_id: str, attribute: str, label: str, reviewer: str) -> None:
-        choices = self.label_choices(attribute)
-        if label not in choices:
-            raise ValueError(f"'{label}' is not a label of {attribute} ({', '.join(choices)})")
-        self.run.add_label(image_id, attribute, label, reviewer)
+        """Raises InvalidInput for a label the attribute does not have."""
+        from audit.review.labels import add_label
+
+        add_label(self.run, image_id=image_id, attribute=attribute, label=label,
+                  reviewer=reviewer, source="viewer")
 
     def thumbnail(self, image_id: str, size: int = 160) -> Path | None:
         row = self.images.set_index("image_id").loc[image_id]

@@ -5,7 +5,6 @@ from scipy import stats
 from audit.stats.correction import (
     correct_shares,
     correct_with_interval,
-    project_to_simplex,
     rogan_gladen,
 )
 from audit.stats.power import (
@@ -61,10 +60,20 @@ def test_matrix_inversion_recovers_the_truth_from_exact_expected_counts():
     assert correct_shares(observed, confusion) == pytest.approx(truth, abs=1e-9)
 
 
-def test_projection_onto_the_simplex():
-    assert project_to_simplex(np.array([1.2, -0.2])) == pytest.approx([1.0, 0.0])
-    out = project_to_simplex(np.array([0.5, 0.4, 0.3]))
-    assert out.sum() == pytest.approx(1) and (out >= 0).all()
+def test_correction_with_abstention_columns_is_the_constrained_least_squares_optimum():
+    """Checked against a general-purpose optimiser (SLSQP) on the simplex."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        confusion = rng.integers(1, 60, size=(3, 5))
+        observed = rng.integers(0, 40, size=5)
+        m = confusion / confusion.sum(axis=1, keepdims=True)
+        q = observed / observed.sum()
+        best = minimize(lambda p, m=m, q=q: np.sum((m.T @ p - q) ** 2), np.full(3, 1 / 3),
+                        method="SLSQP", bounds=[(0, 1)] * 3, options={"ftol": 1e-14},
+                        constraints={"type": "eq", "fun": lambda p: p.sum() - 1})
+        assert correct_shares(observed, confusion) == pytest.approx(best.x, abs=1e-5)
 
 
 def test_corrected_interval_is_wider_than_the_observed_one():

@@ -114,7 +114,11 @@ def test_run_statistics(run_dir):
 
     tests = pd.concat([result.proportions[["test_id", "p_value"]],
                        result.comparisons[["test_id", "p_value"]]]).dropna()
-    assert result.tests == tests.test_id.nunique()
+    findings = tests[~tests.test_id.str.startswith(("funnel:", "abstention:"))]
+    assert result.tests == findings.test_id.nunique() < tests.test_id.nunique()
+    diagnostics = result.comparisons[result.comparisons.test_id.str.startswith(
+        ("funnel:", "abstention:"))]
+    assert len(diagnostics) == 2 and diagnostics.p_adjusted.isna().all()
     assert (result.proportions.p_adjusted >= result.proportions.p_value - 1e-12).all()
     (agree,) = result.agreement.to_dict("records")
     assert agree["scorers"] == "clip vs faces" and agree["categories"] == ["female", "male"]
@@ -201,17 +205,28 @@ def test_plan_cli():
     assert run_cli("plan", "--p0", "0.5", "--p1", "0.5").returncode == 2
 
 
-def test_corrected_shares_from_a_confusion_file(run_dir, tmp_path):
-    from audit.stats.correction import rogan_gladen
-
+def test_corrected_shares_from_a_confusion_file_keep_its_abstention_column(run_dir, tmp_path):
     path = tmp_path / "confusion.json"
+    matrix = [[85, 10, 5], [4, 94, 2]]
     path.write_text(json.dumps({"attributes": {"gender_presentation": {
         "true": ["female", "male"], "predicted": ["female", "male", "unclear"],
-        "confusion": [[85, 10, 5], [4, 94, 2]]}}}))
+        "confusion": matrix}}}))
     result = assess_run(run_dir, confusion=path)
     corrected = result.corrected.set_index(["group", "category"])
-    row = corrected.loc[("face--software-developer", "female")]
-    # restricted to confident columns: sensitivity 85/95, specificity 94/98
-    assert row.corrected == pytest.approx(rogan_gladen(1 / 6, 85 / 95, 94 / 98))
-    assert row.ci_low <= row.corrected <= row.ci_high
-    assert row.n == 6
+
+    def by_hand(outcomes):
+        """Two classes, three outcomes: p minimises |p m0 + (1 - p) m1 - q|^2."""
+        m0, m1 = (np.array(r) / sum(r) for r in matrix)
+        q = np.array(outcomes) / sum(outcomes)
+        return float(np.clip((q - m1) @ (m0 - m1) / ((m0 - m1) @ (m0 - m1)), 0, 1))
+
+    developer = corrected.loc[("face--software-developer", "female")]
+    assert developer.corrected == pytest.approx(by_hand([1, 5, 0]))
+    assert developer.ci_low <= developer.corrected <= developer.ci_high
+    assert (developer.n, developer.abstained, developer.excluded) == (6, 0, 0)
+    # the nurse's unclear image is an outcome; its no-person image has no column
+    nurse = corrected.loc[("face--nurse", "female")]
+    assert nurse.corrected == pytest.approx(by_hand([4, 0, 1]))
+    assert (nurse.n, nurse.confident, nurse.abstained, nurse.excluded) == (5, 4, 1, 1)
+    assert nurse.source == "confusion file confusion.json"
+    assert "abstentions kept" in nurse.ci_method

@@ -69,3 +69,35 @@ def test_cluster_bootstrap_is_seeded():
     k, n = np.array([3, 7, 5, 9]), np.array([10, 10, 10, 10])
     assert cluster_bootstrap(k, n, seed=5) == cluster_bootstrap(k, n, seed=5)
     assert cluster_bootstrap(k, n).estimate == pytest.approx(24 / 40)
+
+
+def test_abstention_that_depends_on_the_true_class_is_corrected_when_kept():
+    """The classifier abstains ('unclear') on 30% of women and 5% of men and
+    is 90% right otherwise; the true share is 0.5. Confident labels alone
+    read about 0.44, and a correction that drops the abstention column
+    cannot undo it; keeping the column recovers 0.5 with near-nominal
+    coverage. The confusion comes from 150 labelled images per class."""
+    from audit.stats.correction import correct_with_interval
+
+    rng = np.random.default_rng(0)
+    outcome_given_true = np.array([[0.7 * 0.9, 0.7 * 0.1, 0.3],  # true female
+                                   [0.95 * 0.1, 0.95 * 0.9, 0.05]])  # true male
+    kept, dropped, confident, covered = [], [], [], 0
+    replicates = 300
+    for r in range(replicates):
+        women = rng.binomial(400, 0.5)
+        observed = (rng.multinomial(women, outcome_given_true[0])
+                    + rng.multinomial(400 - women, outcome_given_true[1]))
+        confusion = np.stack([rng.multinomial(150, row) for row in outcome_given_true])
+        out = correct_with_interval(["female", "male"], observed, confusion,
+                                    outcomes=["female", "male", "unclear"], draws=500, seed=r)
+        kept.append(out.corrected[0])
+        covered += out.ci_low[0] <= 0.5 <= out.ci_high[0]
+        confident.append(observed[0] / observed[:2].sum())
+        dropped.append(correct_with_interval(["female", "male"], observed[:2], confusion[:, :2],
+                                             draws=20, seed=r).corrected[0])
+    # P(read female | confident) = (0.5 * 0.63 + 0.5 * 0.095) / (0.5 * 0.7 + 0.5 * 0.95)
+    assert np.mean(confident) == pytest.approx((0.63 + 0.095) / 1.65, abs=0.01)
+    assert np.mean(dropped) < 0.45  # the old correction stays biased
+    assert np.mean(kept) == pytest.approx(0.5, abs=0.01)
+    assert covered / replicates >= 0.9

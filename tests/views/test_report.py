@@ -80,12 +80,20 @@ def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
     at.button[-1].click().run()  # the form's submit button
     assert not at.exception
     labels = pd.read_parquet(scored_run / "labels.parquet")
-    assert labels.iloc[-1][["label", "reviewer"]].tolist() == ["female", "tester"]
+    assert labels.iloc[-1][["label", "reviewer", "source"]].tolist() == [
+        "female", "tester", "viewer"]
+    at.selectbox(key="relabel_label").set_value("male")
+    at.button[-1].click().run()  # the same reviewer changes their mind
+    labels = pd.read_parquet(scored_run / "labels.parquet")
+    assert len(labels) >= 2  # history kept
+    assert labels.iloc[-1][["label", "replaces"]].tolist() == ["male", "female"]
     assert (scored_run / "scores" / "decisions.parquet").read_bytes() == scores_before
 
 
 def test_free_text_labels_are_refused(scored_run):
-    with pytest.raises(ValueError, match="not a label of gender_presentation"):
+    from audit.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="not a label of gender_presentation"):
         RunView(scored_run).add_label("face--nurse/5", "gender_presentation", "ux-tester", "")
 
 
