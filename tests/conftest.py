@@ -12,6 +12,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
 
+def run_cli(*args: str, cwd: Path = REPO):
+    """``audit ARGS`` in a fresh interpreter, as a user runs it (wide terminal)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True,
+                          timeout=120)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", help="run tests marked gpu")
     parser.addoption("--run-slow", action="store_true", help="run tests marked slow")

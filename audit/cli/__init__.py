@@ -32,9 +32,20 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from audit.cli import assignment, demo, generate, probes, report, run, score, stats
+    from audit.cli import (
+        assignment,
+        demo,
+        generate,
+        labels,
+        probes,
+        report,
+        run,
+        score,
+        stats,
+    )
 
     app.add_typer(probes.app, name="probes")
+    app.add_typer(labels.app, name="labels")
     generate.register(app)
     run.register(app)
     score.register(app)

@@ -100,6 +100,26 @@ def print_summary(document: dict[str, Any], console: Console) -> None:
         print_table(console, ("kind", "attribute", "groups", "estimate (95% CI)", "test", "p",
                               "p adj."), rows, title="Comparisons",
                     wrap=("kind", "groups", "test"))
+    if document.get("corrected"):
+        rows = [(r["group"], r["attribute"], r["category"], fmt(r["observed"]),
+                 f"{fmt(r['corrected'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                 f"{r['confident']}+{r['abstained']}", r["source"],
+                 f"{r['confusion_n']} ({r['confusion_scope']})")
+                for r in document["corrected"]]
+        print_table(console, ("group", "attribute", "category", "observed",
+                              "corrected (95% CI)", "confident+abstained", "from",
+                              "labels in matrix"), rows,
+                    title="Shares corrected for classifier error (abstentions kept as outcomes)",
+                    wrap=("from",))
+    review = document.get("review")
+    if review:
+        console.print(f"human labels: {review['labels']} on {review['images']} images by "
+                      f"{len(review['reviewers'])} reviewer(s); {review['with_truth']} images "
+                      f"with a confident consensus label", markup=False)
+        rows = [(r["scorer"], r["attribute"], r["n"], fmt(r["accuracy"]), r["abstained"])
+                for r in review["confusion"] if r["scope"] == "all"]
+        print_table(console, ("scorer", "attribute", "labelled images", "accuracy (confident)",
+                              "abstained"), rows, title="Scorers against human labels")
     method = document["multiplicity"]
     answers = document["source"].get("answers")
     if answers:

@@ -53,7 +53,7 @@ def run(**options: Any) -> None:
                                                o["concepts"], o["checker"], settings)
     stats = {**(settings.get("stats") or {}),
              **st.stats_kwargs(o["ci"], o["simultaneous"], o["correction"], o["alpha"],
-                               o["seed"], o["confusion"], o["answer"])}
+                               o["seed"], o["confusion"], o["answer"], o["no_labels"])}
     if stats.get("confusion") is not None:
         stats["confusion"] = Path(stats["confusion"])
     gen.warn_content(kwargs["suite"])

@@ -29,15 +29,20 @@ AnswerOpt = typer.Option(None, "--answer", help="ATTRIBUTE=SCORER: whose decisio
                          "'answers'; repeatable).")
 
 
+NoLabelsOpt = typer.Option(False, "--no-labels", help="Ignore the run's human labels "
+                           "(RUN/labels.parquet); by default they are used.")
+
+
 def stats_kwargs(ci: str | None, simultaneous: str | None, correction: str | None,
                  alpha: float | None, seed: int | None, confusion: Path | None,
-                 answer: list[str] | None) -> dict[str, Any]:
+                 answer: list[str] | None, no_labels: bool = False) -> dict[str, Any]:
     """``audit.assess`` keywords for the flags given (the rest keep its defaults)."""
     from audit.pipeline.options import parse_pairs
 
     given = {"ci": ci, "simultaneous": simultaneous, "correction": correction, "alpha": alpha,
              "seed": seed, "confusion": confusion,
-             "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()}}
+             "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()},
+             "labels": False if no_labels else None}
     return {k: v for k, v in given.items() if v is not None and v != {}}
 
 
@@ -57,6 +62,7 @@ def stats(
     correction: str | None = CorrectionOpt, alpha: float | None = AlphaOpt,
     seed: int | None = SeedOpt,
     confusion: Path | None = ConfusionOpt, answer: list[str] | None = AnswerOpt,
+    no_labels: bool = NoLabelsOpt,
 ) -> None:
     """Shares with confidence intervals, tests against a reference, effect sizes,
     comparisons and corrected p-values.
@@ -69,7 +75,7 @@ def stats(
 
     result = audit.assess(run=run, counts=counts, reference=reference, attribute=attribute,
                           out=out, **stats_kwargs(ci, simultaneous, correction, alpha, seed,
-                                                  confusion, answer))
+                                                  confusion, answer, no_labels))
     if as_json:
         typer.echo(json.dumps(result.document, indent=2, allow_nan=False))
         return

@@ -52,7 +52,7 @@ def scorer_confusion(truth: pd.DataFrame, outcomes: pd.DataFrame, *, attribute: 
 
     ``truth``: image_id, truth (consensus, confident only). ``outcomes``:
     image_id, group, outcome (the scorer's answer, abstentions included)."""
-    pairs = truth.merge(outcomes, on="image_id", how="inner")
+    pairs = truth[["image_id", "truth"]].merge(outcomes, on="image_id", how="inner")
     pairs = pairs[pairs.truth.isin(true)]
     outcome_labels = list(dict.fromkeys([*outcome_labels, *sorted(set(pairs.outcome))]))
     records = []

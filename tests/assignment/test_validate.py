@@ -4,8 +4,6 @@ import io
 import json
 import os
 import stat
-import subprocess
-import sys
 import zipfile
 
 import jsonschema
@@ -14,7 +12,7 @@ from PIL import Image
 
 from audit.assignment.validate import report, validate
 from audit.paths import schemas_dir
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 
 def png(color=(200, 30, 30), fmt="PNG"):
@@ -247,12 +245,6 @@ def test_huge_json_is_refused(tmp_path):
     path = make_zip(tmp_path / "big.zip", {"story.json": b'{"story": "' + b"a" * (6 * 2**20)
                                            + b'"}'}, compression=zipfile.ZIP_STORED)
     assert "larger than" in errors(path)[0][2]
-
-
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
 
 
 def test_cli_exit_codes_and_json_report(tmp_path):

@@ -2,9 +2,6 @@
 
 import csv
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import jsonschema
@@ -16,7 +13,7 @@ from audit.paths import package_data_dir, schemas_dir
 from audit.rundir import RunDir
 from audit.stages.generate import run_generate
 from audit.suites import load_suite
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 SUITE = """\
     name: pairs
@@ -131,12 +128,6 @@ def test_run_statistics(run_dir):
     assert agree["kappa"] == pytest.approx((po - pe) / (1 - pe), abs=1e-12)
     pooled = result.pooled.set_index("category").loc["female"]
     assert (pooled.k, pooled.n, pooled.clusters) == (5, 10, 2)
-
-
-def run_cli(*args, cwd=REPO):
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_stats_cli_on_a_run_writes_valid_stats_json(run_dir):
