@@ -8,7 +8,8 @@ The Python API (keyword-only; nothing prints)::
     result.assessed.proportions       # a DataFrame: n, k, estimate, ci_low, ci_high, ...
 
 ``audit.generate``, ``audit.score``, ``audit.assess`` and ``audit.report``
-run one stage each. Importing this package stays cheap (no torch, no
+run one stage each; ``audit.calibrate`` fits CLIP's abstention on labelled
+images. Importing this package stays cheap (no torch, no
 diffusers): the functions load on first use.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "generate", "report", "run", "score"]
+__all__ = ["assess", "calibrate", "generate", "report", "run", "score"]
 
 
 def __getattr__(name: str) -> Any:

@@ -142,3 +142,21 @@ def default_answers() -> dict[str, str]:
 
     path = package_data_dir() / "attributes" / "answers.yaml"
     return dict(load_data_file(path, "answers.schema.json", what="answers file")["answers"])
+
+
+def age_groups(path: Path) -> dict[str, Any]:
+    """Age bins: every group but the last has ``below``, increasing; the last has none."""
+    data = load_data_file(path, "age-groups.schema.json", what="age groups file")
+    groups = data["groups"]
+    labels = [g["label"] for g in groups]
+    if len(set(labels)) < len(labels):
+        raise InvalidInput("group labels must be distinct", where=f"{path} /groups")
+    for i, group in enumerate(groups):
+        last = i == len(groups) - 1
+        if last == ("below" in group):
+            raise InvalidInput("every group but the last needs 'below'; the last has none",
+                               where=f"{path} /groups/{i}")
+        if i and not last and group["below"] <= groups[i - 1]["below"]:
+            raise InvalidInput("'below' must increase from group to group",
+                               where=f"{path} /groups/{i}/below")
+    return data

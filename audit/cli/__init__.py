@@ -34,6 +34,7 @@ app = typer.Typer(
 def _register() -> None:
     from audit.cli import (
         assignment,
+        calibrate,
         demo,
         generate,
         labels,
@@ -52,6 +53,7 @@ def _register() -> None:
     stats.register(app)
     report.register(app)
     assignment.register(app)
+    calibrate.register(app)
     app.command()(demo.demo)
 
 

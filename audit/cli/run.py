@@ -50,7 +50,8 @@ def run(**options: Any) -> None:
         o["size"])
     names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
                                                o["clip_pretrained"], o["attributes"],
-                                               o["concepts"], o["checker"], settings)
+                                               o["concepts"], o["checker"], settings,
+                                               o["calibration"])
     stats = {**(settings.get("stats") or {}),
              **st.stats_kwargs(o["ci"], o["simultaneous"], o["correction"], o["alpha"],
                                o["seed"], o["confusion"], o["answer"], o["no_labels"])}

@@ -10,9 +10,10 @@ from rich.console import Console
 
 console = Console()
 
-ScorersOpt = typer.Option(None, "--scorers", help="Comma-separated: clip, skin_tone, nudenet, "
-                          "clip_concepts, sd_safety_checker (default: clip, skin_tone, "
-                          "clip_concepts, and nudenet when installed).")
+ScorersOpt = typer.Option(None, "--scorers", help="Comma-separated: clip, skin_tone, "
+                          "face_attributes, nudenet, clip_concepts, sd_safety_checker (default: "
+                          "clip, skin_tone, clip_concepts, and face_attributes and nudenet when "
+                          "their extras are installed).")
 SetOpt = typer.Option(None, "--set", "-S", help="A scorer option, SCORER.KEY=VALUE, e.g. "
                       "-S clip.model=ViT-B-32 -S nudenet.threshold=0.5 (repeatable).")
 ClipModelOpt = typer.Option(None, "--clip-model", help="Alias of -S clip.model=... (and "
@@ -25,6 +26,9 @@ ClipPretrainedOpt = typer.Option(None, "--clip-pretrained", help="Alias of -S "
 AttributesOpt = typer.Option(None, "--attributes", help="Alias of -S clip.attributes=FILE.yaml.")
 ConceptsOpt = typer.Option(None, "--concepts", help="Alias of -S clip_concepts.concepts=FILE.")
 CheckerOpt = typer.Option(None, "--checker", help="Alias of -S sd_safety_checker.checker=DIR.")
+CalibrationOpt = typer.Option(None, "--calibration", help="Alias of -S clip.calibration=FILE: "
+                              "abstention thresholds from 'audit calibrate' for this CLIP "
+                              "model and attribute file.")
 ScoreDeviceOpt = typer.Option("auto", "--score-device", help="auto, cpu, cuda, ...")
 ScoreBatchOpt = typer.Option(None, "--score-batch-size", min=1,
                              help="Images per CLIP forward pass (default 256 GPU / 32 CPU).")
@@ -35,7 +39,8 @@ ConfigFileOpt = typer.Option(None, "--config", help="A run configuration YAML (t
 def scorer_settings(scorers: str | None, set_: list[str] | None, clip_model: str | None,
                     clip_pretrained: str | None, attributes: Path | None,
                     concepts: Path | None, checker: Path | None,
-                    config: dict[str, Any]) -> tuple[list[str] | None, dict[str, dict]]:
+                    config: dict[str, Any], calibration: Path | None = None
+                    ) -> tuple[list[str] | None, dict[str, dict]]:
     """(scorer names, options per scorer) from flags over the config file.
     The old flags are aliases that apply to the scorers being run."""
     from audit.pipeline.options import merge_options, parse_scoped
@@ -51,7 +56,8 @@ def scorer_settings(scorers: str | None, set_: list[str] | None, clip_model: str
                                ("clip_concepts", "pretrained", clip_pretrained),
                                ("clip", "attributes", attributes),
                                ("clip_concepts", "concepts", concepts),
-                               ("sd_safety_checker", "checker", checker)):
+                               ("sd_safety_checker", "checker", checker),
+                               ("clip", "calibration", calibration)):
         if value is not None and scorer in running:
             aliases.setdefault(scorer, {})[key] = str(value)
     options = merge_options(config.get("scorer_options"), aliases,
@@ -81,7 +87,8 @@ def score(
     scorers: str | None = ScorersOpt, set_: list[str] | None = SetOpt,
     clip_model: str | None = ClipModelOpt, clip_pretrained: str | None = ClipPretrainedOpt,
     attributes: Path | None = AttributesOpt, concepts: Path | None = ConceptsOpt,
-    checker: Path | None = CheckerOpt, score_device: str = ScoreDeviceOpt,
+    checker: Path | None = CheckerOpt, calibration: Path | None = CalibrationOpt,
+    score_device: str = ScoreDeviceOpt,
     score_batch_size: int | None = ScoreBatchOpt, config: Path | None = ConfigFileOpt,
 ) -> None:
     """Score images into the decision and measurement tables. Raw numbers are
@@ -95,7 +102,7 @@ def score(
 
     settings = read_config(config)
     names, options = scorer_settings(scorers, set_, clip_model, clip_pretrained, attributes,
-                                     concepts, checker, settings)
+                                     concepts, checker, settings, calibration)
     with Reporter("audit score") as reporter:
         result = audit.score(run=run, images=images, out=out, scorers=names,
                              scorer_options=options,

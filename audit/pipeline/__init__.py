@@ -6,10 +6,11 @@ arguments, calls these and renders what they return. Imported lazily by
 """
 
 from audit.pipeline.assessment import AssessResult, assess
+from audit.pipeline.calibration import CalibrationResult, calibrate
 from audit.pipeline.full_run import RunResult, run
 from audit.pipeline.generation import GenerateResult, generate
 from audit.pipeline.reporting import report
 from audit.pipeline.scoring import ScoreResult, score
 
-__all__ = ["AssessResult", "GenerateResult", "RunResult", "ScoreResult", "assess", "generate",
-           "report", "run", "score"]
+__all__ = ["AssessResult", "CalibrationResult", "GenerateResult", "RunResult", "ScoreResult",
+           "assess", "calibrate", "generate", "report", "run", "score"]

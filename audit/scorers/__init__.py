@@ -21,7 +21,8 @@ SCORERS.register("clip_concepts", "audit.scorers.clip_concepts:ClipConcepts")
 SCORERS.register("sd_safety_checker", "audit.scorers.clip_concepts:SafetyCheckerConcepts")
 SCORERS.register("skin_tone", "audit.scorers.skin_tone:SkinTone")
 SCORERS.register("nudenet", "audit.scorers.nudenet_scorer:NudeNet")
-DEFAULT = ("clip", "skin_tone", "nudenet", "clip_concepts")
+SCORERS.register("face_attributes", "audit.scorers.face_attributes:FaceAttributes")
+DEFAULT = ("clip", "skin_tone", "face_attributes", "nudenet", "clip_concepts")
 
 
 def nudenet_available() -> bool:
@@ -31,8 +32,12 @@ def nudenet_available() -> bool:
 
 
 def default_scorers() -> list[str]:
-    """The default set; nudenet only when its optional extra is installed."""
-    return [n for n in DEFAULT if n != "nudenet" or nudenet_available()]
+    """The default set; nudenet and face_attributes only when their optional
+    extras are installed."""
+    from audit.scorers.faces import faces_available
+
+    optional = {"nudenet": nudenet_available, "face_attributes": faces_available}
+    return [n for n in DEFAULT if n not in optional or optional[n]()]
 
 
 def check_names(names: list[str]) -> None:

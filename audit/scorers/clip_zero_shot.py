@@ -34,10 +34,14 @@ def softmax(x: np.ndarray) -> np.ndarray:
 class ClipZeroShot(Scorer):
     name = "clip"
     version = "2.0.0"
-    options = {**CLIP_OPTIONS, "attributes": "YAML of zero-shot attributes (default: the "
-               "model's bundled file)"}
+    options = {**CLIP_OPTIONS,
+               "attributes": "YAML of zero-shot attributes (default: the model's bundled file)",
+               "calibration": "a calibration file from 'audit calibrate' for this model and "
+                              "attribute file: its abstention thresholds (cosine margins) "
+                              "replace the file's softmax margins"}
 
-    def __init__(self, encoder: ImageEncoder, attributes_file: Path | None = None) -> None:
+    def __init__(self, encoder: ImageEncoder, attributes_file: Path | None = None,
+                 calibration_file: Path | None = None) -> None:
         self.encoder = encoder
         self.device = encoder.bundle.device
         self.attributes_file = Path(attributes_file or default_attributes(encoder.bundle.name))
@@ -45,16 +49,42 @@ class ClipZeroShot(Scorer):
         self.spec_version = spec["version"]
         self.attributes: dict[str, dict[str, Any]] = spec["attributes"]
         self._label_embeddings: dict[str, np.ndarray] = {}
+        self.calibration_file = Path(calibration_file) if calibration_file else None
+        self.calibration: dict[str, Any] | None = None
+        if self.calibration_file is not None:
+            self.calibration = self._read_calibration(self.calibration_file)
+
+    def _read_calibration(self, path: Path) -> dict[str, Any]:
+        from audit.calibration.file import check_matches, read_calibration
+        from audit.common.hashing import file_sha256
+
+        document = read_calibration(path)
+        check_matches(document, path, model=self.encoder.bundle.name,
+                      weights_sha256=self.encoder.bundle.weights_sha256,
+                      attributes_sha256=file_sha256(self.attributes_file),
+                      attributes=self.attributes)
+        return {**document, "sha256": file_sha256(path)}
+
+    def threshold(self, attribute: str) -> dict[str, Any]:
+        """The abstention rule of an attribute: a calibrated cosine margin, or
+        the attribute file's softmax margin."""
+        calibrated = (self.calibration or {}).get("attributes", {}).get(attribute)
+        if calibrated is not None:
+            return {"unit": "cosine_margin", "value": calibrated["threshold"]}
+        return {"unit": "softmax_margin", "value": self.attributes[attribute]["threshold"]}
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> ClipZeroShot:
         model = options.get("model", "ViT-L-14")
         encoder = context.clip_encoder(model, options.get("pretrained", "default"))
-        return cls(encoder, options.get("attributes"))
+        return cls(encoder, options.get("attributes"), options.get("calibration"))
 
     @classmethod
     def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
-        return resolve_file_option(options, "attributes", base, clip_attributes)
+        from audit.calibration.file import read_calibration
+
+        options = resolve_file_option(options, "attributes", base, clip_attributes)
+        return resolve_file_option(options, "calibration", base, read_calibration)
 
     def outputs(self) -> list[Output]:
         return [Output(attribute, "probability", "probability", "higher",
@@ -76,10 +106,11 @@ class ClipZeroShot(Scorer):
                 for prompts in self.attributes[attribute]["labels"].values()])
         return self._label_embeddings[attribute]
 
+    def cosines(self, image_embeddings: np.ndarray, attribute: str) -> np.ndarray:
+        return image_embeddings @ self.label_embeddings(attribute).T
+
     def probabilities(self, image_embeddings: np.ndarray, attribute: str) -> np.ndarray:
-        logits = self.encoder.logit_scale() * image_embeddings @ self.label_embeddings(
-            attribute).T
-        return softmax(logits)
+        return softmax(self.encoder.logit_scale() * self.cosines(image_embeddings, attribute))
 
     def score(self, images: Sequence[ScoreInput]) -> Scored:
         embeddings = self.encoder.embed(images)
@@ -90,12 +121,15 @@ class ClipZeroShot(Scorer):
         for attribute in order:
             spec = self.attributes[attribute]
             labels = list(spec["labels"])
-            probs = self.probabilities(embeddings, attribute)
+            cosines = self.cosines(embeddings, attribute)
+            probs = softmax(self.encoder.logit_scale() * cosines)
             top = np.sort(probs, axis=1)[:, ::-1]
-            margins = top[:, 0] - top[:, 1]
+            rule = self.threshold(attribute)
+            ranked = np.sort(cosines if rule["unit"] == "cosine_margin" else probs, axis=1)
+            margins = ranked[:, -1] - ranked[:, -2]
             for i, item in enumerate(images):
                 decision = labels[int(probs[i].argmax())]
-                if margins[i] < spec["threshold"]:
+                if margins[i] < rule["value"]:
                     decision = "unclear"
                 if attribute != gate and not person[i]:
                     decision = "no_person"
@@ -120,7 +154,13 @@ class ClipZeroShot(Scorer):
                              "mean/std",
             "attributes_file": str(self.attributes_file), "attributes_version": self.spec_version,
             "labels": self.labels(),
-            "thresholds": {a: s["threshold"] for a, s in self.attributes.items()},
+            "thresholds": {a: self.threshold(a) for a in self.attributes},
+            "calibration": None if self.calibration is None else {
+                "file": str(self.calibration_file), "sha256": self.calibration["sha256"],
+                "created": self.calibration["created"],
+                "target_accuracy": self.calibration["target_accuracy"],
+                "labelled_set": self.calibration["labelled_set"]["path"],
+                "labelled_images": self.calibration["labelled_set"]["images"]},
             "confidence": "softmax probability of the top label (also for unclear and "
                           "no_person decisions: the label it declined to choose)",
             "outputs": [vars(o) for o in self.outputs()],

@@ -26,27 +26,16 @@ DEFAULT_UNSAFE = ("FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GEN
 
 
 def nudenet_detector() -> Any:
-    """NudeNet's shipped detector. onnxruntime writes a telemetry device id
-    under $XDG_CACHE_HOME (default ~/.cache) when imported; that import runs
-    with a scratch cache folder, removed at once, so nothing lands in home."""
-    import os
-    import shutil
-    import tempfile
+    """NudeNet's shipped detector (imported with onnxruntime's telemetry
+    cache in a scratch folder)."""
+    from audit.common.onnx import scratch_cache
 
-    scratch = tempfile.mkdtemp(prefix="t2i-audit-onnxruntime-")
-    previous = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = scratch
     try:
-        from nudenet import NudeDetector
+        with scratch_cache():
+            from nudenet import NudeDetector
     except ImportError:
         raise UsageError("the nudenet scorer needs the optional extra: pip install "
                          "'t2i-audit[nsfw]' (NudeNet is AGPL-licensed)") from None
-    finally:
-        if previous is None:
-            os.environ.pop("XDG_CACHE_HOME", None)
-        else:
-            os.environ["XDG_CACHE_HOME"] = previous
-        shutil.rmtree(scratch, ignore_errors=True)
     return NudeDetector()
 
 

@@ -34,6 +34,23 @@ class BuildContext:
                                              batch_size=self.batch_size)
         return self._shared[key]
 
+    def face_detector(self, upsample: int = 0) -> Any:
+        """One dlib face detector per upsampling: its boxes are the face gate
+        of face_attributes and skin_tone (computed once per image)."""
+        from audit.scorers.faces import FaceDetector
+
+        key = ("faces", upsample)
+        if key not in self._shared:
+            self._shared[key] = FaceDetector(upsample)
+        return self._shared[key]
+
+    def age_gender(self) -> Any:
+        from audit.scorers.faces import age_gender_predictor
+
+        if ("age_gender",) not in self._shared:
+            self._shared[("age_gender",)] = age_gender_predictor()
+        return self._shared[("age_gender",)]
+
     def nudenet(self) -> Any:
         from audit.scorers.nudenet_scorer import nudenet_detector
 

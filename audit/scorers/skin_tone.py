@@ -27,6 +27,7 @@ from audit.api.scorer import (
     per_label,
     rgb_array,
 )
+from audit.errors import UsageError
 from audit.paths import package_data_dir
 
 MIN_SKIN_FRACTION = 0.05
@@ -68,25 +69,47 @@ def ita_class(angle: float) -> str:
 class SkinTone(Scorer):
     name = "skin_tone"
     version = "2.0.0"
-    options = {"faces": "where to look for skin: 'nudenet' (the face box NudeNet finds, "
-               "shared with the nudenet scorer; default when installed) or 'none' (the "
-               "whole image)"}
+    options = {"faces": "where to look for skin: 'dlib' (the largest face dlib's detector "
+               "finds, shared with face_attributes; the default with the [faces] extra), "
+               "'nudenet' (NudeNet's most confident face; the default with only [nsfw]) or "
+               "'none' (the whole image). With a detector, an image without a face is "
+               "'no_person', not measured."}
 
-    def __init__(self, face_detector: Any | None = None, face_threshold: float = 0.5) -> None:
-        """``face_detector``: a NudeNet detector whose face boxes bound the skin
-        region; None measures the whole image."""
+    def __init__(self, face_source: str = "none", face_detector: Any | None = None,
+                 face_threshold: float = 0.5) -> None:
+        """``face_detector``: the dlib FaceDetector or NudeNet detector that
+        bounds the skin region (``face_source`` says which); None measures
+        the whole image."""
+        self.face_source = face_source if face_detector is not None else "none"
         self.face_detector = face_detector
         self.face_threshold = face_threshold
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> SkinTone:
-        from audit.errors import UsageError
         from audit.scorers import nudenet_available
+        from audit.scorers.faces import faces_available
 
-        faces = options.get("faces", "nudenet" if nudenet_available() else "none")
-        if faces not in ("nudenet", "none"):
-            raise UsageError(f"skin_tone.faces must be 'nudenet' or 'none', got '{faces}'")
-        return cls(context.nudenet() if faces == "nudenet" else None)
+        default = ("dlib" if faces_available() else "nudenet" if nudenet_available()
+                   else "none")
+        faces = options.get("faces", default)
+        if faces == "dlib":
+            return cls("dlib", context.face_detector())
+        if faces == "nudenet":
+            return cls("nudenet", context.nudenet())
+        if faces != "none":
+            raise UsageError(f"skin_tone.faces must be 'dlib', 'nudenet' or 'none', "
+                             f"got '{faces}'")
+        return cls()
+
+    def face_box(self, item: ScoreInput) -> tuple[int, int, int, int] | None:
+        """(x, y, w, h) of the face to measure, or None when none is found."""
+        from audit.scorers.faces import detected_faces, largest
+        from audit.scorers.shared import best_face
+
+        if self.face_source == "dlib":
+            face = largest(detected_faces(item, self.face_detector))
+            return None if face is None else (face.x, face.y, face.width, face.height)
+        return best_face(item, self.face_detector, self.face_threshold)
 
     def outputs(self) -> list[Output]:
         return [
@@ -103,8 +126,9 @@ class SkinTone(Scorer):
 
     def labels(self) -> dict[str, list[str]]:
         tones, _ = monk_swatches()
-        return {"monk_tone": tones + ["unclear"],
-                "ita": [name for _, name in ITA_CLASSES] + ["unclear"]}
+        abstain = ["unclear", "no_person"] if self.face_detector is not None else ["unclear"]
+        return {"monk_tone": tones + abstain,
+                "ita": [name for _, name in ITA_CLASSES] + abstain}
 
     def measure(self, rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Median Lab of skin pixels and the skin fraction of the region."""
@@ -120,22 +144,27 @@ class SkinTone(Scorer):
     def score(self, images: Sequence[ScoreInput]) -> Scored:
         from skimage.color import deltaE_ciede2000
 
-        from audit.scorers.shared import best_face
-
         tones, swatches = monk_swatches()
         out = Scored()
         for item in images:
             rgb = rgb_array(item)
             box = item.shared.get("face_box")  # a box someone already knows, e.g. a renderer
             if box is None and self.face_detector is not None:
-                box = best_face(item, self.face_detector, self.face_threshold)
+                box = self.face_box(item)
+                if box is None:  # no face: nothing to measure, not the background
+                    out.measurements.append(Measurement(item.image_id, "ita", "face_region",
+                                                        None, 0.0))
+                    out.decisions += [Decision(item.image_id, "monk_tone", "no_person"),
+                                      Decision(item.image_id, "ita", "no_person")]
+                    continue
+            out.measurements.append(Measurement(item.image_id, "ita", "face_region", None,
+                                                float(box is not None)))
             if box is not None:
                 x, y, w, h = box
                 rgb = rgb[y:y + h, x:x + w] if w > 2 and h > 2 else rgb
             median, fraction = self.measure(rgb)
-            out.measurements += [
-                Measurement(item.image_id, "ita", "skin_fraction", None, fraction),
-                Measurement(item.image_id, "ita", "face_region", None, float(box is not None))]
+            out.measurements.append(Measurement(item.image_id, "ita", "skin_fraction", None,
+                                                fraction))
             if median is None:
                 out.decisions += [Decision(item.image_id, "monk_tone", "unclear"),
                                   Decision(item.image_id, "ita", "unclear")]
@@ -156,17 +185,19 @@ class SkinTone(Scorer):
             "weights_sha256": None,
             "preprocessing": "PIL RGB uint8 -> scikit-image rgb2lab (sRGB linearised, D65) -> "
                              "skin-coloured pixels (warm hue, chroma > 1.5, 5 < L* < 98) within "
-                             "a detected face box when one exists -> median L*a*b*",
+                             "the largest detected face box (none found: no_person) or the "
+                             "whole image when no detector is used -> median L*a*b*",
             "labels": self.labels(),
             "thresholds": {"min_skin_fraction": MIN_SKIN_FRACTION},
             "confidence": None,
             "outputs": [vars(o) for o in self.outputs()],
-            "face_detector": "nudenet" if self.face_detector is not None else None,
+            "face_detector": None if self.face_source == "none" else self.face_source,
             "reference": "Monk Skin Tone scale swatches, skintone.google",
             "limitations": [
                 "Measures rendered pixel colour under the image's lighting, a proxy for "
                 "perceived skin tone, not anyone's skin.",
-                "Without a face box, skin-coloured background (wood, sand) is counted.",
+                "With faces 'none', skin-coloured background (wood, sand) is counted; with a "
+                "detector, an image whose face it misses is 'no_person'.",
                 "Monk tones are perceptual categories; nearest-swatch in Lab is an "
                 "approximation of how a person would assign them.",
             ],

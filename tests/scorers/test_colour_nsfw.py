@@ -95,7 +95,7 @@ def test_skin_tone_uses_the_detected_face_and_shares_the_detection(astronaut, nu
     try:
         box = best_face(item, nude_scorer.detector, 0.5)
         assert box is not None and box[2] > 20 and box[3] > 20
-        rows = SkinTone(nude_scorer.detector).score([item])
+        rows = SkinTone("nudenet", nude_scorer.detector).score([item])
         nude_scorer.score([item])
     finally:
         nude_scorer.detector.detect = detect

@@ -33,7 +33,7 @@ def test_score_any_folder_with_broken_and_blank_images(tmp_path):
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     out = tmp_path / "scores.parquet"
     result = audit("score", "--images", str(folder), "--out", str(out),
-                   "--scorers", "clip,skin_tone", *TINY_CLIP)
+                   "--scorers", "clip,skin_tone", "-S", "skin_tone.faces=none", *TINY_CLIP)
     assert result.returncode == 0, result.stderr
     decisions = pd.read_parquet(out)  # the decision table at --out, the others beside it
     inputs = pd.read_parquet(tmp_path / "scores.inputs.parquet").set_index("image_id")

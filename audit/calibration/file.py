@@ -1,0 +1,54 @@
+"""The calibration file: what ``audit calibrate`` writes and ``audit score
+--calibration`` reads (schema: schemas/calibration.schema.json).
+
+It is tied to one CLIP model (name, weights sha256) and one attribute file
+(sha256): a threshold in cosine margin means nothing for other label
+embeddings, so a mismatch is an error, not a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InvalidInput, UsageError
+
+FORMAT = "t2i-audit-calibration/1"
+MAX_BYTES = 1 << 20
+
+
+def read_calibration(path: Path) -> dict[str, Any]:
+    from audit.data_files import check, read_text
+
+    path = Path(path)
+    text = read_text(path, what="calibration file", limit=MAX_BYTES)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not JSON: {exc.msg} (line {exc.lineno})", where=str(path)) from None
+    check(document, "calibration.schema.json", path)
+    return document
+
+
+def check_matches(document: dict[str, Any], path: Path, *, model: str,
+                  weights_sha256: str | None, attributes_sha256: str,
+                  attributes: dict[str, Any]) -> None:
+    """The file was made for this model, these weights and this attribute file."""
+    made = document["model"]
+    if made["name"] != model or made.get("weights_sha256") != weights_sha256:
+        raise UsageError(f"calibrated for CLIP {made['name']} (weights "
+                         f"{str(made.get('weights_sha256'))[:12]}), but the scorer uses {model} "
+                         f"(weights {str(weights_sha256)[:12]}); calibrate this model",
+                         where=f"{path} /model")
+    if document["attributes_file"]["sha256"] != attributes_sha256:
+        raise UsageError("calibrated with another attribute file (its prompts give other "
+                         "label embeddings); calibrate with this one",
+                         where=f"{path} /attributes_file")
+    for name, spec in document["attributes"].items():
+        if name not in attributes:
+            raise UsageError(f"attribute '{name}' is not in the scorer's attribute file",
+                             where=f"{path} /attributes/{name}")
+        if list(spec["labels"]) != list(attributes[name]["labels"]):
+            raise UsageError(f"labels {spec['labels']} differ from the attribute file's",
+                             where=f"{path} /attributes/{name}/labels")

@@ -1,0 +1,69 @@
+"""``audit calibrate``: CLIP's accuracy on labelled images, and abstention
+thresholds chosen for a target accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from audit.cli.render import fmt, print_table
+
+console = Console()
+
+
+def calibrate(
+    run: Path | None = typer.Argument(None, help="A run with human labels (RUN/labels.parquet)"
+                                      "; or give --images and --labels."),
+    images: Path | None = typer.Option(None, "--images", help="Folder of labelled images."),
+    labels: Path | None = typer.Option(None, "--labels", help="CSV image_id,attribute,label"
+                                       "[,reviewer] for --images (image_id: the path inside "
+                                       "the folder)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Calibration file to write (JSON)."),
+    clip_model: str = typer.Option("ViT-L-14", "--clip-model", help="CLIP model to calibrate "
+                                   "(as -S clip.model)."),
+    clip_pretrained: str = typer.Option("default", "--clip-pretrained", help="Its weights "
+                                        "(as -S clip.pretrained)."),
+    attributes: Path | None = typer.Option(None, "--attributes", help="CLIP attribute file "
+                                           "(default: the model's bundled one)."),
+    target: float = typer.Option(0.95, "--target", help="Accuracy the decided images must "
+                                 "reach on the labelled set."),
+    min_decided: int = typer.Option(10, "--min-decided", help="A threshold must still decide "
+                                    "at least this many labelled images."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+) -> None:
+    """Measure CLIP on labelled images and choose, per attribute, the lowest
+    abstention whose decisions reach --target accuracy there; the threshold is
+    a cosine margin (independent of the model's logit scale). Use the file with
+    'audit score --calibration FILE'.
+
+    Examples: audit calibrate --images faces/ --labels faces.csv -o calib.json ;
+    audit calibrate runs/occupations__SDXL -o calib.json
+    """
+    import audit
+
+    result = audit.calibrate(run=run, images=images, labels=labels, out=out, model=clip_model,
+                             pretrained=clip_pretrained, attributes=attributes, target=target,
+                             min_decided=min_decided, device=device)
+    rows = []
+    for name, spec in result.document["attributes"].items():
+        low, high = spec["accuracy_ci"]
+        rows.append((name, spec["n"], fmt(spec["accuracy_without_threshold"]),
+                     fmt(spec["threshold"], 4),
+                     f"{fmt(spec['accuracy'])} [{fmt(low)}, {fmt(high)}]",
+                     fmt(spec["abstention"]), "yes" if spec["target_met"] else "NO"))
+    print_table(console, ("attribute", "labelled", "accuracy (all)", "threshold (cos margin)",
+                          "accuracy decided (95% CI)", "abstention", "target met"), rows,
+                title=f"CLIP {result.document['model']['name']} on "
+                      f"{result.document['labelled_set']['images']} labelled images, target "
+                      f"{target}")
+    for why, count in result.skipped.items():
+        console.print(f"skipped {count} label(s): {why}", markup=False)
+    console.print("accuracy is measured on the same images the threshold was chosen on "
+                  "(optimistic); check it on held-out labels.", markup=False)
+    console.print(f"wrote {result.path}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(calibrate)

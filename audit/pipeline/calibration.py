@@ -1,0 +1,144 @@
+"""``audit.calibrate``: CLIP's accuracy on labelled images and the abstention
+threshold per attribute that reaches a target accuracy -> calibration file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import InvalidInput, UsageError
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    document: dict[str, Any]  # the calibration file (schemas/calibration.schema.json)
+    path: Path
+    skipped: dict[str, int]  # why labelled images were not used -> how many
+
+
+def _folder_set(images: Path, labels: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """Labels CSV (image_id,attribute,label[,reviewer]; image_id as 'audit score
+    --images' names files: the path inside the folder) and the files."""
+    from audit.stages.score import folder_images
+    from audit.user_tables import read_csv, require_columns
+
+    if not images.is_dir():
+        raise UsageError("not a folder", where=str(images))
+    frame = read_csv(labels)
+    require_columns(frame, ["image_id", "attribute", "label"], labels)
+    files = {image_id: path for image_id, path, _ in folder_images(images)[0]}
+    for index, row in frame.iterrows():
+        if row.image_id not in files:
+            raise InvalidInput(f"field image_id: '{str(row.image_id)[:200]}' is not an image "
+                               f"file in {images}", where=f"{labels}:{index + 2}")
+    if "reviewer" not in frame.columns:
+        frame["reviewer"] = ""
+    return frame[["image_id", "attribute", "label", "reviewer"]], files
+
+
+def _run_set(run: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
+    from audit.rundir import RunDir
+    from audit.rundir.labels import current_labels
+
+    rundir = RunDir(run).require()
+    labels = current_labels(rundir.read_labels())
+    if labels.empty:
+        raise UsageError("the run has no human labels (audit labels import, or the viewer's "
+                         "Relabel)", where=str(rundir.labels))
+    images = rundir.read_images()
+    valid = images[images.status == "ok"]
+    return labels, {r.image_id: rundir.image_file(r.path) for r in valid.itertuples()}
+
+
+def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = None,
+              run: Path | None = None, model: str = "ViT-L-14", pretrained: str = "default",
+              attributes: Path | None = None, target: float = 0.95, min_decided: int = 10,
+              device: str = "auto") -> CalibrationResult:
+    """Calibrate a CLIP model's abstention on labelled images: ``images`` (a
+    folder) with ``labels`` (CSV), or a ``run`` with human labels.
+
+    Per attribute of the attribute file that has labels: CLIP's accuracy and
+    confusion per true label, and the smallest cosine-margin threshold whose
+    decided images are ``target`` accurate (on at least ``min_decided``
+    images). Writes ``out``; ``audit score --calibration`` uses it."""
+    from audit.calibration.file import FORMAT
+    from audit.calibration.fit import calibrate_attribute
+    from audit.common.hashing import file_sha256
+    from audit.rundir import RunDir
+    from audit.rundir.atomic import write_json
+    from audit.scorers import make_scorers
+    from audit.stages.score import load_image
+    from audit.stats.human_labels import consensus
+
+    if (run is None) == (images is None):
+        raise UsageError("give a labelled folder (--images DIR --labels FILE.csv) or a run "
+                         "with human labels (RUN), not both")
+    if images is not None and labels is None:
+        raise UsageError("--images needs --labels FILE.csv (image_id,attribute,label)")
+    if not 0 < target <= 1:
+        raise UsageError(f"--target must be in (0, 1], got {target}")
+    if min_decided < 1:
+        raise UsageError(f"--min-decided must be at least 1, got {min_decided}")
+    table, files = _run_set(Path(run)) if run is not None else _folder_set(Path(images),
+                                                                           Path(labels))
+    options = {"model": model, "pretrained": pretrained}
+    if attributes is not None:
+        options["attributes"] = str(attributes)
+    cache = RunDir(Path(run)).embeddings if run is not None else None
+    (scorer,) = make_scorers(["clip"], options={"clip": options}, device=device,
+                             cache_folder=cache)
+    truth = consensus(table)
+    skipped = {"no consensus (tie, unclear or no_person)": int(truth.truth.isna().sum())}
+    truth = truth[truth.truth.notna()]
+    unknown = sorted(set(truth.attribute) - set(scorer.attributes))
+    if unknown:
+        raise InvalidInput(f"attribute(s) {', '.join(unknown)} not in the CLIP attribute file "
+                           f"{scorer.attributes_file.name}", where=str(labels or run))
+    for attribute, frame in truth.groupby("attribute"):
+        wrong = sorted(set(frame.truth) - set(scorer.attributes[attribute]["labels"]))
+        if wrong:
+            raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of {attribute} "
+                               f"({', '.join(scorer.attributes[attribute]['labels'])})",
+                               where=str(labels or run))
+    loaded = {}
+    for image_id in sorted(set(truth.image_id)):
+        item = load_image(image_id, files[image_id]) if image_id in files else None
+        if item is not None and item.status == "ok":
+            loaded[image_id] = item.item
+    skipped["image missing, blank or unreadable"] = int((~truth.image_id.isin(loaded)).sum())
+    truth = truth[truth.image_id.isin(loaded)]
+    if truth.empty:
+        raise InvalidInput("no labelled image left to calibrate on", where=str(labels or run))
+    ids = sorted(loaded)
+    embeddings = dict(zip(ids, scorer.encoder.embed([loaded[i] for i in ids]), strict=True))
+    results = {}
+    for attribute, frame in truth.groupby("attribute", sort=True):
+        vectors = np.stack([embeddings[i] for i in frame.image_id])
+        cosines = vectors @ scorer.label_embeddings(attribute).T
+        results[attribute] = calibrate_attribute(
+            list(scorer.attributes[attribute]["labels"]), cosines, list(frame.truth),
+            target=target, min_decided=min_decided)
+    bundle = scorer.encoder.bundle
+    source = Path(labels) if labels is not None else RunDir(Path(run)).labels
+    document = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "target_accuracy": target, "min_decided": min_decided,
+        "model": {"name": bundle.name, "pretrained": bundle.pretrained,
+                  "weights_sha256": bundle.weights_sha256},
+        "attributes_file": {"path": str(scorer.attributes_file),
+                            "sha256": file_sha256(scorer.attributes_file),
+                            "version": scorer.spec_version},
+        "labelled_set": {"kind": "run" if run is not None else "folder",
+                         "path": str(run if run is not None else images),
+                         "images": int(truth.image_id.nunique()), "labels": int(len(truth)),
+                         "labels_sha256": file_sha256(source)},
+        "attributes": results,
+    }
+    write_json(Path(out), document)
+    return CalibrationResult(document, Path(out), {k: v for k, v in skipped.items() if v})

@@ -1,0 +1,158 @@
+"""``audit calibrate``: thresholds by hand, then on the toy world (renders
+with known labels, and the same renders through the toy model's VAE), on a
+run's human labels, and on real photos labelled by the face model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from audit.calibration.fit import choose_threshold
+from tests.conftest import run_cli
+
+ATTRIBUTES = ("presentation", "tone_group", "age_group")
+
+
+def test_threshold_is_the_lowest_abstention_reaching_the_target():
+    margins = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    correct = np.array([1, 1, 1, 0, 1, 0], dtype=bool)
+    fitted = choose_threshold(margins, correct, target=0.95, min_decided=2)
+    assert (fitted.threshold, fitted.decided, fitted.correct, fitted.target_met) == (
+        0.7, 3, 3, True)
+    fitted = choose_threshold(margins, correct, target=0.8, min_decided=2)
+    assert (fitted.threshold, fitted.decided) == (0.5, 5)  # 4 of 5 right
+    everything = choose_threshold(margins, np.ones(6, dtype=bool), target=0.95, min_decided=2)
+    assert (everything.threshold, everything.decided) == (0.0, 6)
+    # out of reach with at least 4 decided: the most accurate such threshold, flagged
+    fitted = choose_threshold(margins, correct, target=0.99, min_decided=4)
+    assert (fitted.threshold, fitted.decided, fitted.target_met) == (0.5, 5, False)
+    # tied margins decide together
+    fitted = choose_threshold(np.array([0.5, 0.5, 0.1]), np.array([1, 0, 1], dtype=bool),
+                              target=0.6, min_decided=1)
+    assert fitted.decided == 3
+
+
+def vae_round_trip(images):
+    """Each render encoded and decoded by the bundled toy model's VAE, as
+    every generated image passes through it."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    from audit.toyworld.model import WEIGHTS
+
+    vae = AutoencoderKL.from_pretrained(WEIGHTS / "toyworld-sd" / "vae").eval()
+    x = torch.from_numpy(np.stack([np.array(i) for i in images])).permute(0, 3, 1, 2)
+    with torch.inference_mode():
+        latents = vae.encode(x.float() / 127.5 - 1).latent_dist.mode()
+        out = vae.decode(latents).sample
+    pixels = ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return [Image.fromarray(p) for p in pixels]
+
+
+@pytest.fixture(scope="module")
+def toy_sets(tmp_path_factory):
+    """Renders of people drawn from the world card, with their true labels,
+    as two labelled folders: clean and through the VAE."""
+    from audit.toyworld.world import card, render, sample
+
+    rng = np.random.default_rng(5)
+    people = [sample(o, rng) for o in card()["occupations"] for _ in range(12)]
+    clean = [render(p) for p in people]
+    sets = {}
+    for name, images in (("clean", clean), ("vae", vae_round_trip(clean))):
+        folder = tmp_path_factory.mktemp(name)
+        rows = []
+        for i, (person, image) in enumerate(zip(people, images, strict=True)):
+            image.save(folder / f"{i:03d}.png")
+            truth = person.attributes()
+            truth["age_group"] = truth["age"]
+            rows += [(f"{i:03d}.png", a, truth[a]) for a in ATTRIBUTES]
+        labels = folder.parent / f"{name}-labels.csv"
+        pd.DataFrame(rows, columns=["image_id", "attribute", "label"]).to_csv(labels,
+                                                                              index=False)
+        sets[name] = (folder, labels)
+    return sets
+
+
+def calibrate_cli(tmp_path, folder, labels, *extra):
+    out = tmp_path / "calibration.json"
+    result = run_cli("calibrate", "--images", str(folder), "--labels", str(labels),
+                     "--clip-model", "toyworld-clip", "-o", str(out), *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text()), out, result.stdout
+
+
+def test_toy_clip_on_clean_renders_is_accurate(toy_sets, tmp_path):
+    document, _, text = calibrate_cli(tmp_path, *toy_sets["clean"])
+    assert document["labelled_set"]["images"] == 96
+    for attribute in ATTRIBUTES:
+        spec = document["attributes"][attribute]
+        assert spec["accuracy_without_threshold"] >= 0.9, attribute
+        assert spec["target_met"] and spec["accuracy"] >= 0.95
+        assert sum(map(sum, spec["confusion"])) == spec["n"] == 96
+    assert "threshold (cos margin)" in text and "optimistic" in text
+
+
+def test_a_calibration_changes_the_scorers_abstentions(toy_sets, tmp_path):
+    """Calibrated on the VAE round trip for 99% accuracy: scoring the same
+    images with the file abstains more, and what it decides is that accurate."""
+    folder, labels = toy_sets["vae"]
+    document, path, _ = calibrate_cli(tmp_path, folder, labels, "--target", "0.99")
+    spec = document["attributes"]["presentation"]
+    assert spec["accuracy_without_threshold"] < 0.99 and spec["threshold"] > 0
+    truth = pd.read_csv(labels).set_index(["image_id", "attribute"]).label
+
+    def score(*extra):
+        out = tmp_path / f"scores{len(extra)}.parquet"
+        result = run_cli("score", "--images", str(folder), "--out", str(out), "--scorers",
+                         "clip", "-S", "clip.model=toyworld-clip", *extra)
+        assert result.returncode == 0, result.stderr
+        return pd.read_parquet(out)
+
+    plain, calibrated = score(), score("--calibration", str(path))
+    unclear = {name: frame[frame.attribute == "presentation"].label.eq("unclear").sum()
+               for name, frame in (("plain", plain), ("calibrated", calibrated))}
+    assert unclear["calibrated"] > unclear["plain"]
+    decided = calibrated[(calibrated.attribute == "presentation")
+                         & ~calibrated.label.isin(["unclear", "no_person"])]
+    right = (decided.label.to_numpy()
+             == truth.loc[list(zip(decided.image_id, decided.attribute, strict=True))].to_numpy())
+    assert right.mean() >= 0.99
+
+    from audit.common.hashing import file_sha256
+    from audit.scorers import make_scorers
+
+    (scorer,) = make_scorers(["clip"], options={"clip": {"model": "toyworld-clip",
+                                                         "calibration": str(path)}},
+                             device="cpu")
+    card = scorer.card()
+    assert card["calibration"]["sha256"] == file_sha256(path)
+    assert card["calibration"]["labelled_images"] == 96
+    assert card["thresholds"]["presentation"] == {"unit": "cosine_margin",
+                                                  "value": spec["threshold"]}
+
+
+def test_a_calibration_for_another_model_is_refused(toy_sets, tmp_path):
+    folder, labels = toy_sets["clean"]
+    _, path, _ = calibrate_cli(tmp_path, folder, labels)
+    result = run_cli("score", "--images", str(folder), "--out", str(tmp_path / "s.parquet"),
+                     "--scorers", "clip", "-S", "clip.model=tiny-random",
+                     "-S", "clip.pretrained=none", "--calibration", str(path))
+    assert result.returncode == 2
+    assert "calibrated for CLIP toyworld-clip" in result.stderr and str(path) in result.stderr
+
+
+def test_labels_outside_the_attribute_file_are_one_line(toy_sets, tmp_path):
+    folder, _ = toy_sets["clean"]
+    labels = tmp_path / "bad.csv"
+    labels.write_text("image_id,attribute,label\n000.png,presentation,C\n")
+    result = run_cli("calibrate", "--images", str(folder), "--labels", str(labels),
+                     "--clip-model", "toyworld-clip", "-o", str(tmp_path / "c.json"))
+    assert result.returncode == 1 and "label(s) C are not labels of presentation" in result.stderr
+    labels.write_text("image_id,attribute,label\n../secret.png,presentation,A\n")
+    result = run_cli("calibrate", "--images", str(folder), "--labels", str(labels),
+                     "--clip-model", "toyworld-clip", "-o", str(tmp_path / "c.json"))
+    assert result.returncode == 1 and f"{labels}:2: field image_id" in result.stderr
+    assert not (tmp_path / "c.json").exists()
