@@ -221,3 +221,25 @@ def test_corrected_shares_from_a_confusion_file_keep_its_abstention_column(run_d
     assert (nurse.n, nurse.confident, nurse.abstained, nurse.excluded) == (5, 4, 1, 1)
     assert nurse.source == "confusion file confusion.json"
     assert "abstentions kept" in nurse.ci_method
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"true": ["female", "male"], "predicted": ["female", "male"], "confusion": [[9, 1]]},
+     "field confusion: expected 2 rows (true) of 2 counts"),
+    ({"true": ["female", "male"], "predicted": ["female"], "confusion": [[9], [1]]},
+     "field predicted: lacks the true label(s) male"),
+    ({"true": ["female", "male"], "predicted": ["female", "male"],
+      "confusion": [[9, -1], [1, 9]]}, "field confusion/0: counts must be whole numbers"),
+    ({"true": ["female", "male"], "predicted": ["female", "male"],
+      "confusion": [[0, 0], [1, 9]]}, "field confusion/0: no labelled image of true class"),
+    ({"true": "female", "predicted": ["female"], "confusion": [[1]]},
+     "field true: expected a list of distinct label names"),
+])
+def test_a_malformed_confusion_file_is_one_line(run_dir, tmp_path, spec, message):
+    path = tmp_path / "confusion.json"
+    path.write_text(json.dumps({"attributes": {"gender_presentation": spec}}))
+    result = run_cli("stats", str(run_dir), "--confusion", str(path), "-o",
+                     str(tmp_path / "s.json"))
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert f"{path} /attributes/gender_presentation: {message}" in line
