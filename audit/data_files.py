@@ -160,3 +160,13 @@ def age_groups(path: Path) -> dict[str, Any]:
             raise InvalidInput("'below' must increase from group to group",
                                where=f"{path} /groups/{i}/below")
     return data
+
+
+def tone_groups(path: Path) -> dict[str, Any]:
+    """Monk tone -> group: every tone 1-10 in exactly one group."""
+    data = load_data_file(path, "tone-groups.schema.json", what="tone groups file")
+    tones = [t for members in data["groups"].values() for t in members]
+    if sorted(tones, key=int) != [str(t) for t in range(1, 11)]:
+        raise InvalidInput("every Monk tone 1-10 must be in exactly one group",
+                           where=f"{path} /groups")
+    return data

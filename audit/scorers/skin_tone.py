@@ -13,6 +13,7 @@ import csv
 import math
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,10 @@ from audit.api.scorer import (
     ScoreInput,
     Scorer,
     per_label,
+    resolve_file_option,
     rgb_array,
 )
+from audit.data_files import tone_groups
 from audit.errors import UsageError
 from audit.paths import package_data_dir
 
@@ -73,16 +76,25 @@ class SkinTone(Scorer):
                "finds, shared with face_attributes; the default with the [faces] extra), "
                "'nudenet' (NudeNet's most confident face; the default with only [nsfw]) or "
                "'none' (the whole image). With a detector, an image without a face is "
-               "'no_person', not measured."}
+               "'no_person', not measured.",
+               "tone_groups": "YAML grouping Monk tones into the coarse groups CLIP decides "
+                              "(default: the bundled skin_tone_group file, 1-3/4-7/8-10)"}
 
     def __init__(self, face_source: str = "none", face_detector: Any | None = None,
-                 face_threshold: float = 0.5) -> None:
+                 face_threshold: float = 0.5, tone_groups_file: Path | None = None) -> None:
         """``face_detector``: the dlib FaceDetector or NudeNet detector that
         bounds the skin region (``face_source`` says which); None measures
         the whole image."""
         self.face_source = face_source if face_detector is not None else "none"
         self.face_detector = face_detector
         self.face_threshold = face_threshold
+        self.tone_groups_file = Path(tone_groups_file or package_data_dir() / "attributes"
+                                     / "tone-groups.yaml")
+        spec = tone_groups(self.tone_groups_file)
+        self.group_attribute: str = spec["attribute"]
+        self.group_of = {tone: group for group, tones in spec["groups"].items()
+                         for tone in tones}
+        self.tone_groups_version: str = spec["version"]
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> SkinTone:
@@ -92,14 +104,19 @@ class SkinTone(Scorer):
         default = ("dlib" if faces_available() else "nudenet" if nudenet_available()
                    else "none")
         faces = options.get("faces", default)
+        groups = options.get("tone_groups")
         if faces == "dlib":
-            return cls("dlib", context.face_detector())
+            return cls("dlib", context.face_detector(), tone_groups_file=groups)
         if faces == "nudenet":
-            return cls("nudenet", context.nudenet())
+            return cls("nudenet", context.nudenet(), tone_groups_file=groups)
         if faces != "none":
             raise UsageError(f"skin_tone.faces must be 'dlib', 'nudenet' or 'none', "
                              f"got '{faces}'")
-        return cls()
+        return cls(tone_groups_file=groups)
+
+    @classmethod
+    def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
+        return resolve_file_option(options, "tone_groups", base, tone_groups)
 
     def face_box(self, item: ScoreInput) -> tuple[int, int, int, int] | None:
         """(x, y, w, h) of the face to measure, or None when none is found."""
@@ -128,7 +145,8 @@ class SkinTone(Scorer):
         tones, _ = monk_swatches()
         abstain = ["unclear", "no_person"] if self.face_detector is not None else ["unclear"]
         return {"monk_tone": tones + abstain,
-                "ita": [name for _, name in ITA_CLASSES] + abstain}
+                "ita": [name for _, name in ITA_CLASSES] + abstain,
+                self.group_attribute: list(dict.fromkeys(self.group_of.values())) + abstain}
 
     def measure(self, rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Median Lab of skin pixels and the skin fraction of the region."""
@@ -154,8 +172,8 @@ class SkinTone(Scorer):
                 if box is None:  # no face: nothing to measure, not the background
                     out.measurements.append(Measurement(item.image_id, "ita", "face_region",
                                                         None, 0.0))
-                    out.decisions += [Decision(item.image_id, "monk_tone", "no_person"),
-                                      Decision(item.image_id, "ita", "no_person")]
+                    out.decisions += [Decision(item.image_id, a, "no_person")
+                                      for a in ("monk_tone", "ita", self.group_attribute)]
                     continue
             out.measurements.append(Measurement(item.image_id, "ita", "face_region", None,
                                                 float(box is not None)))
@@ -166,17 +184,18 @@ class SkinTone(Scorer):
             out.measurements.append(Measurement(item.image_id, "ita", "skin_fraction", None,
                                                 fraction))
             if median is None:
-                out.decisions += [Decision(item.image_id, "monk_tone", "unclear"),
-                                  Decision(item.image_id, "ita", "unclear")]
+                out.decisions += [Decision(item.image_id, a, "unclear")
+                                  for a in ("monk_tone", "ita", self.group_attribute)]
                 continue
             distances = deltaE_ciede2000(np.broadcast_to(median, swatches.shape), swatches)
             angle = ita(median)
             out.measurements += per_label(item.image_id, "monk_tone", "ciede2000_distance",
                                           dict(zip(tones, distances, strict=True)))
             out.measurements.append(Measurement(item.image_id, "ita", "ita", None, angle))
-            out.decisions += [
-                Decision(item.image_id, "monk_tone", tones[int(np.argmin(distances))]),
-                Decision(item.image_id, "ita", ita_class(angle))]
+            tone = tones[int(np.argmin(distances))]
+            out.decisions += [Decision(item.image_id, "monk_tone", tone),
+                              Decision(item.image_id, "ita", ita_class(angle)),
+                              Decision(item.image_id, self.group_attribute, self.group_of[tone])]
         return out
 
     def card(self) -> dict[str, Any]:
@@ -189,6 +208,9 @@ class SkinTone(Scorer):
                              "whole image when no detector is used -> median L*a*b*",
             "labels": self.labels(),
             "thresholds": {"min_skin_fraction": MIN_SKIN_FRACTION},
+            "tone_groups": {"file": str(self.tone_groups_file),
+                            "version": self.tone_groups_version,
+                            "attribute": self.group_attribute},
             "confidence": None,
             "outputs": [vars(o) for o in self.outputs()],
             "face_detector": None if self.face_source == "none" else self.face_source,

@@ -125,3 +125,32 @@ def test_nudenet_writes_nothing_into_home(tmp_path, astronaut):
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
                    env={**env, "HOME": str(home)})
     assert list(home.rglob("*")) == []
+
+
+def test_tone_groups_make_colorimetry_comparable_with_clip():
+    """skin_tone decides CLIP's skin_tone_group from its Monk tone, so the
+    statistics report their agreement."""
+    import pandas as pd
+
+    from audit.stats.run_tables import agreement
+
+    scorer = SkinTone()
+    assert scorer.labels()["skin_tone_group"] == ["light", "medium", "dark", "unclear"]
+    assert [scorer.group_of[str(t)] for t in (1, 3, 4, 7, 8, 10)] == [
+        "light", "light", "medium", "medium", "dark", "dark"]
+    rows = [{"image_id": str(i), "scorer": s, "attribute": "skin_tone_group", "label": label}
+            for i, (a, b) in enumerate([("light", "light"), ("dark", "dark"), ("dark", "medium"),
+                                        ("medium", "medium")])
+            for s, label in (("clip", a), ("skin_tone", b))]
+    (row,) = agreement(pd.DataFrame(rows))
+    assert row["scorers"] == "clip vs skin_tone" and row["n"] == 4 and row["agreement"] == 0.75
+
+
+def test_a_tone_grouping_must_cover_every_tone_once(tmp_path):
+    from audit.errors import InvalidInput
+
+    path = tmp_path / "groups.yaml"
+    path.write_text("version: 1.0.0\nattribute: tone\ngroups:\n  a: ['1', '2']\n"
+                    "  b: ['2', '3', '4', '5', '6', '7', '8', '9', '10']\n")
+    with pytest.raises(InvalidInput, match="/groups: every Monk tone 1-10"):
+        SkinTone(tone_groups_file=path)

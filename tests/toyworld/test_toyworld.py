@@ -54,6 +54,10 @@ def test_colorimetry_recovers_the_rendered_monk_tone():
     decided = {d.image_id: d.label for d in scored.decisions if d.attribute == "monk_tone"}
     correct = sum(decided[i] == str(p.tone) for i, p in by_image.items())
     assert correct / len(people) >= 0.95
+    # its coarse group, the attribute CLIP decides too (same cut points as the world's)
+    groups = {d.image_id: d.label for d in scored.decisions if d.attribute == "skin_tone_group"}
+    right = sum(groups[i] == p.tone_group for i, p in by_image.items())
+    assert right / len(people) >= 0.95
 
 
 def test_bundled_model_loads_through_the_folder_code_path():
