@@ -62,6 +62,7 @@ def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd
     require_columns(frame, CSV_COLUMNS, path)
     card = run.read_card()
     images = set(run.read_images().image_id)
+    checked: set[tuple[str, str]] = set()
     rows = []
     for index, row in frame.iterrows():
         where = f"{path}:{index + 2}"
@@ -69,10 +70,13 @@ def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd
         for column, value in values.items():
             if not value:
                 raise InvalidInput(f"field {column}: empty value", where=where)
-        try:
-            check_label(card, values["attribute"], values["label"])
-        except InvalidInput as exc:
-            raise InvalidInput(exc.message, where=where) from None
+        pair = (values["attribute"], values["label"])
+        if pair not in checked:
+            try:
+                check_label(card, *pair)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, where=where) from None
+            checked.add(pair)
         if values["image_id"] not in images:
             raise InvalidInput(f"field image_id: '{values['image_id'][:MAX_FIELD]}' is not an "
                                "image of this run (ids as in images.parquet or 'audit labels "

@@ -61,6 +61,8 @@ def render(view: RunView) -> str:
         funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,
         safety=safety, agreement=stats.get("agreement", []),
         abstention=stats.get("abstention", []), bounds=stats.get("share_bounds", []),
+        abstention_tests=[c for c in stats.get("comparisons", [])
+                          if str(c.get("test_id")).startswith("abstention:")],
         review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
         version=audit.__version__)
 

@@ -76,3 +76,4 @@ def test_report_has_the_label_sections(reviewed):
         assert heading in html, heading
     assert "24 human labels on 24 images by 1 reviewer(s) (ana)" in html
     assert "clip (answers)" in html
+    assert "Does abstention on gender_presentation differ between prompts? Fisher exact" in html
