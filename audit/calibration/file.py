@@ -31,6 +31,19 @@ def read_calibration(path: Path) -> dict[str, Any]:
     return document
 
 
+def write_calibration(path: Path, document: dict[str, Any]) -> None:
+    """Write atomically; a document that breaks its own schema is a bug here."""
+    from audit.data_files import validator
+    from audit.rundir.atomic import write_json
+
+    errors = list(validator("calibration.schema.json").iter_errors(document))
+    if errors:
+        where = "/" + "/".join(map(str, errors[0].absolute_path))
+        raise AssertionError(f"calibration file breaks its schema at {where}: "
+                             f"{errors[0].message}")
+    write_json(Path(path), document)
+
+
 def check_matches(document: dict[str, Any], path: Path, *, model: str,
                   weights_sha256: str | None, attributes_sha256: str,
                   attributes: dict[str, Any]) -> None:

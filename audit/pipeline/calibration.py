@@ -66,11 +66,10 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     confusion per true label, and the smallest cosine-margin threshold whose
     decided images are ``target`` accurate (on at least ``min_decided``
     images). Writes ``out``; ``audit score --calibration`` uses it."""
-    from audit.calibration.file import FORMAT
+    from audit.calibration.file import FORMAT, write_calibration
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256
     from audit.rundir import RunDir
-    from audit.rundir.atomic import write_json
     from audit.scorers import make_scorers
     from audit.stages.score import load_image
     from audit.stats.human_labels import consensus
@@ -140,5 +139,5 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
                          "labels_sha256": file_sha256(source)},
         "attributes": results,
     }
-    write_json(Path(out), document)
+    write_calibration(Path(out), document)
     return CalibrationResult(document, Path(out), {k: v for k, v in skipped.items() if v})

@@ -2,8 +2,8 @@
 confusion of each scorer against it (overall and per prompt group), the
 labelled images' own shares, and agreement between reviewers.
 
-Pure functions of DataFrames; ``audit.stats.run_tables`` calls them when a
-run has labels.
+Pure functions of DataFrames; ``HumanReview`` gathers them attribute by
+attribute for ``audit.stats.run_tables`` when a run has labels.
 """
 
 from __future__ import annotations
@@ -134,3 +134,54 @@ def reviewer_agreement(labels: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+class HumanReview:
+    """Collects, attribute by attribute, what a run's human labels say."""
+
+    def __init__(self, labels: pd.DataFrame, images: pd.DataFrame) -> None:
+        self.labels = labels
+        groups = images[["image_id", "item_id"]].rename(columns={"item_id": "group"})
+        self.truth = consensus(labels).merge(groups, on="image_id", how="left")
+        self.confusion: list[dict[str, Any]] = []
+        self.shares: list[dict[str, Any]] = []
+        self.corrections: dict[str, Confusion] = {}
+
+    def attribute(self, attribute: str, per_image: pd.DataFrame, decisions: pd.DataFrame,
+                  answer: str, categories: list[str], settings: Any) -> None:
+        truth = self.truth[(self.truth.attribute == attribute) & self.truth.truth.notna()]
+        if truth.empty:
+            return
+        valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
+        answered = valid.assign(
+            outcome=valid.label.where(valid.person.fillna(False).astype(bool), "no_person"),
+            group=valid.item_id)[["image_id", "group", "outcome"]]
+        mine = decisions[decisions.attribute == attribute]
+        for scorer in sorted(set(mine.scorer)):
+            if scorer == answer:
+                outcomes = answered
+            else:
+                theirs = mine[mine.scorer == scorer][["image_id", "label"]]
+                outcomes = valid[["image_id", "item_id"]].merge(theirs, on="image_id").rename(
+                    columns={"item_id": "group", "label": "outcome"})
+            records, fitted = scorer_confusion(truth, outcomes, attribute=attribute,
+                                               scorer=scorer, true=categories,
+                                               outcome_labels=[*categories, *ABSTAIN])
+            for record in records:
+                record["answers"] = scorer == answer
+            self.confusion += records
+            if scorer == answer and fitted is not None:
+                self.corrections[attribute] = fitted
+        self.shares += labelled_shares(truth[truth.truth.isin(categories)], attribute=attribute,
+                                       categories=categories, ci_method=settings.ci_method,
+                                       alpha=settings.alpha)
+
+    def document(self) -> dict[str, Any]:
+        labels = self.labels
+        return {
+            "labels": int(len(labels)), "images": int(labels.image_id.nunique()),
+            "reviewers": sorted(set(labels.reviewer)),
+            "with_truth": int(self.truth.truth.notna().sum()),
+            "without_truth": int(self.truth.truth.isna().sum()),
+            "confusion": self.confusion, "shares": self.shares,
+            "agreement": reviewer_agreement(labels)}

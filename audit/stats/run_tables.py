@@ -28,6 +28,7 @@ from audit.stats.bootstrap import cluster_bootstrap
 from audit.stats.compare import paired_difference
 from audit.stats.correction import Confusion, corrected_rows, outcome_counts
 from audit.stats.funnel import funnel
+from audit.stats.human_labels import HumanReview
 from audit.stats.intervals import binomial_ci
 from audit.stats.references import Reference
 
@@ -202,8 +203,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     outcomes, abstention, bounds = [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
-        labels = decided[decided.attribute == attribute][["image_id", "label"]]
-        per_image = per_image_base.merge(labels, on="image_id", how="left")
+        answered = decided[decided.attribute == attribute][["image_id", "label"]]
+        per_image = per_image_base.merge(answered, on="image_id", how="left")
         if attribute in NOT_PERSON_GATED:
             per_image["person"] = True
         elif len(person):
@@ -262,63 +263,6 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         result.review = review.document()
     apply_multiplicity(result)
     return result
-
-
-class HumanReview:
-    """Collects, attribute by attribute, what a run's human labels say."""
-
-    def __init__(self, labels: pd.DataFrame, images: pd.DataFrame) -> None:
-        from audit.stats.human_labels import consensus
-
-        self.labels = labels
-        groups = images[["image_id", "item_id"]].rename(columns={"item_id": "group"})
-        self.truth = consensus(labels).merge(groups, on="image_id", how="left")
-        self.confusion: list[dict[str, Any]] = []
-        self.shares: list[dict[str, Any]] = []
-        self.corrections: dict[str, Confusion] = {}
-
-    def attribute(self, attribute: str, per_image: pd.DataFrame, decisions: pd.DataFrame,
-                  answer: str, categories: list[str], settings: Settings) -> None:
-        from audit.stats.human_labels import labelled_shares, scorer_confusion
-
-        truth = self.truth[(self.truth.attribute == attribute) & self.truth.truth.notna()]
-        if truth.empty:
-            return
-        valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
-        answered = valid.assign(
-            outcome=valid.label.where(valid.person.fillna(False).astype(bool), "no_person"),
-            group=valid.item_id)[["image_id", "group", "outcome"]]
-        mine = decisions[decisions.attribute == attribute]
-        for scorer in sorted(set(mine.scorer)):
-            if scorer == answer:
-                outcomes = answered
-            else:
-                theirs = mine[mine.scorer == scorer][["image_id", "label"]]
-                outcomes = valid[["image_id", "item_id"]].merge(theirs, on="image_id").rename(
-                    columns={"item_id": "group", "label": "outcome"})
-            records, fitted = scorer_confusion(truth, outcomes, attribute=attribute,
-                                               scorer=scorer, true=categories,
-                                               outcome_labels=[*categories, *ABSTAIN])
-            for record in records:
-                record["answers"] = scorer == answer
-            self.confusion += records
-            if scorer == answer and fitted is not None:
-                self.corrections[attribute] = fitted
-        self.shares += labelled_shares(truth[truth.truth.isin(categories)], attribute=attribute,
-                                       categories=categories, ci_method=settings.ci_method,
-                                       alpha=settings.alpha)
-
-    def document(self) -> dict[str, Any]:
-        from audit.stats.human_labels import reviewer_agreement
-
-        labels = self.labels
-        return {
-            "labels": int(len(labels)), "images": int(labels.image_id.nunique()),
-            "reviewers": sorted(set(labels.reviewer)),
-            "with_truth": int(self.truth.truth.notna().sum()),
-            "without_truth": int(self.truth.truth.isna().sum()),
-            "confusion": self.confusion, "shares": self.shares,
-            "agreement": reviewer_agreement(labels)}
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
