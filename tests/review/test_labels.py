@@ -221,3 +221,23 @@ def test_a_prompt_with_enough_labels_gets_its_own_confusion_matrix():
     assert rows[("a", "female")]["confusion_scope"] == "group"
     assert rows[("a", "female")]["corrected"] == pytest.approx(0.6)
     assert rows[("b", "female")]["confusion_scope"] == "pooled"
+
+
+def test_three_reviewers_get_fleiss_kappa_by_hand():
+    from audit.stats.human_labels import reviewer_agreement
+
+    votes = {"a": ["female", "female", "male", "male", "female", "male"],
+             "b": ["female", "male", "male", "male", "female", "male"],
+             "c": ["female", "female", "male", "female", "female", "male"]}
+    labels = pd.DataFrame([{"image_id": str(i), "attribute": "g", "label": label,
+                            "reviewer": who} for who, column in votes.items()
+                           for i, label in enumerate(column)])
+    fleiss = next(r for r in reviewer_agreement(labels) if r["statistic"] == "Fleiss' kappa")
+    # by hand: per image agreement P_i = (sum n_ij^2 - n) / (n (n - 1)), n = 3 raters
+    counts = np.array([[sum(votes[r][i] == c for r in votes) for c in ("female", "male")]
+                       for i in range(6)])
+    p_i = ((counts ** 2).sum(axis=1) - 3) / 6
+    p_j = counts.sum(axis=0) / counts.sum()
+    expected = (p_i.mean() - (p_j ** 2).sum()) / (1 - (p_j ** 2).sum())
+    assert fleiss["n"] == 6 and fleiss["value"] == pytest.approx(expected)
+    assert fleiss["agreement"] == pytest.approx(4 / 6)
