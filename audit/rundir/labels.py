@@ -43,15 +43,34 @@ def current_labels(table: pd.DataFrame) -> pd.DataFrame:
     return table.groupby(KEY, sort=False).tail(1).reset_index(drop=True)
 
 
+LOCK = ".labels.lock"
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Serialise read-append-rewrite between processes (two viewer tabs, an
     import): the second waits instead of losing the first one's rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / ".labels.lock", "a", encoding="utf-8") as handle:
+    with open(path.parent / LOCK, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def idle(root: Path) -> Iterator[bool]:
+    """True while no one writes labels (and no one can start): then a
+    labels temp file is a leftover, not a write in progress."""
+    with open(root / LOCK, "a", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -148,11 +148,15 @@ class RunDir:
     def remove_leftovers(self) -> list[Path]:
         """Temporary files of writes a killed process never finished
         (``.NAME.XXXX.tmp``, as atomic_path makes them)."""
+        from audit.rundir.labels import idle
+
         removed = []
-        for path in self.root.rglob(".*.tmp"):
-            if path.is_file() and not path.is_symlink():
-                path.unlink(missing_ok=True)
-                removed.append(path)
+        with idle(self.root) as labels_idle:
+            for path in self.root.rglob(".*.tmp"):
+                in_progress = path.name.startswith(f".{self.labels.name}.") and not labels_idle
+                if path.is_file() and not path.is_symlink() and not in_progress:
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
         return removed
 
     # -- run.json ---------------------------------------------------------

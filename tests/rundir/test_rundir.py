@@ -194,3 +194,26 @@ def test_a_prompt_cannot_forge_fields_of_the_parameters_chunk(tmp_path, tiny_gen
     assert parsed["negative_prompt"] == ""
     assert parsed["fields"]["Steps"] == "1" and parsed["fields"]["Seed"] == "3"
     assert len(parameters.splitlines()) == 2  # the prompt, then our fields line
+
+
+def test_a_labels_write_in_progress_is_not_a_leftover(tmp_path):
+    """A stage starting while someone saves a label must not delete that
+    write's temporary file; once the labels lock is free, it is a leftover."""
+    import fcntl
+
+    from audit.rundir import RunDir
+
+    run = RunDir(tmp_path)
+    writing = tmp_path / ".labels.parquet.abc.tmp"
+    stale = tmp_path / ".run.json.x1.tmp"
+    for path in (writing, stale):
+        path.write_bytes(b"partial")
+    with open(tmp_path / ".labels.lock", "a") as handle:  # another process mid-write
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        holder = subprocess.run([sys.executable, "-c", (
+            "from pathlib import Path; from audit.rundir import RunDir; "
+            f"print(len(RunDir(Path({str(tmp_path)!r})).remove_leftovers()))")],
+            cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert holder.stdout.strip() == "1", holder.stderr
+        assert writing.exists() and not stale.exists()
+    assert run.remove_leftovers() == [writing]
