@@ -61,7 +61,7 @@ def viewer(scored_run, tmp_path_factory):
 
 # page -> a heading only that page shows once it has rendered
 PAGES = {"Overview": "Images by status", "Bias": "Tests", "Images": "Relabel",
-         "Compare": "Compare", "Safety": "Safety", "Validate": "Validate a submission",
+         "Labels": "Human review", "Compare": "Compare", "Safety": "Safety", "Validate": "Validate a submission",
          "Export": "Export bias.zip"}
 
 
