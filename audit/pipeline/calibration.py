@@ -13,6 +13,8 @@ import pandas as pd
 
 from audit.errors import InvalidInput, UsageError
 
+CHUNK = 256  # images decoded and embedded at a time
+
 
 @dataclass(frozen=True)
 class CalibrationResult:
@@ -104,17 +106,18 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
             raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of {attribute} "
                                f"({', '.join(scorer.attributes[attribute]['labels'])})",
                                where=str(labels or run))
-    loaded = {}
-    for image_id in sorted(set(truth.image_id)):
-        item = load_image(image_id, files[image_id]) if image_id in files else None
-        if item is not None and item.status == "ok":
-            loaded[image_id] = item.item
-    skipped["image missing, blank or unreadable"] = int((~truth.image_id.isin(loaded)).sum())
-    truth = truth[truth.image_id.isin(loaded)]
+    embeddings = {}
+    wanted = sorted(set(truth.image_id) & set(files))
+    for start in range(0, len(wanted), CHUNK):  # decoded a chunk at a time, not all at once
+        loaded = [load_image(i, files[i]) for i in wanted[start:start + CHUNK]]
+        items = [one.item for one in loaded if one.status == "ok"]
+        if items:
+            embeddings.update(zip([i.image_id for i in items], scorer.encoder.embed(items),
+                                  strict=True))
+    skipped["image missing, blank or unreadable"] = int((~truth.image_id.isin(embeddings)).sum())
+    truth = truth[truth.image_id.isin(embeddings)]
     if truth.empty:
         raise InvalidInput("no labelled image left to calibrate on", where=str(labels or run))
-    ids = sorted(loaded)
-    embeddings = dict(zip(ids, scorer.encoder.embed([loaded[i] for i in ids]), strict=True))
     results = {}
     for attribute, frame in truth.groupby("attribute", sort=True):
         vectors = np.stack([embeddings[i] for i in frame.image_id])
