@@ -61,8 +61,8 @@ def viewer(scored_run, tmp_path_factory):
 
 # page -> a heading only that page shows once it has rendered
 PAGES = {"Overview": "Images by status", "Bias": "Tests", "Images": "Relabel",
-         "Labels": "Human review", "Compare": "Compare", "Safety": "Safety", "Validate": "Validate a submission",
-         "Export": "Export bias.zip"}
+         "Labels": "Human review", "Compare": "Compare", "Safety": "Safety",
+         "Validate": "Validate a submission", "Export": "Export bias.zip"}
 
 
 def test_every_viewer_page_in_chromium(browser, viewer):
