@@ -9,8 +9,9 @@ The Python API (keyword-only; nothing prints)::
 
 ``audit.generate``, ``audit.score``, ``audit.assess`` and ``audit.report``
 run one stage each; ``audit.calibrate`` fits CLIP's abstention on labelled
-images. Importing this package stays cheap (no torch, no
-diffusers): the functions load on first use.
+images; ``audit.import_images`` makes a run of images made elsewhere.
+Importing this package stays cheap (no torch, no diffusers): the functions
+load on first use.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "calibrate", "generate", "report", "run", "score"]
+__all__ = ["assess", "calibrate", "generate", "import_images", "report", "run", "score"]
 
 
 def __getattr__(name: str) -> Any:

@@ -37,6 +37,7 @@ def _register() -> None:
         calibrate,
         demo,
         generate,
+        importing,
         labels,
         probes,
         report,
@@ -54,6 +55,7 @@ def _register() -> None:
     report.register(app)
     assignment.register(app)
     calibrate.register(app)
+    importing.register(app)
     app.command()(demo.demo)
 
 

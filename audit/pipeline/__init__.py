@@ -9,8 +9,9 @@ from audit.pipeline.assessment import AssessResult, assess
 from audit.pipeline.calibration import CalibrationResult, calibrate
 from audit.pipeline.full_run import RunResult, run
 from audit.pipeline.generation import GenerateResult, generate
+from audit.pipeline.importing import import_images
 from audit.pipeline.reporting import report
 from audit.pipeline.scoring import ScoreResult, score
 
 __all__ = ["AssessResult", "CalibrationResult", "GenerateResult", "RunResult", "ScoreResult",
-           "assess", "calibrate", "generate", "report", "run", "score"]
+           "assess", "calibrate", "generate", "import_images", "report", "run", "score"]

@@ -19,6 +19,7 @@ COLUMNS = [
     "reference_keys", "counterfactual_group", "expected", "prompt", "negative_prompt", "model",
     "seed", "steps", "guidance", "width", "height", "scheduler", "batch_id", "batch_index",
     "batch_size", "path", "sha256", "status", "error", "seconds",
+    "imported",  # JSON for images brought in by 'audit import': file, field origins, missing
 ]
 TABLE = "images.parquet"
 JOURNAL = ".images.journal.jsonl"

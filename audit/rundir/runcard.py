@@ -101,6 +101,37 @@ def start_run(run_dir: Path, *, suite: dict[str, Any], model: dict[str, Any],
     return card
 
 
+def record_import(run_dir: Path, *, name: str, version: str, settings: dict[str, Any],
+                  model: str, reference: str | None, attributes: list[str] | None, images: int,
+                  command: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """run.json of an imported run: a suite describing the import (its sha256
+    is of the import settings, so the same import again is the same run) and
+    the model the images say, or were told, they come from."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    invocation = {"command": command, "started": now(), "finished": now(), **summary}
+    if (run_dir / RUN_JSON).exists():
+        card = read_run(run_dir)
+    else:
+        card = {"format": FORMAT, "started": invocation["started"], "finished": None,
+                "command": command, "history": []}
+    card["suite"] = {"name": name, "version": version, "sha256": digest,
+                     "description": f"images imported from {settings['source']}",
+                     "reference": reference, "attributes": attributes or [],
+                     "content_warning": None}
+    card["model"] = {"id": model, "sha256": None, "source": "import",
+                     "pipeline_class": "unknown (imported)", "dtype": None,
+                     "scheduler": {"class": "as recorded per image"}}
+    card["config"] = {"n": images, "import": settings}
+    card["finished"] = invocation["finished"]
+    card["packages"] = package_versions()
+    card["platform"] = {"system": platform.platform(), "machine": platform.machine()}
+    card["history"].append(invocation)
+    write_run(run_dir, card)
+    return card
+
+
 def finish_run(run_dir: Path, card: dict[str, Any], summary: dict[str, Any]) -> None:
     card["finished"] = now()
     card["history"][-1].update(finished=card["finished"], **summary)
