@@ -140,7 +140,7 @@ class DiffusersGenerator(Generator):
         self.set_scheduler(request.scheduler)
 
     def set_scheduler(self, name: str) -> None:
-        check_scheduler(name)
+        name = check_scheduler(name)
         if name == self._scheduler_name:
             return
         if name == DEFAULT:

@@ -34,11 +34,17 @@ def unescape(text: str) -> str:
 
 
 def a1111_parameters(request: dict[str, Any], *, sampler: str, model: str,
-                     model_hash: str | None) -> str:
+                     model_hash: str | None, schedule_type: str | None = None) -> str:
+    """WebUI's PNG Info text. ``sampler`` is WebUI's display name; with a
+    ``schedule_type`` (e.g. Karras) it is the sampler's name without it, as
+    WebUI 1.9+ writes "Sampler: DPM++ 2M, Schedule type: Karras"."""
     lines = [escape(request["prompt"])]
     if request.get("negative_prompt"):
         lines.append(f"Negative prompt: {escape(request['negative_prompt'])}")
+    if schedule_type and sampler.endswith(f" {schedule_type}"):
+        sampler = sampler[:-len(schedule_type) - 1]
     fields = [f"Steps: {request['steps']}", f"Sampler: {sampler}",
+              *([f"Schedule type: {schedule_type}"] if schedule_type else []),
               f"CFG scale: {request['guidance']:g}", f"Seed: {request['seed']}",
               f"Size: {request['width']}x{request['height']}"]
     if model_hash:

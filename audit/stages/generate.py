@@ -81,6 +81,15 @@ def _record(item: Item, suite: Suite, model_id: str, request: GenerationRequest)
             "model": model_id, **{k: v for k, v in request.to_dict().items() if k != "image_id"}}
 
 
+def _schedule_type(label: str) -> str | None:
+    """WebUI (1.9+) writes "DPM++ 2M Karras" as Sampler "DPM++ 2M" with
+    Schedule type "Karras"; a label it has no name for is written as it is."""
+    from audit.generators.schedulers import SCHEDULERS, resolve_scheduler
+
+    name = resolve_scheduler(label)
+    return SCHEDULERS[name][3] if name in SCHEDULERS else None
+
+
 def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler: str,
           model: dict[str, Any]) -> dict[str, Any]:
     request = result.request
@@ -89,7 +98,8 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
            "path": None, "sha256": None}
     if result.image is not None:
         relative = RunDir.image_relative(row["item_id"], request.seed)
-        parameters = a1111_parameters(request.to_dict(), sampler=sampler, model=model["id"],
+        parameters = a1111_parameters(request.to_dict(), sampler=sampler,
+                                      schedule_type=_schedule_type(sampler), model=model["id"],
                                       model_hash=model.get("sha256"))
         meta = {k: v for k, v in row.items()
                 if k not in ("status", "error", "seconds", "batch_id", "batch_index",
