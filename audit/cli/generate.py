@@ -43,7 +43,8 @@ GenDeviceOpt = typer.Option(None, help="Device of the per-image torch.Generator 
 CompileOpt = typer.Option(None, "--compile", help="torch.compile the denoiser on CUDA: "
                           "about 1.5x faster on large runs after a minute of compiling.")
 SchedulerOpt = typer.Option(None, help="Override the suite's scheduler: euler, euler_a, ddim, "
-                            "dpm++_2m, dpm++_2m_karras, pndm, unipc, ...")
+                            "dpm++_2m, dpm++_2m_karras, pndm, unipc, ... or as WebUI names "
+                            "them ('Euler a', 'DPM++ 2M Karras', 'DDIM'; any case).")
 StepsOpt = typer.Option(None, min=1, help="Override the suite's steps.")
 GuidanceOpt = typer.Option(None, min=0.0, help="Override the suite's guidance (CFG) scale.")
 SizeOpt = typer.Option(None, help="Override the suite's size, WIDTHxHEIGHT.")
