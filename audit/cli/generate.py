@@ -48,6 +48,16 @@ SchedulerOpt = typer.Option(None, help="Override the suite's scheduler: euler, e
 StepsOpt = typer.Option(None, min=1, help="Override the suite's steps.")
 GuidanceOpt = typer.Option(None, min=0.0, help="Override the suite's guidance (CFG) scale.")
 SizeOpt = typer.Option(None, help="Override the suite's size, WIDTHxHEIGHT.")
+PromptOpt = typer.Option(None, "--prompt", help="A prompt for a quick run without a suite "
+                         "(repeatable); its suite is written into the run as suite.yaml.")
+TemplateOpt = typer.Option(None, "--template", help="A template for a quick run, e.g. "
+                           "'a photo of {occupation|a}' (repeatable; with --slot).")
+SlotOpt = typer.Option(None, "--slot", help="Slot values of --template, NAME=V1,V2,... "
+                       "(repeatable).")
+NegativeOpt = typer.Option(None, "--negative-prompt", help="Negative prompt (overrides the "
+                           "suite's default).")
+SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
+                       "suite's); -1 draws one, recorded in run.json and reused on resume.")
 
 
 def command_line() -> str:
@@ -97,17 +107,29 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     model_option: list[str] | None, revision: str | None,
                     config: Path | None, safety_checker: bool | None,
                     generator_device: str | None, compile: bool | None, scheduler: str | None,
-                    steps: int | None, guidance: float | None, size: str | None
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+                    steps: int | None, guidance: float | None, size: str | None,
+                    prompt: list[str] | None = None, template: list[str] | None = None,
+                    slot: list[str] | None = None, negative_prompt: str | None = None,
+                    seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
+    from audit.suites.adhoc import parse_slots
+
     settings, folder = split_config(config)
-    suite = suite or settings.get("suite")
+    quick = bool(prompt or template)
+    if quick and suite:
+        raise UsageError("give a SUITE, or --prompt / --template for a quick run (not both)")
+    suite = None if quick else (suite or settings.get("suite"))
     model = model or settings.get("model")
-    if not suite or not model:
-        raise UsageError("give a SUITE and --model (or 'suite:' and 'model:' in --config)")
+    if not (suite or quick) or not model:
+        raise UsageError("give a SUITE (or --prompt / --template) and --model (or 'suite:' "
+                         "and 'model:' in --config)")
+    if quick and slot is None and template:
+        raise UsageError("--template needs --slot NAME=VALUE,VALUE")
     kwargs = {
         "suite": suite, "model": model, "n": n or settings.get("n"),
+        "prompts": list(prompt or []) or None, "templates": list(template or []) or None,
+        "slots": parse_slots(slot) or None, "negative_prompt": negative_prompt, "seed": seed,
         "out": out or (Path(settings["out"]) if settings.get("out") else None),
         "batch_size": batch_size or settings.get("batch_size"),
         "device": settings.get("device", device) if device == "auto" else device,
@@ -127,10 +149,12 @@ def print_generated(result: Any) -> None:
                   "done", markup=False)
 
 
-def warn_content(suite: str) -> None:
+def warn_content(suite: str | None) -> None:
     from audit.cli.progress import stderr
     from audit.suites import load_suite
 
+    if suite is None:  # a quick run: prompts from the command line
+        return
     warning = load_suite(suite).content_warning
     if warning:
         stderr.print(f"content warning: {warning}", markup=False, style="yellow")
@@ -143,21 +167,27 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              config: Path | None = ConfigOpt, safety_checker: bool | None = SafetyOpt,
              generator_device: str | None = GenDeviceOpt, compile: bool | None = CompileOpt,
              scheduler: str | None = SchedulerOpt, steps: int | None = StepsOpt,
-             guidance: float | None = GuidanceOpt, size: str | None = SizeOpt) -> None:
+             guidance: float | None = GuidanceOpt, size: str | None = SizeOpt,
+             prompt: list[str] | None = PromptOpt, template: list[str] | None = TemplateOpt,
+             slot: list[str] | None = SlotOpt, negative_prompt: str | None = NegativeOpt,
+             image_seed: int | None = SeedOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
-    Example: audit generate smoke --model tiny --out runs/smoke
+    Examples: audit generate smoke --model tiny --out runs/smoke ;
+    audit generate --prompt "a photo of a doctor" --n 20 --seed 42 --model SDXL ;
+    audit generate --template "a photo of {occupation|a}" --slot occupation=doctor,nurse -m SDXL
     """
     import audit
     from audit.cli.progress import Reporter
 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
-                                scheduler, steps, guidance, size)
+                                scheduler, steps, guidance, size, prompt, template, slot,
+                                negative_prompt, image_seed)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(
-            f"generating {kwargs['suite']} on {kwargs['model']}"))
+            f"generating {kwargs['suite'] or 'a quick run'} on {kwargs['model']}"))
     print_generated(result)
 
 

@@ -20,6 +20,11 @@ from audit.cli import stats as st
 _DROP = {"run", "images", "counts", "reference", "attribute", "as_json", "as_csv"}
 
 
+# Flags two stages both call --seed: in a whole run, the statistics' is --stats-seed.
+_RENAMED = {"seed": typer.Option(None, "--stats-seed", help="Seed for bootstrap and "
+                                 "Monte-Carlo tests (default 0); --seed is the images' seed.")}
+
+
 def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
     params: dict[str, inspect.Parameter] = {}
     hints: dict[str, Any] = {}
@@ -28,6 +33,8 @@ def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str
         for name, param in inspect.signature(command).parameters.items():
             if name in _DROP or name in params:
                 continue
+            if command is st.stats and name in _RENAMED:
+                param = param.replace(default=_RENAMED[name])
             params[name] = param.replace(kind=inspect.Parameter.KEYWORD_ONLY)
             hints[name] = types[name]
     return inspect.Signature(list(params.values())), hints
@@ -47,7 +54,8 @@ def run(**options: Any) -> None:
         o["suite"], o["model"], o["n"], o["out"], o["batch_size"], o["device"], o["dtype"],
         o["model_option"], o["revision"], o["config"], o["safety_checker"],
         o["generator_device"], o["compile"], o["scheduler"], o["steps"], o["guidance"],
-        o["size"])
+        o["size"], o["prompt"], o["template"], o["slot"], o["negative_prompt"],
+        o["image_seed"])
     names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
                                                o["clip_pretrained"], o["attributes"],
                                                o["concepts"], o["checker"], settings,
@@ -58,12 +66,13 @@ def run(**options: Any) -> None:
     if stats.get("confusion") is not None:
         stats["confusion"] = Path(stats["confusion"])
     gen.warn_content(kwargs["suite"])
+    what = kwargs["suite"] or "a quick run"
     with Reporter("audit run") as reporter:
         result = audit.run(**kwargs, scorers=names, scorer_options=scorer_options,
                            score_device=o["score_device"],
                            score_batch_size=o["score_batch_size"], stats=stats,
                            progress={"generate": reporter.stage(
-                               f"generating {kwargs['suite']} on {kwargs['model']}"),
+                               f"generating {what} on {kwargs['model']}"),
                                "score": reporter.stage("scoring")})
     gen.print_generated(result.generated)
     sc.print_scored(result.scored)

@@ -22,7 +22,10 @@ class RunResult:
     report: Path | None
 
 
-def run(*, suite: str | Path, model: str, n: int | None = None, out: Path | None = None,
+def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | None = None,
+        templates: list[str] | None = None, slots: dict[str, list[str]] | None = None,
+        negative_prompt: str | None = None, seed: int | None = None, n: int | None = None,
+        out: Path | None = None,
         batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
         generation: dict[str, Any] | None = None, model_options: dict[str, Any] | None = None,
         scorers: list[str] | None = None,
@@ -32,12 +35,16 @@ def run(*, suite: str | Path, model: str, n: int | None = None, out: Path | None
         command: str = "") -> RunResult:
     """Every stage on one run directory; rerunning resumes generation.
 
+    ``suite`` or a quick run's ``prompts`` / ``templates`` + ``slots``, and
+    ``seed``, as ``audit.generate`` takes them.
     ``stats`` holds ``audit.assess`` keywords (ci, simultaneous, correction,
     alpha, seed, confusion, answers); ``progress`` maps "generate" and
     "score" to progress reporters.
     """
     progress = progress or {}
-    generated = generate(suite=suite, model=model, n=n, out=out, batch_size=batch_size,
+    generated = generate(suite=suite, prompts=prompts, templates=templates, slots=slots,
+                         negative_prompt=negative_prompt, seed=seed, model=model, n=n, out=out,
+                         batch_size=batch_size,
                          device=device, dtype=dtype, generation=generation,
                          model_options=model_options, progress=progress.get("generate"),
                          command=command)

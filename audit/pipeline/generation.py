@@ -69,14 +69,36 @@ def check_device(device: str) -> str:
     return device
 
 
-def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path | None = None,
-             batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
-             generation: dict[str, Any] | None = None,
+def _drawn_seed(run_dir: Path) -> int:
+    """The seed drawn for a run asked with seed -1: the one run.json
+    recorded when resuming, else a new one."""
+    import secrets
+
+    from audit.rundir import RunDir
+
+    run = RunDir(run_dir)
+    if run.exists():
+        config = run.read_card().get("config", {})
+        if config.get("seed_drawn"):
+            return int(config["seed"])
+    return secrets.randbelow(2**32)
+
+
+def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] | None = None,
+             templates: list[str] | None = None, slots: dict[str, list[str]] | None = None,
+             negative_prompt: str | None = None, seed: int | None = None, n: int | None = None,
+             out: Path | None = None, batch_size: int | None = None, device: str = "auto",
+             dtype: str = "auto", generation: dict[str, Any] | None = None,
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
              command: str = "") -> GenerateResult:
     """Generate every item x seed of ``suite`` with ``model`` into ``out``
     (default runs/SUITE__MODEL); rerunning resumes.
 
+    Instead of a suite, ``prompts`` and/or ``templates`` (suite syntax, with
+    ``slots`` such as {"occupation": ["doctor", "nurse"]}) make a quick run;
+    its suite is written into the run as suite.yaml. ``seed`` overrides the
+    suite's first seed; -1 draws one (recorded, reused when resuming).
+    ``negative_prompt`` overrides the suite's default negative prompt.
     ``generation`` overrides the suite's steps, guidance, width, height or
     scheduler; ``model_options`` are the backend's own (see ``audit
     generate --help``), e.g. ``{"revision": "main"}``.
@@ -86,10 +108,36 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     from audit.rundir import RunDir
     from audit.stages.generate import run_generate
     from audit.suites import load_suite
-    from audit.suites.load import MAX_SEED
+    from audit.suites.load import MAX_SEED, RANDOM_SEED
 
     check_device(device)
+    quick = bool(prompts or templates)
+    if quick == (suite is not None):
+        raise UsageError("give a SUITE, or --prompt / --template for a quick run (not both)")
+    if quick:
+        import yaml
+
+        from audit.rundir.atomic import write_text
+        from audit.suites.adhoc import adhoc_suite
+
+        data = adhoc_suite(prompts=list(prompts or []), templates=list(templates or []),
+                           slots=dict(slots or {}), negative_prompt=negative_prompt, n=n,
+                           seed=seed)
+        out = Path(out) if out is not None else default_run_dir(data["name"], model)
+        suite = out / "suite.yaml"
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        if not (suite.is_file() and suite.read_text(encoding="utf-8") == text):
+            write_text(suite, text)
+        negative_prompt = None  # it is in the suite
     loaded = load_suite(suite)
+    if negative_prompt is not None:
+        loaded = replace(loaded, data={**loaded.data, "negative_prompt": negative_prompt})
+    if seed is not None:
+        loaded = replace(loaded, data={**loaded.data, "seed": seed})
+    run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
+    seed_drawn = loaded.seed == RANDOM_SEED
+    if seed_drawn:
+        loaded = replace(loaded, data={**loaded.data, "seed": _drawn_seed(run_dir)})
     overrides = check_generation(generation or {})
     last_seed = loaded.seed + (n or loaded.images_per_item) - 1
     if last_seed > MAX_SEED:
@@ -99,7 +147,6 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     if overrides:
         loaded = replace(loaded, data={**loaded.data,
                                        "generation": {**loaded.generation, **overrides}})
-    run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError("is a file, not a run directory; give a folder for --out",
                          where=str(run_dir))
@@ -107,6 +154,6 @@ def generate(*, suite: str | Path, model: str, n: int | None = None, out: Path |
     generator = make_generator(model, device=device, dtype=dtype, options=model_options)
     with RunDir(run_dir).lock():
         summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                               command=command, progress=progress)
+                               command=command, progress=progress, seed_drawn=seed_drawn)
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning)

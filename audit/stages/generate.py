@@ -112,7 +112,9 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
 
 def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
                  batch_size: int | None = None, command: str = "",
-                 progress: Progress | None = None) -> GenerateSummary:
+                 progress: Progress | None = None, seed_drawn: bool = False) -> GenerateSummary:
+    """``seed_drawn``: the suite's seed was drawn at random (seed -1), as
+    run.json records so that a resume reuses it."""
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = plan_requests(suite, n)
     generator.prepare(planned[0][1])
@@ -123,7 +125,8 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
                   "reference": suite.reference, "answers": suite.answers,
                   "scorer_options": suite.scorer_options()}
     config = {"n": n or suite.images_per_item, "seed": suite.seed,
-              "generation": suite.generation, "batch_size": batch_size}
+              "generation": suite.generation, "batch_size": batch_size,
+              **({"seed_drawn": True} if seed_drawn else {})}
     card = start_run(run_dir, suite=suite_card, model=model, config=config, command=command)
     invocation = len(card["history"])
     table = ImagesTable(run_dir)

@@ -23,6 +23,7 @@ from audit.paths import probes_dir, schemas_dir
 from audit.registry import suggest
 
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's limit
+RANDOM_SEED = -1  # WebUI's "random": a seed is drawn when the run starts
 DEFAULT_GENERATION = {"steps": 30, "guidance": 7.5, "width": 512, "height": 512,
                       "scheduler": "default"}
 
@@ -142,7 +143,7 @@ def _semantic_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]
 
     problems = []
     last_seed = data.get("seed", 0) + data.get("images_per_item", 1) - 1
-    if last_seed > MAX_SEED:
+    if data.get("seed", 0) != RANDOM_SEED and last_seed > MAX_SEED:
         problems.append(("/seed", f"seed + images_per_item - 1 = {last_seed} is beyond the "
                          f"largest seed a torch generator takes ({MAX_SEED})"))
     slots = data.get("slots", {})
