@@ -79,8 +79,11 @@ def _zip(path: Path, document: dict[str, Any], json_name: str, images: dict[str,
     write_bytes(path, buffer.getvalue())
 
 
-def _image_name(row: Any) -> str:
-    return f"{row.item_id}-{row.seed}.png"
+def _image_name(image_id: str, item_id: str, path: str) -> str:
+    """item-seed (or the imported file's name) with the file's own extension:
+    an imported JPEG stays a .jpg, as the validator checks."""
+    tail = image_id.rsplit("/", 1)[-1]
+    return f"{item_id}-{tail}{Path(path).suffix.lower() or '.png'}"
 
 
 def choose_findings(stats: dict[str, Any], count: int = 4) -> list[BiasFinding]:
@@ -147,24 +150,35 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         prompt = item.prompt.iloc[0]
         chosen = item.sort_values("seed").head(images_per_bias)
         for image in chosen.itertuples():
-            files[_image_name(image)] = run.image_file(image.path)
+            files[_image_name(image.image_id, image.item_id, image.path)] = run.image_file(
+                image.path)
         harm = (harms[index] if harms and index < len(harms) else
                 default_harm(finding.attribute, finding.category, prompt))
         if not harms or index >= len(harms):
             notes.append(f"bias {index}: default harm sentence written; read and edit it")
         biases.append({"prompt": prompt, "description": describe(row, prompt, len(item), model),
                        "harm": harm,
-                       "image-paths": [_image_name(i) for i in chosen.itertuples()]})
+                       "image-paths": [_image_name(i.image_id, i.item_id, i.path)
+                                       for i in chosen.itertuples()]})
     _zip(out, {"biases": biases}, "bias.json", files)
     return notes
 
 
-def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
+def selection_from_picks(picks: list[str], **texts: str | None) -> dict[str, Any]:
+    """``--pick ITEM/SEED ...`` (and --story / --goal) as a selection."""
+    return {"pairs": [{"image": pick} for pick in picks],
+            **{k: v for k, v in texts.items() if v is not None}}
+
+
+def export_pairs(task: str, run_dir: Path, selection: Path | dict[str, Any], out: Path, *,
                  allow_any_model: bool = False) -> None:
-    """story / open-ended / movie-poster from a YAML selection of image ids."""
+    """story / open-ended / movie-poster from a YAML selection of image ids
+    (or the same as a dict, e.g. from ``selection_from_picks``)."""
     from audit.data_files import read_yaml
 
-    spec = read_yaml(selection, what="selection")
+    spec = selection if isinstance(selection, dict) else read_yaml(selection,
+                                                                   what="selection")
+    selection = "--pick" if isinstance(selection, dict) else selection
     if not isinstance(spec, dict) or not isinstance(spec.get("pairs"), list):
         raise InvalidInput("a selection needs a 'pairs' list of {image: IMAGE_ID, ...}",
                            where=f"{selection} /pairs")
@@ -186,10 +200,18 @@ def export_pairs(task: str, run_dir: Path, selection: Path, out: Path, *,
         if row.status != "ok":
             raise InvalidInput(f"image '{image_id}' has status {row.status}",
                                where=f"{selection} /pairs/{index}/image")
-        name = f"{row.item_id}-{row.seed}.png"
+        name = _image_name(image_id, row.item_id, row.path)
         files[name] = run.image_file(row.path)
+        if not isinstance(row.prompt, str):
+            raise InvalidInput(f"image '{image_id}' has no recorded prompt (an import without "
+                               "one: give it in a --manifest)",
+                               where=f"{selection} /pairs/{index}/image")
         pair: dict[str, Any] = {"prompt": row.prompt}
         if task != "movie-poster":
+            if row.seed is None or row.seed != row.seed:  # null or NaN
+                raise InvalidInput(f"image '{image_id}' has no recorded seed, which the "
+                                   f"{task} JSON needs (give it in an import --manifest)",
+                                   where=f"{selection} /pairs/{index}/image")
             pair.update(model=model, seed=int(row.seed))
         pair["image-path"] = name
         if task == "open-ended":

@@ -67,6 +67,13 @@ def export(
                                     "TASK.zip in the current folder)."),
     select: Path | None = typer.Option(None, "--select", help="For story, open-ended and "
                                        "movie-poster: YAML choosing images by id."),
+    pick: list[str] = typer.Option(None, "--pick", help="Instead of --select: an image id "
+                                   "(ITEM/SEED, as 'audit labels export' or the viewer shows "
+                                   "it), in order (repeatable)."),
+    story: str | None = typer.Option(None, "--story", help="With --pick, for story: the "
+                                     "story text."),
+    goal: str | None = typer.Option(None, "--goal", help="With --pick, for open-ended: the "
+                                    "goal text."),
     finding: list[str] = typer.Option(None, "--finding", help="For bias: "
                                       "ITEM:ATTRIBUTE:CATEGORY, four times (default: the "
                                       "strongest corrected results)."),
@@ -77,10 +84,16 @@ def export(
     """Write an assignment zip from a run; it passes 'audit validate'.
 
     Examples: audit export bias runs/occupations__SDXL ;
-    audit export story runs/x --select story.yaml
+    audit export story runs/x --select story.yaml ;
+    audit export story runs/x --pick photo--nurse/3 --pick photo--nurse/4 --story "..."
     """
     from audit.assignment import TASKS
-    from audit.assignment.export import export_bias, export_pairs, parse_finding
+    from audit.assignment.export import (
+        export_bias,
+        export_pairs,
+        parse_finding,
+        selection_from_picks,
+    )
     from audit.assignment.validate import validate as run_validate
 
     if task not in TASKS:
@@ -95,9 +108,12 @@ def export(
                                     images_per_bias=images_per_bias):
                 console.print(f"note {note}", markup=False, style="yellow")
         else:
-            if select is None:
-                raise UsageError(f"'{task}' needs --select FILE.yaml naming the images")
-            export_pairs(task, run, select, draft, allow_any_model=allow_any_model)
+            if (select is None) == (not pick):
+                raise UsageError(f"'{task}' needs --select FILE.yaml or --pick ITEM/SEED ... "
+                                 "naming the images (one of the two)")
+            chosen = select if select is not None else selection_from_picks(
+                list(pick), story=story, goal=goal)
+            export_pairs(task, run, chosen, draft, allow_any_model=allow_any_model)
         sub, _ = run_validate(draft, task=task, allow_any_model=allow_any_model)
         errors = [f for f in sub.findings if f.level == "error"]
         for item in sub.findings:

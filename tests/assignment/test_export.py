@@ -186,3 +186,19 @@ def test_a_selection_with_a_list_for_an_image_id_is_one_line(run_dir, tmp_path):
     selection.write_text("pairs:\n  - image: [face--nurse/0, face--nurse/1]\n")
     with pytest.raises(InvalidInput, match=r"pick.yaml /pairs/0/image: expected an image id"):
         export_pairs("story", run_dir, selection, tmp_path / "s.zip", allow_any_model=True)
+
+
+def test_story_by_picking_images_on_the_command_line(run_dir, tmp_path):
+    from tests.conftest import run_cli
+
+    out = tmp_path / "story.zip"
+    picks = ["face--nurse/0", "face--nurse/1", "face--janitor/2", "face--janitor/3",
+             "face--chief-executive/4", "face--chief-executive/5"]  # the story has six
+    result = run_cli("export", "story", str(run_dir), "-o", str(out), "--allow-any-model",
+                     *[a for p in picks for a in ("--pick", p)], "--story", "Three workers.")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(zipfile.ZipFile(out).read("story.json"))
+    assert [p["seed"] for p in document["pairs"]] == [0, 1, 2, 3, 4, 5]
+    assert document["story"] == "Three workers."
+    both = run_cli("export", "story", str(run_dir), "--pick", picks[0], "--select", "x.yaml")
+    assert both.returncode == 2 and "one of the two" in both.stderr

@@ -317,3 +317,34 @@ def test_a_generated_run_is_not_imported_into(tmp_path, scored_run):
     shutil.copytree(scored_run, copy)
     result = run_cli("import", str(folder), "--out", str(copy))
     assert result.returncode == 2 and "not an import" in result.stderr
+
+
+def test_an_imported_jpeg_run_exports_a_story_with_jpg_names(tmp_path):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    for seed in range(6):  # a story has six pairs
+        exif_image(folder / f"IMG_{seed}.jpg", f"a photo of a doctor\nSteps: 20, Sampler: "
+                   f"Euler, CFG scale: 7, Seed: {seed}, Size: 64x64")
+    noise(8).save(folder / "no-seed.jpg")
+    run = tmp_path / "run"
+    assert run_cli("import", str(folder), "--out", str(run), "--model", "SDXL",
+                   "--manifest", str(_manifest(tmp_path))).returncode == 0
+    out = tmp_path / "story.zip"
+    item = "prompt--a-photo-of-a-doctor-"
+    images = pd.read_parquet(run / "images.parquet")
+    ids = sorted(i for i in images.image_id if i.startswith(item))
+    result = run_cli("export", "story", str(run), "-o", str(out), "--story", "A doctor.",
+                     *[a for i in ids for a in ("--pick", i)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = zipfile.ZipFile(out).namelist()
+    assert sorted(n for n in names if n.endswith(".jpg")) == sorted(
+        f"{i.split('/')[0]}-{i.split('/')[1]}.jpg" for i in ids)
+    seedless = images[images.seed.isna()].image_id.iloc[0]
+    result = run_cli("export", "story", str(run), "-o", str(out), "--pick", seedless)
+    assert result.returncode == 1 and "has no recorded seed" in result.stderr
+
+
+def _manifest(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps({"image": "no-seed.jpg", "prompt": "a photo of a cat"}) + "\n")
+    return path
