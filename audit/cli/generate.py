@@ -56,6 +56,10 @@ SlotOpt = typer.Option(None, "--slot", help="Slot values of --template, NAME=V1,
                        "(repeatable).")
 NegativeOpt = typer.Option(None, "--negative-prompt", help="Negative prompt (overrides the "
                            "suite's default).")
+StyleOpt = typer.Option(None, "--style", help="A style of --styles (WebUI's styles.csv) "
+                        "applied to every prompt and negative prompt (repeatable, in order).")
+StylesFileOpt = typer.Option(None, "--styles", help="WebUI styles.csv (name, prompt, "
+                             "negative_prompt; '{prompt}' marks where the prompt goes).")
 SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
                        "suite's); -1 draws one, recorded in run.json and reused on resume.")
 
@@ -110,7 +114,8 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     steps: int | None, guidance: float | None, size: str | None,
                     prompt: list[str] | None = None, template: list[str] | None = None,
                     slot: list[str] | None = None, negative_prompt: str | None = None,
-                    seed: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                    seed: int | None = None, style: list[str] | None = None,
+                    styles: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
     from audit.suites.adhoc import parse_slots
@@ -130,6 +135,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
         "suite": suite, "model": model, "n": n or settings.get("n"),
         "prompts": list(prompt or []) or None, "templates": list(template or []) or None,
         "slots": parse_slots(slot) or None, "negative_prompt": negative_prompt, "seed": seed,
+        "styles": list(style or []) or None, "styles_file": styles,
         "out": out or (Path(settings["out"]) if settings.get("out") else None),
         "batch_size": batch_size or settings.get("batch_size"),
         "device": settings.get("device", device) if device == "auto" else device,
@@ -170,7 +176,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              guidance: float | None = GuidanceOpt, size: str | None = SizeOpt,
              prompt: list[str] | None = PromptOpt, template: list[str] | None = TemplateOpt,
              slot: list[str] | None = SlotOpt, negative_prompt: str | None = NegativeOpt,
-             image_seed: int | None = SeedOpt) -> None:
+             image_seed: int | None = SeedOpt, style: list[str] | None = StyleOpt,
+             styles: Path | None = StylesFileOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -183,7 +190,7 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
-                                negative_prompt, image_seed)
+                                negative_prompt, image_seed, style, styles)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

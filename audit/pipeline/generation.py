@@ -86,7 +86,9 @@ def _drawn_seed(run_dir: Path) -> int:
 
 def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] | None = None,
              templates: list[str] | None = None, slots: dict[str, list[str]] | None = None,
-             negative_prompt: str | None = None, seed: int | None = None, n: int | None = None,
+             negative_prompt: str | None = None, seed: int | None = None,
+             styles: list[str] | None = None, styles_file: Path | None = None,
+             n: int | None = None,
              out: Path | None = None, batch_size: int | None = None, device: str = "auto",
              dtype: str = "auto", generation: dict[str, Any] | None = None,
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
@@ -99,6 +101,8 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     its suite is written into the run as suite.yaml. ``seed`` overrides the
     suite's first seed; -1 draws one (recorded, reused when resuming).
     ``negative_prompt`` overrides the suite's default negative prompt.
+    ``styles`` are names in a WebUI ``styles_file`` (styles.csv), applied to
+    every prompt as WebUI applies them and recorded in run.json.
     ``generation`` overrides the suite's steps, guidance, width, height or
     scheduler; ``model_options`` are the backend's own (see ``audit
     generate --help``), e.g. ``{"revision": "main"}``.
@@ -134,6 +138,14 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
         loaded = replace(loaded, data={**loaded.data, "negative_prompt": negative_prompt})
     if seed is not None:
         loaded = replace(loaded, data={**loaded.data, "seed": seed})
+    applied: list[dict[str, str]] = []
+    if styles:
+        from audit.suites.styles import styled
+
+        if styles_file is None:
+            raise UsageError("--style needs --styles FILE (WebUI's styles.csv)")
+        data, applied = styled(loaded.data, list(styles), Path(styles_file))
+        loaded = replace(loaded, data=data)
     run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
     seed_drawn = loaded.seed == RANDOM_SEED
     if seed_drawn:
@@ -154,6 +166,8 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     generator = make_generator(model, device=device, dtype=dtype, options=model_options)
     with RunDir(run_dir).lock():
         summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                               command=command, progress=progress, seed_drawn=seed_drawn)
+                               command=command, progress=progress,
+                               config={**({"seed_drawn": True} if seed_drawn else {}),
+                                       **({"styles": applied} if applied else {})})
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning)

@@ -112,9 +112,10 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
 
 def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
                  batch_size: int | None = None, command: str = "",
-                 progress: Progress | None = None, seed_drawn: bool = False) -> GenerateSummary:
-    """``seed_drawn``: the suite's seed was drawn at random (seed -1), as
-    run.json records so that a resume reuses it."""
+                 progress: Progress | None = None,
+                 config: dict[str, Any] | None = None) -> GenerateSummary:
+    """``config``: what run.json's config records besides the suite's own
+    settings (``seed_drawn`` so a resume reuses a drawn seed; ``styles``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = plan_requests(suite, n)
     generator.prepare(planned[0][1])
@@ -124,10 +125,9 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
                   "content_warning": suite.content_warning, "attributes": suite.attributes,
                   "reference": suite.reference, "answers": suite.answers,
                   "scorer_options": suite.scorer_options()}
-    config = {"n": n or suite.images_per_item, "seed": suite.seed,
-              "generation": suite.generation, "batch_size": batch_size,
-              **({"seed_drawn": True} if seed_drawn else {})}
-    card = start_run(run_dir, suite=suite_card, model=model, config=config, command=command)
+    settings = {"n": n or suite.images_per_item, "seed": suite.seed,
+                "generation": suite.generation, "batch_size": batch_size, **(config or {})}
+    card = start_run(run_dir, suite=suite_card, model=model, config=settings, command=command)
     invocation = len(card["history"])
     table = ImagesTable(run_dir)
     todo = [(i, r) for i, r in planned if not _is_done(table.rows.get(r.image_id), run_dir)]

@@ -78,3 +78,23 @@ def test_a_suite_may_ask_for_a_random_seed(tmp_path):
 def test_audit_run_keeps_the_image_seed_and_the_statistics_seed_apart():
     text = run_cli("run", "--help").stdout
     assert "--seed" in text and "--stats-seed" in text
+
+
+def test_webui_styles_wrap_or_extend_every_prompt(tmp_path):
+    styles = tmp_path / "styles.csv"
+    styles.write_text('name,prompt,negative_prompt\n'
+                      'cinematic,"cinematic still of {prompt}, film grain","cartoon"\n'
+                      'sharp,"highly detailed",\n')
+    run = tmp_path / "run"
+    result = run_cli("generate", "--prompt", "a photo of a doctor", "--negative-prompt",
+                     "blurry", "--style", "cinematic", "--style", "sharp", "--styles",
+                     str(styles), "--n", "1", "--out", str(run), *TINY)
+    assert result.returncode == 0, result.stderr
+    (row,) = pd.read_parquet(run / "images.parquet").itertuples()
+    assert row.prompt == "cinematic still of a photo of a doctor, film grain, highly detailed"
+    assert row.negative_prompt == "blurry, cartoon"
+    card = json.loads((run / "run.json").read_text())
+    assert [s["name"] for s in card["config"]["styles"]] == ["cinematic", "sharp"]
+    bad = run_cli("generate", "--prompt", "x", "--style", "cinematc", "--styles", str(styles),
+                  "--out", str(tmp_path / "r2"), *TINY)
+    assert bad.returncode == 2 and "did you mean 'cinematic'" in bad.stderr
