@@ -16,6 +16,7 @@ import numpy as np
 
 from audit.api.generator import GeneratedImage, GenerationRequest, Generator, Status
 from audit.common.devices import pick_device, pick_dtype
+from audit.errors import UsageError
 from audit.generators.loading import load_pipeline, resolve_source
 from audit.generators.schedulers import DEFAULT, check_scheduler, make_scheduler, sampler_label
 
@@ -57,12 +58,19 @@ class DiffusersGenerator(Generator):
         "safety_checker": "keep the model's safety checker (true/false; default false)",
         "generator_device": "device of the per-image torch.Generator (default cpu)",
         "compile": "torch.compile the denoiser on CUDA (true/false)",
+        "prompt_weighting": "'a1111' (default): WebUI's (word:1.2), [word], BREAK weight the "
+                            "text embeddings (Stable Diffusion 1.x/2.x); 'none': prompts go "
+                            "to the model as written",
     }
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
                  revision: str | None = None, config: str | None = None,
                  safety_checker: bool = False, generator_device: str = "cpu",
-                 compile: bool = False) -> None:
+                 compile: bool = False, prompt_weighting: str = "a1111") -> None:
+        if prompt_weighting not in ("a1111", "none"):
+            raise UsageError(f"prompt_weighting must be 'a1111' or 'none', got "
+                             f"'{prompt_weighting}'")
+        self.prompt_weighting = prompt_weighting
         self.model = model
         self.compiled = compile
         self.device = pick_device(device)
@@ -77,7 +85,7 @@ class DiffusersGenerator(Generator):
         self._base_scheduler = self.pipe.scheduler
         self._base_scheduler_config = self.pipe.scheduler.config
         self._scheduler_name = DEFAULT
-        self._embeddings: dict[tuple[str, str, bool], tuple[Any, ...]] = {}
+        self._embeddings: dict[tuple[str, str, bool, str], tuple[Any, ...]] = {}
 
     def _load(self, model: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         return load_pipeline(resolve_source(model), torch_dtype=self.torch_dtype,
@@ -119,6 +127,7 @@ class DiffusersGenerator(Generator):
             "safety_checker": bool(self.safety_checker
                                    and getattr(self.pipe, "safety_checker", None) is not None),
             "diffusers_version": diffusers.__version__,
+            "prompt_weighting": self.prompt_weighting,
         }
 
     def sampler_label(self) -> str:
@@ -150,10 +159,18 @@ class DiffusersGenerator(Generator):
         self._scheduler_name = name
 
     def _embed(self, prompt: str, negative: str, cfg: bool) -> tuple[Any, ...]:
-        key = (prompt, negative, cfg)
+        key = (prompt, negative, cfg, self.prompt_weighting)
         if key not in self._embeddings:
             import torch
 
+            from audit.generators.attention import is_weighted, parse_attention, plain_text
+
+            runs = [parse_attention(prompt), parse_attention(negative)]
+            if self.prompt_weighting == "a1111" and any(map(is_weighted, runs)):
+                self._embeddings[key] = self._weighted_embeds(*runs, cfg)
+                return self._embeddings[key]
+            if self.prompt_weighting == "a1111":  # escapes such as \( become the character
+                prompt, negative = plain_text(runs[0]), plain_text(runs[1])
             with torch.inference_mode():
                 out = self.pipe.encode_prompt(
                     prompt=prompt, device=self.device, num_images_per_prompt=1,
@@ -161,16 +178,99 @@ class DiffusersGenerator(Generator):
             self._embeddings[key] = tuple(out)
         return self._embeddings[key]
 
+    def _weighted_embeds(self, positive: list[Any], negative: list[Any], cfg: bool
+                         ) -> tuple[Any, ...]:
+        """WebUI's weighting for a single CLIP text encoder: the text in
+        75-token chunks (BREAK starts a new one), each encoded as
+        BOS + chunk + EOS + padding, every token's embedding scaled by its
+        weight, then the whole rescaled to its unweighted mean. The negative
+        prompt is padded to as many chunks as the positive one."""
+        import torch
+
+        name = type(self.pipe).__name__
+        if name != "StableDiffusionPipeline":
+            raise UsageError(f"prompt weights such as (word:1.2) are implemented for Stable "
+                             f"Diffusion 1.x/2.x pipelines; {name} would read them as text. "
+                             "Remove them, or pass -M prompt_weighting=none to send prompts "
+                             "as written")
+        chunks = [self._chunks(positive), self._chunks(negative)]
+        size = max(len(c) for c in chunks)
+        embeds = []
+        with torch.inference_mode():
+            for parts in chunks:
+                parts = parts + [([], [])] * (size - len(parts))
+                encoded = [self._encode_chunk(ids, weights) for ids, weights in parts]
+                embeds.append(torch.cat(encoded, dim=1))
+        return embeds[0], (embeds[1] if cfg else None)
+
+    def _chunks(self, runs: list[Any]) -> list[tuple[list[int], list[float]]]:
+        from audit.generators.attention import BREAK
+
+        tokenizer = self.pipe.tokenizer
+        width = tokenizer.model_max_length - 2
+        chunks: list[tuple[list[int], list[float]]] = [([], [])]
+        for text, weight in runs:
+            if text is BREAK:
+                chunks.append(([], []))
+                continue
+            for token in tokenizer(text, add_special_tokens=False).input_ids:
+                if len(chunks[-1][0]) == width:
+                    chunks.append(([], []))
+                chunks[-1][0].append(token)
+                chunks[-1][1].append(weight)
+        return chunks
+
+    def _encode_chunk(self, ids: list[int], weights: list[float]) -> Any:
+        import torch
+
+        tokenizer, encoder = self.pipe.tokenizer, self.pipe.text_encoder
+        width = tokenizer.model_max_length
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else \
+            tokenizer.eos_token_id
+        tokens = [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+        tokens += [pad] * (width - len(tokens))
+        scale = [1.0, *weights, 1.0] + [1.0] * (width - len(weights) - 2)
+        input_ids = torch.tensor([tokens], device=self.device)
+        z = encoder(input_ids)[0]
+        w = torch.tensor(scale, device=z.device, dtype=z.dtype)[None, :, None]
+        mean, weighted = z.float().mean(), (z * w).float()
+        if abs(float(mean)) <= 1e-6 * float(z.float().abs().mean()):
+            return weighted.to(encoder.dtype)  # a zero-mean output has no mean to restore
+        return (weighted * (mean / weighted.mean())).to(encoder.dtype)
+
     def _text_arguments(self, requests: Sequence[GenerationRequest], cfg: bool) -> dict[str, Any]:
         if type(self.pipe).__name__ not in _CACHEABLE:
+            from audit.generators.attention import is_weighted, parse_attention
+
+            if self.prompt_weighting == "a1111" and any(
+                    is_weighted(parse_attention(t)) for r in requests
+                    for t in (r.prompt, r.negative_prompt)):
+                self._weighted_embeds([], [], cfg)  # raises: not for this pipeline
             return {"prompt": [r.prompt for r in requests],
                     "negative_prompt": [r.negative_prompt for r in requests] if cfg else None}
         import torch
 
         embeds = [self._embed(r.prompt, r.negative_prompt, cfg) for r in requests]
         names = _EMBED_ARGS[len(embeds[0])]
-        return {name: torch.cat([e[i] for e in embeds]) for i, name in enumerate(names)
-                if embeds[0][i] is not None}
+        out = {}
+        for i, name in enumerate(names):
+            if embeds[0][i] is None:
+                continue
+            parts = [e[i] for e in embeds]
+            if parts[0].ndim == 3 and len({p.shape[1] for p in parts}) > 1:
+                parts = self._same_length(parts)  # prompts of more chunks than others
+            out[name] = torch.cat(parts)
+        return out
+
+    def _same_length(self, parts: list[Any]) -> list[Any]:
+        """Pad sequence embeddings with empty chunks to the longest, as WebUI does."""
+        import torch
+
+        longest = max(p.shape[1] for p in parts)
+        with torch.inference_mode():
+            empty = self._encode_chunk([], [])
+        return [torch.cat([p, *[empty] * ((longest - p.shape[1]) // empty.shape[1])], dim=1)
+                for p in parts]
 
     def _call(self, requests: Sequence[GenerationRequest]) -> tuple[np.ndarray, list[bool]]:
         import torch

@@ -98,3 +98,18 @@ def test_webui_styles_wrap_or_extend_every_prompt(tmp_path):
     bad = run_cli("generate", "--prompt", "x", "--style", "cinematc", "--styles", str(styles),
                   "--out", str(tmp_path / "r2"), *TINY)
     assert bad.returncode == 2 and "did you mean 'cinematic'" in bad.stderr
+
+
+def test_a_weighted_prompt_is_recorded_as_written(tmp_path):
+    from PIL import Image
+
+    run = tmp_path / "run"
+    result = run_cli("generate", "--prompt", "a photo of a (doctor:1.4)", "--n", "1",
+                     "--out", str(run), *TINY)
+    assert result.returncode == 0, result.stderr
+    (row,) = pd.read_parquet(run / "images.parquet").itertuples()
+    assert row.prompt == "a photo of a (doctor:1.4)"
+    with Image.open(run / row.path) as image:
+        assert image.text["parameters"].startswith("a photo of a (doctor:1.4)\n")
+    card = json.loads((run / "run.json").read_text())
+    assert card["model"]["prompt_weighting"] == "a1111"
