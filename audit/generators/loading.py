@@ -24,6 +24,7 @@ ALIASES = {
     "SDXL": "stabilityai/stable-diffusion-xl-base-1.0",
     "SD3": "stabilityai/stable-diffusion-3-medium-diffusers",
     "FLUX-schnell": "black-forest-labs/FLUX.1-schnell",
+    "FLUX-dev": "black-forest-labs/FLUX.1-dev",  # gated on the hub: accept its licence first
 }
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -47,6 +47,7 @@ def test_folder_digest_changes_with_weights(saved_pipeline, tmp_path):
 def test_sources_are_resolved_by_kind(saved_pipeline, tmp_path):
     assert resolve_source("SDXL").kind == "hub"
     assert resolve_source("SDXL").location == ALIASES["SDXL"]
+    assert resolve_source("FLUX-dev").location == "black-forest-labs/FLUX.1-dev"
     assert resolve_source("org/model").kind == "hub"
     assert resolve_source(str(saved_pipeline)).kind == "folder"
     checkpoint = tmp_path / "model.safetensors"
