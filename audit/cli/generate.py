@@ -60,6 +60,8 @@ StyleOpt = typer.Option(None, "--style", help="A style of --styles (WebUI's styl
                         "applied to every prompt and negative prompt (repeatable, in order).")
 StylesFileOpt = typer.Option(None, "--styles", help="WebUI styles.csv (name, prompt, "
                              "negative_prompt; '{prompt}' marks where the prompt goes).")
+SweepOpt = typer.Option(None, "--sweep", help="steps=10,20,30 or guidance=3,5,7.5: every "
+                        "item once per value (items ITEM--steps-10, ...), same seeds.")
 SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
                        "suite's); -1 draws one, recorded in run.json and reused on resume.")
 
@@ -94,6 +96,15 @@ def generation_overrides(scheduler: str | None, steps: int | None, guidance: flo
     return out
 
 
+def parse_sweep(text: str | None) -> dict[str, list[str]] | None:
+    if not text:
+        return None
+    key, sep, values = text.partition("=")
+    if not sep or not values.strip():
+        raise UsageError(f"--sweep must be KEY=V1,V2,... (e.g. steps=10,20,30), got '{text}'")
+    return {key.strip(): [v.strip() for v in values.split(",") if v.strip()]}
+
+
 def model_settings(model_option: list[str] | None, config: dict[str, Any],
                    folder: str | None, **aliases: Any) -> dict[str, Any]:
     from audit.pipeline.options import parse_pairs
@@ -115,7 +126,8 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     prompt: list[str] | None = None, template: list[str] | None = None,
                     slot: list[str] | None = None, negative_prompt: str | None = None,
                     seed: int | None = None, style: list[str] | None = None,
-                    styles: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                    styles: Path | None = None, sweep: str | None = None
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
     from audit.suites.adhoc import parse_slots
@@ -136,6 +148,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
         "prompts": list(prompt or []) or None, "templates": list(template or []) or None,
         "slots": parse_slots(slot) or None, "negative_prompt": negative_prompt, "seed": seed,
         "styles": list(style or []) or None, "styles_file": styles,
+        "sweep": parse_sweep(sweep),
         "out": out or (Path(settings["out"]) if settings.get("out") else None),
         "batch_size": batch_size or settings.get("batch_size"),
         "device": settings.get("device", device) if device == "auto" else device,
@@ -177,7 +190,7 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              prompt: list[str] | None = PromptOpt, template: list[str] | None = TemplateOpt,
              slot: list[str] | None = SlotOpt, negative_prompt: str | None = NegativeOpt,
              image_seed: int | None = SeedOpt, style: list[str] | None = StyleOpt,
-             styles: Path | None = StylesFileOpt) -> None:
+             styles: Path | None = StylesFileOpt, sweep: str | None = SweepOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -190,7 +203,7 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
-                                negative_prompt, image_seed, style, styles)
+                                negative_prompt, image_seed, style, styles, sweep)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

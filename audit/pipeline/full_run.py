@@ -25,7 +25,8 @@ class RunResult:
 def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | None = None,
         templates: list[str] | None = None, slots: dict[str, list[str]] | None = None,
         negative_prompt: str | None = None, seed: int | None = None,
-        styles: list[str] | None = None, styles_file: Path | None = None, n: int | None = None,
+        styles: list[str] | None = None, styles_file: Path | None = None,
+        sweep: dict[str, list[Any]] | None = None, n: int | None = None,
         out: Path | None = None,
         batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
         generation: dict[str, Any] | None = None, model_options: dict[str, Any] | None = None,
@@ -45,7 +46,7 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     progress = progress or {}
     generated = generate(suite=suite, prompts=prompts, templates=templates, slots=slots,
                          negative_prompt=negative_prompt, seed=seed, styles=styles,
-                         styles_file=styles_file, model=model, n=n, out=out,
+                         styles_file=styles_file, sweep=sweep, model=model, n=n, out=out,
                          batch_size=batch_size,
                          device=device, dtype=dtype, generation=generation,
                          model_options=model_options, progress=progress.get("generate"),

@@ -59,6 +59,26 @@ def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_sweep(sweep: dict[str, list[Any]] | None) -> dict[str, Any] | None:
+    """One parameter (steps or guidance) and its values, checked."""
+    if not sweep:
+        return None
+    if len(sweep) != 1:
+        raise UsageError(f"sweep one parameter at a time (got {', '.join(sweep)})")
+    ((key, values),) = sweep.items()
+    if key not in ("steps", "guidance"):
+        raise UsageError(f"--sweep {key}: only steps or guidance can be swept")
+    try:
+        values = [int(v) if key == "steps" else float(v) for v in values]
+    except (TypeError, ValueError):
+        raise UsageError(f"--sweep {key}: values must be numbers, got {values}") from None
+    if not values or len(set(values)) < len(values):
+        raise UsageError(f"--sweep {key}: give distinct values, e.g. {key}=10,20,30")
+    for value in values:
+        check_generation({key: value})
+    return {"key": key, "values": values}
+
+
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 
 
@@ -88,7 +108,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
              templates: list[str] | None = None, slots: dict[str, list[str]] | None = None,
              negative_prompt: str | None = None, seed: int | None = None,
              styles: list[str] | None = None, styles_file: Path | None = None,
-             n: int | None = None,
+             sweep: dict[str, list[Any]] | None = None, n: int | None = None,
              out: Path | None = None, batch_size: int | None = None, device: str = "auto",
              dtype: str = "auto", generation: dict[str, Any] | None = None,
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
@@ -102,7 +122,9 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     suite's first seed; -1 draws one (recorded, reused when resuming).
     ``negative_prompt`` overrides the suite's default negative prompt.
     ``styles`` are names in a WebUI ``styles_file`` (styles.csv), applied to
-    every prompt as WebUI applies them and recorded in run.json.
+    every prompt as WebUI applies them and recorded in run.json. ``sweep``
+    ({"steps": [10, 20, 30]} or {"guidance": [...]}) makes every item once
+    per value (items ITEM--steps-10, ...), with the same seeds.
     ``generation`` overrides the suite's steps, guidance, width, height or
     scheduler; ``model_options`` are the backend's own (see ``audit
     generate --help``), e.g. ``{"revision": "main"}``.
@@ -151,6 +173,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     if seed_drawn:
         loaded = replace(loaded, data={**loaded.data, "seed": _drawn_seed(run_dir)})
     overrides = check_generation(generation or {})
+    swept = check_sweep(sweep)
     last_seed = loaded.seed + (n or loaded.images_per_item) - 1
     if last_seed > MAX_SEED:
         raise UsageError(f"seeds {loaded.seed}..{last_seed} go beyond the largest seed a torch "
@@ -168,6 +191,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
         summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
                                command=command, progress=progress,
                                config={**({"seed_drawn": True} if seed_drawn else {}),
-                                       **({"styles": applied} if applied else {})})
+                                       **({"styles": applied} if applied else {}),
+                                       **({"sweep": swept} if swept else {})})
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning)

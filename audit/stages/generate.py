@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,19 +36,39 @@ class GenerateSummary:
     statuses: dict[str, int]
 
 
-def plan_requests(suite: Suite, n: int | None = None) -> list[tuple[Item, GenerationRequest]]:
+SWEEPABLE = ("steps", "guidance")
+
+
+def _swept(item: Item, key: str, value: Any) -> Item:
+    """The item at one value of a sweep: its own id (and counterfactual
+    group, so pairs compare at equal settings)."""
+    suffix = f"--{key}-{value:g}" if isinstance(value, float) else f"--{key}-{value}"
+    group = item.counterfactual_group
+    return replace(item, item_id=item.item_id + suffix,
+                   counterfactual_group=group + suffix if group else None)
+
+
+def plan_requests(suite: Suite, n: int | None = None,
+                  sweep: tuple[str, list[Any]] | None = None
+                  ) -> list[tuple[Item, GenerationRequest]]:
     """Every (item, request) of the suite: seeds base..base+n-1 for every item, so
-    counterfactual prompts and different models share seeds."""
+    counterfactual prompts and different models share seeds. A ``sweep``
+    (steps or guidance, values) makes each item once per value, as items
+    ITEM--steps-20, with the same seeds."""
     n = n or suite.images_per_item
     params = suite.generation
     planned = []
-    for item in expand(suite):
-        for seed in range(suite.seed, suite.seed + n):
-            planned.append((item, GenerationRequest(
-                image_id=f"{item.item_id}/{seed}", prompt=item.prompt,
-                negative_prompt=item.negative_prompt, seed=seed, steps=params["steps"],
-                guidance=float(params["guidance"]), width=params["width"],
-                height=params["height"], scheduler=params["scheduler"])))
+    for base in expand(suite):
+        variants = [(base, {})] if sweep is None else [
+            (_swept(base, sweep[0], v), {sweep[0]: v}) for v in sweep[1]]
+        for item, changed in variants:
+            values = {**params, **changed}
+            for seed in range(suite.seed, suite.seed + n):
+                planned.append((item, GenerationRequest(
+                    image_id=f"{item.item_id}/{seed}", prompt=item.prompt,
+                    negative_prompt=item.negative_prompt, seed=seed, steps=int(values["steps"]),
+                    guidance=float(values["guidance"]), width=values["width"],
+                    height=values["height"], scheduler=values["scheduler"])))
     return planned
 
 
@@ -110,6 +130,11 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
     return row
 
 
+def _sweep_of(config: dict[str, Any] | None) -> tuple[str, list[Any]] | None:
+    sweep = (config or {}).get("sweep")
+    return (sweep["key"], list(sweep["values"])) if sweep else None
+
+
 def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
                  batch_size: int | None = None, command: str = "",
                  progress: Progress | None = None,
@@ -117,7 +142,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
     """``config``: what run.json's config records besides the suite's own
     settings (``seed_drawn`` so a resume reuses a drawn seed; ``styles``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    planned = plan_requests(suite, n)
+    planned = plan_requests(suite, n, sweep=_sweep_of(config))
     generator.prepare(planned[0][1])
     model = generator.describe()
     suite_card = {"name": suite.name, "version": suite.version, "sha256": suite.sha256,

@@ -113,3 +113,22 @@ def test_a_weighted_prompt_is_recorded_as_written(tmp_path):
         assert image.text["parameters"].startswith("a photo of a (doctor:1.4)\n")
     card = json.loads((run / "run.json").read_text())
     assert card["model"]["prompt_weighting"] == "a1111"
+
+
+def test_a_sweep_over_steps_makes_one_item_per_value_with_the_same_seeds(tmp_path):
+    run = tmp_path / "run"
+    result = run_cli("generate", "--prompt", "a photo of a chef", "--sweep", "steps=1,2",
+                     "--n", "2", "--seed", "5", "--out", str(run), "-m", "tiny",
+                     "--size", "32x32")
+    assert result.returncode == 0, result.stderr
+    images = pd.read_parquet(run / "images.parquet").set_index("image_id")
+    assert set(images.index) == {"a-photo-of-a-chef--steps-1/5", "a-photo-of-a-chef--steps-1/6",
+                                 "a-photo-of-a-chef--steps-2/5", "a-photo-of-a-chef--steps-2/6"}
+    assert images.loc["a-photo-of-a-chef--steps-2/6"].steps == 2
+    card = json.loads((run / "run.json").read_text())
+    assert card["config"]["sweep"] == {"key": "steps", "values": [1, 2]}
+    for bad, message in (("width=1,2", "only steps or guidance"),
+                         ("steps=1,1", "distinct values"), ("steps", "KEY=V1,V2")):
+        result = run_cli("generate", "--prompt", "x", "--sweep", bad, "--out",
+                         str(tmp_path / "r"), *TINY)
+        assert result.returncode == 2 and message in result.stderr, (bad, result.stderr)
