@@ -123,7 +123,10 @@ def describe(row: dict[str, Any], prompt: str, generated: int, model: str) -> st
 
 
 def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None = None,
-                harms: list[str] | None = None, images_per_bias: int = 6) -> list[str]:
+                harms: list[str] | None = None, descriptions: list[str] | None = None,
+                images_per_bias: int = 6) -> list[str]:
+    """bias.zip from the run's statistics; ``harms`` and ``descriptions``
+    replace the drafted texts, in the findings' order."""
     run = RunDir(run_dir).require()
     stats_path = run.stats_json
     stats = run.read_stats()
@@ -156,12 +159,31 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
                 default_harm(finding.attribute, finding.category, prompt))
         if not harms or index >= len(harms):
             notes.append(f"bias {index}: default harm sentence written; read and edit it")
-        biases.append({"prompt": prompt, "description": describe(row, prompt, len(item), model),
+        description = (descriptions[index] if descriptions and index < len(descriptions)
+                       else describe(row, prompt, len(item), model))
+        biases.append({"prompt": prompt, "description": description,
                        "harm": harm,
                        "image-paths": [_image_name(i.image_id, i.item_id, i.path)
                                        for i in chosen.itertuples()]})
     _zip(out, {"biases": biases}, "bias.json", files)
     return notes
+
+
+def bias_drafts(run_dir: Path, findings: list[BiasFinding]) -> list[tuple[str, str]]:
+    """(description, harm) as export_bias would draft them, for editing."""
+    run = RunDir(run_dir).require()
+    stats = run.read_stats() or {"proportions": []}
+    model = run.read_card().get("model", {}).get("id", "the model")
+    images = run.read_images()
+    lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
+    drafts = []
+    for finding in findings:
+        row = lookup.get((finding.item_id, finding.attribute, finding.category))
+        item = images[(images.item_id == finding.item_id) & (images.status == "ok")]
+        prompt = item.prompt.iloc[0] if len(item) else finding.item_id
+        drafts.append((describe(row, prompt, len(item), model) if row else "",
+                       default_harm(finding.attribute, finding.category, prompt)))
+    return drafts
 
 
 def selection_from_picks(picks: list[str], **texts: str | None) -> dict[str, Any]:

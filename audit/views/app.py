@@ -288,13 +288,25 @@ def validate_page() -> None:
 
 
 def export_page(view: RunView) -> None:
-    st.header("Export bias.zip")
-    if not view.stats:
-        st.info("No statistics yet.")
-        return
-    from audit.assignment.export import BiasFinding, choose_findings, default_harm, export_bias
-    from audit.assignment.validate import validate
+    from audit.assignment import TASKS
 
+    st.header("Export")
+    task = st.selectbox("Task", list(TASKS), key="export_task")
+    st.subheader(f"{task}.zip")
+    allow_any_model = st.checkbox("Allow model names other than SDv1.5, SDv2.1 and SDXL "
+                                  "(the course does not)", value=False, key="export_any")
+    build = (_bias_builder(view) if task == "bias"
+             else _pairs_builder(view, task, allow_any_model))
+    if build is not None and st.button(f"Check {task}.zip", key="export_check"):
+        _check_and_offer(task, build, allow_any_model)
+
+
+def _bias_builder(view: RunView):
+    from audit.assignment.export import BiasFinding, bias_drafts, choose_findings, export_bias
+
+    if not view.stats:
+        st.info("No statistics yet: run 'audit stats RUN'.")
+        return None
     rows = [r for r in view.stats["proportions"] if (r["log_odds"] or 0) < 0]
     options = [f"{r['group']}:{r['attribute']}:{r['category']}" for r in rows]
     default = [f"{f.item_id}:{f.attribute}:{f.category}" for f in choose_findings(view.stats)]
@@ -302,35 +314,78 @@ def export_page(view: RunView) -> None:
                             default=[d for d in default if d in options])
     if len(chosen) != 4:
         st.info("Choose exactly four findings, in different prompts and attributes.")
-        return
+        return None
     findings = [BiasFinding(*c.split(":")) for c in chosen]
-    attributes = [f.attribute for f in findings]
-    if len(set(attributes)) < 4:
+    if len({f.attribute for f in findings}) < 4:
         st.warning("Two or more findings are about the same attribute; the course asks for "
                    "four different demographics.")
-    prompts = dict(zip(view.images.item_id, view.images.prompt, strict=False))
-    harms = [st.text_area(literal(f"Harm of finding {i + 1} ({c}), read and edit"),
-                          key=f"harm-{i}",
-                          value=default_harm(f.attribute, f.category,
-                                             prompts.get(f.item_id, f.item_id)))
-             for i, (c, f) in enumerate(zip(chosen, findings, strict=True))]
-    if st.button("Build bias.zip"):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "bias.zip"
-            export_bias(view.path, out, findings=findings, harms=harms)
-            sub, _ = validate(out, task="bias")
-            data = out.read_bytes()
-        errors = [f for f in sub.findings if f.level == "error"]
-        if sub.findings:
-            st.dataframe(pd.DataFrame([{"level": f.level, "where": f.where.split("!")[-1],
-                                        "message": f.message, "hint": f.hint}
-                                       for f in sub.findings]), hide_index=True)
-        if errors:
-            st.error(f"bias.zip would fail audit validate with {len(errors)} error(s); fix "
-                     "them before downloading.")
+    drafts = bias_drafts(view.path, findings)
+    descriptions, harms = [], []
+    for i, (label, (description, harm)) in enumerate(zip(chosen, drafts, strict=True)):
+        descriptions.append(st.text_area(literal(f"Description of finding {i + 1} ({label})"),
+                                         value=description, key=f"description-{i}"))
+        harms.append(st.text_area(literal(f"Harm of finding {i + 1}, read and edit"),
+                                  value=harm, key=f"harm-{i}"))
+    return lambda out: export_bias(view.path, out, findings=findings, harms=harms,
+                                   descriptions=descriptions)
+
+
+def _pairs_builder(view: RunView, task: str, allow_any_model: bool):
+    from audit.assignment.export import export_pairs
+
+    valid = view.images[view.images.status == "ok"].sort_values(["item_id", "seed"])
+    prompts = dict(zip(valid.image_id, valid.prompt, strict=True))
+    picked = st.multiselect("Images, in order", list(prompts), key="export_picks",
+                            format_func=lambda i: f"{i} · {prompts[i]}")
+    selection: dict = {"pairs": [{"image": i} for i in picked]}
+    if task == "story":
+        st.caption("The story task takes six images and the story they tell.")
+        selection["story"] = st.text_area("Story", key="export_story")
+    elif task == "open-ended":
+        selection["goal"] = st.text_area("Goal", key="export_goal")
+        for index, pair in enumerate(selection["pairs"]):
+            pair["correct"] = st.text_input(literal(f"{pair['image']}: what it gets right"),
+                                            key=f"export_correct_{index}")
+            pair["incorrect"] = st.text_input(literal(f"{pair['image']}: what it gets wrong"),
+                                              key=f"export_incorrect_{index}")
+    else:
+        selection["title"] = st.text_input("Title", key="export_title")
+        selection["genre"] = st.text_input("Genre", key="export_genre")
+        constraints = st.text_area("Constraints (one per line)", key="export_constraints")
+        selection["constraints"] = [c.strip() for c in constraints.splitlines() if c.strip()]
+    for image_id in picked[:12]:
+        st.image(str(view.thumbnail(image_id)), width=120, caption=image_id)
+    if not picked:
+        st.info("Pick the images to export.")
+        return None
+    return lambda out: export_pairs(task, view.path, selection, out,
+                                    allow_any_model=allow_any_model)
+
+
+def _check_and_offer(task: str, build, allow_any_model: bool) -> None:
+    """Build into a scratch folder, show every validator finding, and offer
+    the download only when the zip is valid."""
+    from audit.assignment.validate import validate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{task}.zip"
+        try:
+            build(out)
+        except AuditError as exc:
+            st.error(literal(str(exc)))
             return
-        st.success("bias.zip passes audit validate.")
-        st.download_button("Download bias.zip", data, file_name="bias.zip")
+        sub, _ = validate(out, task=task, allow_any_model=allow_any_model)
+        data = out.read_bytes()
+    errors = [f for f in sub.findings if f.level == "error"]
+    for finding in sub.findings:
+        text = f"{finding.level} · {finding.where.split('!')[-1]}: {finding.message}"
+        st.text(text + (f"  → {finding.hint}" if finding.hint else ""))
+    if errors:
+        st.error(f"{task}.zip would fail audit validate with {len(errors)} error(s); fix them "
+                 "before downloading.")
+        return
+    st.success(f"{task}.zip passes audit validate.")
+    st.download_button(f"Download {task}.zip", data, file_name=f"{task}.zip")
 
 
 def show(page: str, view: RunView, available: list[RunView]) -> None:

@@ -202,3 +202,17 @@ def test_story_by_picking_images_on_the_command_line(run_dir, tmp_path):
     assert document["story"] == "Three workers."
     both = run_cli("export", "story", str(run_dir), "--pick", picks[0], "--select", "x.yaml")
     assert both.returncode == 2 and "one of the two" in both.stderr
+
+
+def test_bias_descriptions_can_be_replaced(run_dir, tmp_path):
+    from audit.assignment.export import bias_drafts
+
+    findings = choose_findings(audit.assess(run=run_dir, write=False).document)
+    drafts = bias_drafts(run_dir, findings)
+    assert all(d and h for d, h in drafts) and "95% CI" in drafts[0][0]
+    out = tmp_path / "bias.zip"
+    texts = [f"my description {i}" for i in range(4)]
+    export_bias(run_dir, out, findings=findings, descriptions=texts,
+                harms=[h for _, h in drafts])
+    document = json.loads(zipfile.ZipFile(out).read("bias.json"))
+    assert [b["description"] for b in document["biases"]] == texts

@@ -53,7 +53,7 @@ def app(runs):
     ("Overview", "Images by status"), ("Bias", "Tests"), ("Images", "Detail"),
     ("Labels", "Agreement between scorers"),
     ("Compare", "Open two runs"), ("Safety", "Safety"), ("Validate", "Validate a submission"),
-    ("Export", "Export bias.zip"),
+    ("Export", "bias.zip"),
 ])
 def test_every_page_renders(scored_run, page, expected):
     at = app([scored_run])
@@ -182,3 +182,25 @@ def test_the_report_says_when_it_shows_only_some_images(scored_run, monkeypatch)
     monkeypatch.setattr(static, "IMAGES_PER_ITEM", 2)
     html = render(RunView(scored_run))
     assert "The first 2 of 3 valid images by seed" in html
+
+
+def test_export_page_builds_every_task_and_previews_the_validator(scored_run):
+    """A story from picked images: too few images is shown as the validator's
+    error (no download); six with a story gives a valid zip to download."""
+    at = app([scored_run])
+    at.sidebar.radio[0].set_value("Export").run()
+    at.selectbox(key="export_task").set_value("story").run()
+    at.checkbox(key="export_any").check().run()
+    ids = at.multiselect(key="export_picks").options
+    at.multiselect(key="export_picks").set_value(ids[:2]).run()
+    at.text_area(key="export_story").input("Two nurses.").run()
+    at.button(key="export_check").click().run()
+    assert not at.exception, at.exception
+    assert any("would fail audit validate" in e.value for e in at.error)
+    assert any("exactly 6" in t.value for t in at.text)
+    at.multiselect(key="export_picks").set_value(ids[:6]).run()
+    at.button(key="export_check").click().run()
+    assert any("story.zip passes audit validate" in s.value for s in at.success)
+    for task in ("open-ended", "movie-poster", "bias"):
+        at.selectbox(key="export_task").set_value(task).run()
+        assert not at.exception and any(f"{task}.zip" in h.value for h in at.subheader)
