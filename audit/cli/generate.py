@@ -60,6 +60,8 @@ StyleOpt = typer.Option(None, "--style", help="A style of --styles (WebUI's styl
                         "applied to every prompt and negative prompt (repeatable, in order).")
 StylesFileOpt = typer.Option(None, "--styles", help="WebUI styles.csv (name, prompt, "
                              "negative_prompt; '{prompt}' marks where the prompt goes).")
+LatentsOpt = typer.Option(None, "--latents", help="Alias of -M latents=FILE.pt: one starting "
+                          "latent for every image instead of seeded noise.")
 SweepOpt = typer.Option(None, "--sweep", help="steps=10,20,30 or guidance=3,5,7.5: every "
                         "item once per value (items ITEM--steps-10, ...), same seeds.")
 SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
@@ -126,8 +128,8 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     prompt: list[str] | None = None, template: list[str] | None = None,
                     slot: list[str] | None = None, negative_prompt: str | None = None,
                     seed: int | None = None, style: list[str] | None = None,
-                    styles: Path | None = None, sweep: str | None = None
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+                    styles: Path | None = None, sweep: str | None = None,
+                    latents: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
     from audit.suites.adhoc import parse_slots
@@ -155,6 +157,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
         "dtype": settings.get("dtype", dtype) if dtype == "auto" else dtype,
         "generation": generation_overrides(scheduler, steps, guidance, size, settings),
         "model_options": model_settings(model_option, settings, folder, revision=revision,
+                                        latents=str(latents) if latents else None,
                                         safety_checker=safety_checker,
                                         generator_device=generator_device, compile=compile),
         "command": command_line(),
@@ -190,7 +193,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              prompt: list[str] | None = PromptOpt, template: list[str] | None = TemplateOpt,
              slot: list[str] | None = SlotOpt, negative_prompt: str | None = NegativeOpt,
              image_seed: int | None = SeedOpt, style: list[str] | None = StyleOpt,
-             styles: Path | None = StylesFileOpt, sweep: str | None = SweepOpt) -> None:
+             styles: Path | None = StylesFileOpt, sweep: str | None = SweepOpt,
+             latents: Path | None = LatentsOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -203,7 +207,7 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
-                                negative_prompt, image_seed, style, styles, sweep)
+                                negative_prompt, image_seed, style, styles, sweep, latents)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,29 @@ def classify(pixels: np.ndarray) -> Status:
     return "blank" if as_uint8.max() - as_uint8.min() <= 1 else "ok"
 
 
+def _read_latents(path: Path) -> tuple[Any, str]:
+    """One latent tensor from a .pt file, loaded without running pickled code."""
+    import hashlib
+
+    import torch
+
+    try:
+        data = path.read_bytes()
+        tensor = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UsageError("latents file not found", where=str(path)) from None
+    except Exception as exc:  # a malformed file, or one holding more than tensors
+        raise UsageError(f"cannot read latents: {str(exc)[:200]}", where=str(path)) from None
+    if not isinstance(tensor, torch.Tensor):
+        raise UsageError(f"expected one tensor, found {type(tensor).__name__}", where=str(path))
+    if tensor.ndim == 4 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.ndim != 3 or not torch.isfinite(tensor).all():
+        raise UsageError(f"expected one finite latent of shape (C, H/8, W/8), got "
+                         f"{tuple(tensor.shape)}", where=str(path))
+    return tensor.float(), hashlib.sha256(data).hexdigest()
+
+
 def _is_oom(exc: BaseException) -> bool:
     import torch
 
@@ -58,6 +82,8 @@ class DiffusersGenerator(Generator):
         "safety_checker": "keep the model's safety checker (true/false; default false)",
         "generator_device": "device of the per-image torch.Generator (default cpu)",
         "compile": "torch.compile the denoiser on CUDA (true/false)",
+        "latents": "a .pt file with one starting latent (C, H/8, W/8) used for every image "
+                   "instead of seeded noise (the notebook's latents=); its sha256 is recorded",
         "prompt_weighting": "'a1111' (default): WebUI's (word:1.2), [word], BREAK weight the "
                             "text embeddings (Stable Diffusion 1.x/2.x); 'none': prompts go "
                             "to the model as written",
@@ -66,11 +92,14 @@ class DiffusersGenerator(Generator):
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
                  revision: str | None = None, config: str | None = None,
                  safety_checker: bool = False, generator_device: str = "cpu",
-                 compile: bool = False, prompt_weighting: str = "a1111") -> None:
+                 compile: bool = False, prompt_weighting: str = "a1111",
+                 latents: str | None = None) -> None:
         if prompt_weighting not in ("a1111", "none"):
             raise UsageError(f"prompt_weighting must be 'a1111' or 'none', got "
                              f"'{prompt_weighting}'")
         self.prompt_weighting = prompt_weighting
+        self.latents, self.latents_sha256 = (_read_latents(Path(latents)) if latents
+                                             else (None, None))
         self.model = model
         self.compiled = compile
         self.device = pick_device(device)
@@ -128,6 +157,7 @@ class DiffusersGenerator(Generator):
                                    and getattr(self.pipe, "safety_checker", None) is not None),
             "diffusers_version": diffusers.__version__,
             "prompt_weighting": self.prompt_weighting,
+            "latents_sha256": self.latents_sha256,
         }
 
     def sampler_label(self) -> str:
@@ -238,6 +268,19 @@ class DiffusersGenerator(Generator):
             return weighted.to(encoder.dtype)  # a zero-mean output has no mean to restore
         return (weighted * (mean / weighted.mean())).to(encoder.dtype)
 
+    def _fixed_latents(self, request: GenerationRequest, count: int) -> Any:
+        """The file's latent for every image of the batch, checked against
+        the size the denoiser expects."""
+        denoiser = getattr(self.pipe, "unet", None) or getattr(self.pipe, "transformer", None)
+        channels = getattr(getattr(denoiser, "config", None), "in_channels", None)
+        factor = getattr(self.pipe, "vae_scale_factor", 8)
+        expected = (channels, request.height // factor, request.width // factor)
+        if tuple(self.latents.shape) != expected:
+            raise UsageError(f"the latents file holds shape {tuple(self.latents.shape)}; "
+                             f"{request.width}x{request.height} on this model needs {expected}")
+        dtype = self.pipe.dtype if hasattr(self.pipe, "dtype") else None
+        return self.latents[None].expand(count, *expected).to(self.device, dtype=dtype)
+
     def _text_arguments(self, requests: Sequence[GenerationRequest], cfg: bool) -> dict[str, Any]:
         if type(self.pipe).__name__ not in _CACHEABLE:
             from audit.generators.attention import is_weighted, parse_attention
@@ -280,9 +323,12 @@ class DiffusersGenerator(Generator):
         cfg = first.guidance > 1.0
         generators = [torch.Generator(self.generator_device).manual_seed(r.seed)
                       for r in requests]
+        extra = {}
+        if self.latents is not None:
+            extra["latents"] = self._fixed_latents(first, len(requests))
         with torch.inference_mode():
             out = self.pipe(
-                **self._text_arguments(requests, cfg),
+                **extra, **self._text_arguments(requests, cfg),
                 num_inference_steps=first.steps, guidance_scale=first.guidance,
                 width=first.width, height=first.height, generator=generators,
                 output_type="np",

@@ -102,3 +102,31 @@ def test_weighting_off_sends_the_prompt_as_written(tiny_generator):
         tiny_generator.prompt_weighting = "a1111"
     (weighted,) = tiny_generator.generate([request("a (dog:1.5)")])
     assert not np.array_equal(np.array(literal.image), np.array(weighted.image))
+
+
+def test_fixed_latents_from_a_file_replace_the_seeded_noise(tmp_path):
+    """The notebook flow: every image starts from the file's latent, so two
+    seeds give the same image with a deterministic scheduler."""
+    import pickle
+
+    from audit.errors import UsageError
+    from audit.generators import make_generator
+
+    probe = make_generator("tiny", device="cpu")
+    shape = (probe.pipe.unet.config.in_channels, 32 // probe.pipe.vae_scale_factor,
+             32 // probe.pipe.vae_scale_factor)
+    path = tmp_path / "latents.pt"
+    torch.save(torch.randn(1, *shape, generator=torch.Generator().manual_seed(0)), path)
+    fixed = make_generator("tiny", device="cpu", options={"latents": str(path)})
+    a, b = fixed.generate([request("a dog", seed=1), request("a dog", seed=2)])
+    assert np.array_equal(np.array(a.image), np.array(b.image))
+    (seeded,) = probe.generate([request("a dog", seed=1)])
+    assert not np.array_equal(np.array(a.image), np.array(seeded.image))
+    assert len(fixed.describe()["latents_sha256"]) == 64
+    wrong = GenerationRequest("x/1", "a dog", "", 1, 2, 5.0, 64, 64, "euler")
+    with pytest.raises(UsageError, match="needs"):
+        fixed.generate([wrong])
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"not": "a tensor"}))
+    with pytest.raises(UsageError, match="cannot read latents|expected one tensor"):
+        make_generator("tiny", device="cpu", options={"latents": str(evil)})
