@@ -44,7 +44,7 @@ def suite_cases() -> list[Case]:
         del data[key]
         add(f"missing-{key}", data, f"'{key}' is a required property")
     wrong = {"name": 12, "version": "one", "description": ["x"], "images_per_item": "two",
-             "seed": -1, "generation": [1], "attributes": "gender", "templates": {},
+             "seed": -2, "generation": [1], "attributes": "gender", "templates": {},
              "slots": [], "reference": 5, "negative_prompt": {"a": 1},
              "content_warning": 3, "answers": [], "scorer_options": "clip"}
     for key, value in wrong.items():
