@@ -60,6 +60,10 @@ StyleOpt = typer.Option(None, "--style", help="A style of --styles (WebUI's styl
                         "applied to every prompt and negative prompt (repeatable, in order).")
 StylesFileOpt = typer.Option(None, "--styles", help="WebUI styles.csv (name, prompt, "
                              "negative_prompt; '{prompt}' marks where the prompt goes).")
+RefinerOpt = typer.Option(None, "--refiner", help="Alias of -M refiner=ID: an SDXL refiner "
+                          "finishing the SDXL base's images (ensemble of experts).")
+RefinerFracOpt = typer.Option(None, "--refiner-frac", help="Alias of -M refiner_frac: the "
+                              "fraction of steps the base does (default 0.8).")
 LatentsOpt = typer.Option(None, "--latents", help="Alias of -M latents=FILE.pt: one starting "
                           "latent for every image instead of seeded noise.")
 SweepOpt = typer.Option(None, "--sweep", help="steps=10,20,30 or guidance=3,5,7.5: every "
@@ -129,7 +133,9 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     slot: list[str] | None = None, negative_prompt: str | None = None,
                     seed: int | None = None, style: list[str] | None = None,
                     styles: Path | None = None, sweep: str | None = None,
-                    latents: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+                    latents: Path | None = None, refiner: str | None = None,
+                    refiner_frac: float | None = None
+                    ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
     from audit.suites.adhoc import parse_slots
@@ -158,6 +164,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
         "generation": generation_overrides(scheduler, steps, guidance, size, settings),
         "model_options": model_settings(model_option, settings, folder, revision=revision,
                                         latents=str(latents) if latents else None,
+                                        refiner=refiner, refiner_frac=refiner_frac,
                                         safety_checker=safety_checker,
                                         generator_device=generator_device, compile=compile),
         "command": command_line(),
@@ -194,7 +201,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              slot: list[str] | None = SlotOpt, negative_prompt: str | None = NegativeOpt,
              image_seed: int | None = SeedOpt, style: list[str] | None = StyleOpt,
              styles: Path | None = StylesFileOpt, sweep: str | None = SweepOpt,
-             latents: Path | None = LatentsOpt) -> None:
+             latents: Path | None = LatentsOpt, refiner: str | None = RefinerOpt,
+             refiner_frac: float | None = RefinerFracOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -207,7 +215,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
     kwargs, _ = generate_kwargs(suite, model, n, out, batch_size, device, dtype, model_option,
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
-                                negative_prompt, image_seed, style, styles, sweep, latents)
+                                negative_prompt, image_seed, style, styles, sweep, latents,
+                                refiner, refiner_frac)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

@@ -55,7 +55,8 @@ def run(**options: Any) -> None:
         o["model_option"], o["revision"], o["config"], o["safety_checker"],
         o["generator_device"], o["compile"], o["scheduler"], o["steps"], o["guidance"],
         o["size"], o["prompt"], o["template"], o["slot"], o["negative_prompt"],
-        o["image_seed"], o["style"], o["styles"], o["sweep"], o["latents"])
+        o["image_seed"], o["style"], o["styles"], o["sweep"], o["latents"], o["refiner"],
+        o["refiner_frac"])
     names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
                                                o["clip_pretrained"], o["attributes"],
                                                o["concepts"], o["checker"], settings,

@@ -82,6 +82,10 @@ class DiffusersGenerator(Generator):
         "safety_checker": "keep the model's safety checker (true/false; default false)",
         "generator_device": "device of the per-image torch.Generator (default cpu)",
         "compile": "torch.compile the denoiser on CUDA (true/false)",
+        "refiner": "an SDXL refiner (alias, hub id or folder) run as an ensemble of experts "
+                   "after the SDXL base: the base denoises to refiner_frac, the refiner the "
+                   "rest; it shares the base's second text encoder and VAE",
+        "refiner_frac": "fraction of the steps the base does before the refiner (default 0.8)",
         "latents": "a .pt file with one starting latent (C, H/8, W/8) used for every image "
                    "instead of seeded noise (the notebook's latents=); its sha256 is recorded",
         "prompt_weighting": "'a1111' (default): WebUI's (word:1.2), [word], BREAK weight the "
@@ -93,7 +97,8 @@ class DiffusersGenerator(Generator):
                  revision: str | None = None, config: str | None = None,
                  safety_checker: bool = False, generator_device: str = "cpu",
                  compile: bool = False, prompt_weighting: str = "a1111",
-                 latents: str | None = None) -> None:
+                 latents: str | None = None, refiner: str | None = None,
+                 refiner_frac: float = 0.8) -> None:
         if prompt_weighting not in ("a1111", "none"):
             raise UsageError(f"prompt_weighting must be 'a1111' or 'none', got "
                              f"'{prompt_weighting}'")
@@ -107,7 +112,16 @@ class DiffusersGenerator(Generator):
         self.generator_device = generator_device
         self.safety_checker = safety_checker
         self.pipe, self._source_info = self._load(model, revision=revision, config=config)
+        self.refiner, self.refiner_info = None, None
+        self.refiner_frac = float(refiner_frac)
+        if refiner is not None:
+            self.refiner, self.refiner_info = self._load_refiner(refiner)
+        elif refiner_frac != 0.8:
+            raise UsageError("refiner_frac goes with a refiner (-M refiner=... / --refiner)")
         self.pipe.to(self.device)
+        if self.refiner is not None:
+            self.refiner.to(self.device)
+            self.refiner.set_progress_bar_config(disable=True)
         if self.device.startswith("cuda"):
             self._speed_up()
         self.pipe.set_progress_bar_config(disable=True)
@@ -119,6 +133,25 @@ class DiffusersGenerator(Generator):
     def _load(self, model: str, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         return load_pipeline(resolve_source(model), torch_dtype=self.torch_dtype,
                              safety_checker=self.safety_checker, **kwargs)
+
+    def _load_refiner(self, refiner: str) -> tuple[Any, dict[str, Any]]:
+        """The refiner of an SDXL ensemble of experts, sharing the base's
+        second text encoder and VAE (as the SDXL model card runs it)."""
+        if type(self.pipe).__name__ != "StableDiffusionXLPipeline":
+            raise UsageError(f"a refiner goes with an SDXL base; {self.model} is a "
+                             f"{type(self.pipe).__name__}")
+        if not 0 < self.refiner_frac < 1:
+            raise UsageError(f"refiner_frac must be between 0 and 1, got {self.refiner_frac}")
+        pipe, info = load_pipeline(
+            resolve_source(refiner), torch_dtype=self.torch_dtype, revision=None, config=None,
+            safety_checker=False,
+            components={"text_encoder_2": self.pipe.text_encoder_2, "vae": self.pipe.vae})
+        if type(pipe).__name__ != "StableDiffusionXLImg2ImgPipeline":
+            raise UsageError(f"the refiner {refiner} is a {type(pipe).__name__}, not an SDXL "
+                             "image-to-image (refiner) pipeline")
+        pipe.set_progress_bar_config(disable=True)
+        self._refiner_scheduler_config = pipe.scheduler.config
+        return pipe, {"id": refiner, **info, "pipeline_class": type(pipe).__name__}
 
     def _speed_up(self) -> None:
         """GPU-only layout and kernel choices; none changes what is computed
@@ -158,6 +191,8 @@ class DiffusersGenerator(Generator):
             "diffusers_version": diffusers.__version__,
             "prompt_weighting": self.prompt_weighting,
             "latents_sha256": self.latents_sha256,
+            "refiner": None if self.refiner is None else {
+                **self.refiner_info, "frac": self.refiner_frac},
         }
 
     def sampler_label(self) -> str:
@@ -186,6 +221,8 @@ class DiffusersGenerator(Generator):
             self.pipe.scheduler = self._base_scheduler
         else:
             self.pipe.scheduler = make_scheduler(name, self._base_scheduler_config)
+            if self.refiner is not None:  # both experts sample alike
+                self.refiner.scheduler = make_scheduler(name, self._refiner_scheduler_config)
         self._scheduler_name = name
 
     def _embed(self, prompt: str, negative: str, cfg: bool) -> tuple[Any, ...]:
@@ -326,13 +363,21 @@ class DiffusersGenerator(Generator):
         extra = {}
         if self.latents is not None:
             extra["latents"] = self._fixed_latents(first, len(requests))
+        if self.refiner is not None:
+            extra.update(denoising_end=self.refiner_frac, output_type="latent")
         with torch.inference_mode():
             out = self.pipe(
-                **extra, **self._text_arguments(requests, cfg),
+                **{"output_type": "np", **extra}, **self._text_arguments(requests, cfg),
                 num_inference_steps=first.steps, guidance_scale=first.guidance,
                 width=first.width, height=first.height, generator=generators,
-                output_type="np",
             )
+            if self.refiner is not None:
+                out = self.refiner(
+                    prompt=[r.prompt for r in requests],
+                    negative_prompt=[r.negative_prompt for r in requests] if cfg else None,
+                    image=out.images, num_inference_steps=first.steps,
+                    denoising_start=self.refiner_frac, guidance_scale=first.guidance,
+                    generator=generators, output_type="np")
         flagged = getattr(out, "nsfw_content_detected", None) or [False] * len(requests)
         return np.asarray(out.images, dtype=np.float32), [bool(f) for f in flagged]
 

@@ -88,12 +88,17 @@ def _hub_commit(repo_id: str, revision: str | None) -> str | None:
 
 
 def load_pipeline(source: ModelSource, *, torch_dtype: Any, revision: str | None,
-                  config: str | None, safety_checker: bool) -> tuple[Any, dict[str, Any]]:
-    """Load a text-to-image pipeline; returns it with provenance fields."""
+                  config: str | None, safety_checker: bool,
+                  components: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Load a text-to-image pipeline; returns it with provenance fields.
+
+    ``components`` are modules to share instead of loading (an SDXL refiner
+    takes the base's second text encoder and VAE); with them the pipeline
+    loads as saved (an image-to-image refiner stays one)."""
     import diffusers
 
-    extra: dict[str, Any] = {"torch_dtype": torch_dtype}
-    if not safety_checker:
+    extra: dict[str, Any] = {"torch_dtype": torch_dtype, **(components or {})}
+    if not safety_checker and not components:
         extra.update(safety_checker=None, requires_safety_checker=False)
     info: dict[str, Any] = {"source": source.kind, "location": source.location,
                             "revision": revision, "sha256": None}
@@ -122,6 +127,8 @@ def load_pipeline(source: ModelSource, *, torch_dtype: Any, revision: str | None
 
 
 def _from_pretrained(diffusers: Any, location: str, kwargs: dict[str, Any]) -> Any:
+    if any(k in kwargs for k in ("text_encoder_2", "vae")):  # a refiner: as saved
+        return diffusers.DiffusionPipeline.from_pretrained(location, **kwargs)
     try:
         return diffusers.AutoPipelineForText2Image.from_pretrained(location, **kwargs)
     except ValueError as exc:

@@ -75,6 +75,52 @@ def build_random_pipeline(arch: str = "tiny", *, seed: int = 0) -> Any:
                                    feature_extractor=None, requires_safety_checker=False)
 
 
+def build_random_sdxl(*, refiner: bool = False, seed: int = 0) -> Any:
+    """A tiny SDXL base (two text encoders) or refiner (image-to-image, the
+    second encoder only, aesthetic-score conditioning), shaped like
+    diffusers' SDXL test components, with seeded random weights."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLImg2ImgPipeline,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4,
+        out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
+        use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
+        transformer_layers_per_block=(1, 2), norm_num_groups=8,
+        # time ids: 6 x 8 (base) or 5 x 8 with the aesthetic score (refiner), + pooled 32
+        projection_class_embeddings_input_dim=72 if refiner else 80,
+        cross_attention_dim=32 if refiner else 64)
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, steps_offset=1,
+                                       beta_schedule="scaled_linear", timestep_spacing="leading")
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(**ARCHS["tiny"]["vae"])
+    text = CLIPTextConfig(bos_token_id=49406, eos_token_id=49407, pad_token_id=49407,
+                          vocab_size=49408, max_position_embeddings=77, hidden_act="gelu",
+                          **{**ARCHS["tiny"]["text"], "num_hidden_layers": 2})
+    torch.manual_seed(seed)
+    second = CLIPTextModelWithProjection(text)
+    with tempfile.TemporaryDirectory(prefix="t2i-audit-tokenizer-") as scratch:
+        tokenizer = clip_tokenizer(Path(scratch))
+    if refiner:
+        return StableDiffusionXLImg2ImgPipeline(
+            vae=vae, text_encoder=None, tokenizer=None, text_encoder_2=second,
+            tokenizer_2=tokenizer, unet=unet, scheduler=scheduler,
+            requires_aesthetics_score=True, force_zeros_for_empty_prompt=True)
+    torch.manual_seed(seed)
+    return StableDiffusionXLPipeline(vae=vae, text_encoder=CLIPTextModel(text),
+                                     tokenizer=tokenizer, text_encoder_2=second,
+                                     tokenizer_2=tokenizer, unet=unet, scheduler=scheduler)
+
+
 class TinyGenerator(DiffusersGenerator):
     """Random tiny SD pipeline: exercises every code path, depicts nothing."""
 
