@@ -130,8 +130,14 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
     run = RunDir(run_dir).require()
     stats_path = run.stats_json
     stats = run.read_stats()
-    if stats is None:
-        raise UsageError("no stats.json: run 'audit stats RUN' first", where=str(run_dir))
+    notes = []
+    if stats is None:  # a scored run without statistics yet: compute them with defaults
+        if not run.is_scored():
+            raise UsageError("not scored yet: run 'audit score RUN' first", where=str(run_dir))
+        from audit.pipeline.assessment import assess
+
+        stats = assess(run=Path(run_dir)).document
+        notes.append(f"wrote {stats_path} with default settings ('audit stats RUN' for others)")
     model = run.read_card().get("model", {}).get("id", "the model")
     images = run.read_images()
     findings = findings or choose_findings(stats)
@@ -140,7 +146,7 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
                            "asks for 4 in different contexts and demographics; name them with "
                            "--finding ITEM:ATTRIBUTE:CATEGORY", where=str(stats_path))
     lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
-    biases, files, notes = [], {}, []
+    biases, files = [], {}
     for index, finding in enumerate(findings):
         row = lookup.get((finding.item_id, finding.attribute, finding.category))
         if row is None:
