@@ -89,8 +89,8 @@ class DiffusersGenerator(Generator):
         "latents": "a .pt file with one starting latent (C, H/8, W/8) used for every image "
                    "instead of seeded noise (the notebook's latents=); its sha256 is recorded",
         "prompt_weighting": "'a1111' (default): WebUI's (word:1.2), [word], BREAK weight the "
-                            "text embeddings (Stable Diffusion 1.x/2.x); 'none': prompts go "
-                            "to the model as written",
+                            "text embeddings (Stable Diffusion 1.x/2.x, SDXL); 'none': "
+                            "prompts go to the model as written",
     }
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
@@ -247,28 +247,36 @@ class DiffusersGenerator(Generator):
 
     def _weighted_embeds(self, positive: list[Any], negative: list[Any], cfg: bool
                          ) -> tuple[Any, ...]:
-        """WebUI's weighting for a single CLIP text encoder: the text in
-        75-token chunks (BREAK starts a new one), each encoded as
-        BOS + chunk + EOS + padding, every token's embedding scaled by its
-        weight, then the whole rescaled to its unweighted mean. The negative
-        prompt is padded to as many chunks as the positive one."""
+        """WebUI's weighting: the text in 75-token chunks (BREAK starts a
+        new one), each encoded as BOS + chunk + EOS + padding, every token's
+        embedding scaled by its weight, then rescaled to its unweighted mean.
+        The negative prompt is padded to as many chunks as the positive one.
+        Returns what encode_prompt would (two tensors, or four for SDXL)."""
         import torch
 
         name = type(self.pipe).__name__
-        if name != "StableDiffusionPipeline":
+        if name not in _CACHEABLE:
             raise UsageError(f"prompt weights such as (word:1.2) are implemented for Stable "
-                             f"Diffusion 1.x/2.x pipelines; {name} would read them as text. "
-                             "Remove them, or pass -M prompt_weighting=none to send prompts "
-                             "as written")
+                             f"Diffusion 1.x/2.x and SDXL pipelines; {name} would read them "
+                             "as text. Remove them, or pass -M prompt_weighting=none to send "
+                             "prompts as written")
+        from audit.generators.attention import plain_text
+
         chunks = [self._chunks(positive), self._chunks(negative)]
         size = max(len(c) for c in chunks)
-        embeds = []
+        embeds, pooled = [], []
         with torch.inference_mode():
             for parts in chunks:
                 parts = parts + [([], [])] * (size - len(parts))
-                encoded = [self._encode_chunk(ids, weights) for ids, weights in parts]
-                embeds.append(torch.cat(encoded, dim=1))
-        return embeds[0], (embeds[1] if cfg else None)
+                encoded = [self._encode_chunk(ids, weights, pooled=True)
+                           for ids, weights in parts]
+                embeds.append(torch.cat([z for z, _ in encoded], dim=1))
+                pooled.append(encoded[0][1])  # SDXL pools the first chunk, as WebUI
+        if name == "StableDiffusionPipeline":
+            return embeds[0], (embeds[1] if cfg else None)
+        if not plain_text(negative).strip() and self.pipe.config.force_zeros_for_empty_prompt:
+            embeds[1], pooled[1] = torch.zeros_like(embeds[1]), torch.zeros_like(pooled[1])
+        return (embeds[0], embeds[1] if cfg else None, pooled[0], pooled[1] if cfg else None)
 
     def _chunks(self, runs: list[Any]) -> list[tuple[list[int], list[float]]]:
         from audit.generators.attention import BREAK
@@ -287,23 +295,43 @@ class DiffusersGenerator(Generator):
                 chunks[-1][1].append(weight)
         return chunks
 
-    def _encode_chunk(self, ids: list[int], weights: list[float]) -> Any:
+    def _encode_chunk(self, ids: list[int], weights: list[float], pooled: bool = False) -> Any:
+        """One chunk's weighted embedding; with ``pooled``, (embedding, the
+        last encoder's pooled output or None). SDXL: both encoders'
+        penultimate layers side by side, as its encode_prompt does."""
         import torch
 
-        tokenizer, encoder = self.pipe.tokenizer, self.pipe.text_encoder
-        width = tokenizer.model_max_length
-        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else \
-            tokenizer.eos_token_id
-        tokens = [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
-        tokens += [pad] * (width - len(tokens))
+        encoders = [(self.pipe.tokenizer, self.pipe.text_encoder)]
+        if type(self.pipe).__name__ == "StableDiffusionXLPipeline":
+            encoders.append((self.pipe.tokenizer_2, self.pipe.text_encoder_2))
+        states, pool = [], None
+        for tokenizer, encoder in encoders:
+            width = tokenizer.model_max_length
+            pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else \
+                tokenizer.eos_token_id
+            tokens = [tokenizer.bos_token_id, *ids, tokenizer.eos_token_id]
+            tokens += [pad] * (width - len(tokens))
+            input_ids = torch.tensor([tokens], device=self.device)
+            if len(encoders) == 1:
+                states.append(encoder(input_ids)[0])
+            else:
+                out = encoder(input_ids, output_hidden_states=True)
+                states.append(out.hidden_states[-2])
+                pool = out[0]
+        z = torch.cat(states, dim=-1)
+        width = z.shape[1]
         scale = [1.0, *weights, 1.0] + [1.0] * (width - len(weights) - 2)
-        input_ids = torch.tensor([tokens], device=self.device)
-        z = encoder(input_ids)[0]
+        weighted = self._weight(z, scale)
+        return (weighted, pool) if pooled else weighted
+
+    def _weight(self, z: Any, scale: list[float]) -> Any:
+        import torch
+
         w = torch.tensor(scale, device=z.device, dtype=z.dtype)[None, :, None]
         mean, weighted = z.float().mean(), (z * w).float()
         if abs(float(mean)) <= 1e-6 * float(z.float().abs().mean()):
-            return weighted.to(encoder.dtype)  # a zero-mean output has no mean to restore
-        return (weighted * (mean / weighted.mean())).to(encoder.dtype)
+            return weighted.to(z.dtype)  # a zero-mean output has no mean to restore
+        return (weighted * (mean / weighted.mean())).to(z.dtype)
 
     def _fixed_latents(self, request: GenerationRequest, count: int) -> Any:
         """The file's latent for every image of the batch, checked against

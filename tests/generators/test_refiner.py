@@ -69,3 +69,33 @@ def test_the_refiner_from_the_command_line(folders, tmp_path):
     card = json.loads((run / "run.json").read_text())
     assert card["model"]["refiner"]["frac"] == 0.6
     assert card["model"]["refiner"]["location"] == str(refiner.resolve())
+
+
+def test_sdxl_weighted_prompts_match_its_own_encoder_when_unweighted(folders):
+    """Both encoders' penultimate layers side by side and the second's
+    pooled output, exactly as StableDiffusionXLPipeline.encode_prompt."""
+    import torch
+
+    from audit.generators import make_generator
+    from audit.generators.attention import parse_attention
+
+    xl = make_generator(str(folders[0]), device="cpu")
+    with torch.inference_mode():
+        reference = xl.pipe.encode_prompt(prompt="a photo of a dog", device="cpu",
+                                          num_images_per_prompt=1,
+                                          do_classifier_free_guidance=True,
+                                          negative_prompt=None)
+    ours = xl._weighted_embeds([("a photo of a dog", 1.0)], [("", 1.0)], True)
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert torch.allclose(mine, theirs, atol=1e-5)
+    weighted = xl._weighted_embeds(parse_attention("a photo of a (dog:1.6)"), [("", 1.0)],
+                                   True)
+    assert not torch.allclose(weighted[0], reference[0], atol=1e-3)
+    plain, same = xl.generate([request()]), xl.generate([
+        GenerationRequest("x/1", "(a photo of a dog:1.0)", "blurry", 1, 4, 5.0, 32, 32,
+                          "euler")])
+    assert np.array_equal(np.array(plain[0].image), np.array(same[0].image))
+    (heavy,) = xl.generate([GenerationRequest("x/1", "a photo of a (dog:1.6)", "blurry", 1, 4,
+                                              5.0, 32, 32, "euler")])
+    assert heavy.status == "ok"
+    assert not np.array_equal(np.array(plain[0].image), np.array(heavy.image))
