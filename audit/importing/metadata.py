@@ -8,6 +8,7 @@ and what a reader could not resolve is said in ``notes``.
   node's seed, steps, cfg and sampler, followed through links to the text
   encoders, the latent size and the checkpoint;
 - InvokeAI: ``invokeai_metadata`` (3.x+) or ``sd-metadata`` (2.x) JSON;
+- XMP ``dc:description`` / ``exif:UserComment``, where some tools put the text;
 - this package: its own ``t2i-audit`` JSON chunk (exact).
 """
 
@@ -248,6 +249,29 @@ def exif_user_comment(image: Any) -> str | None:
     return body.decode("utf-8", errors="replace").rstrip("\x00")
 
 
+_XMP_FIELD = re.compile(r"<(dc:description|exif:UserComment|tiff:ImageDescription)\b[^>]*>"
+                        r"(.*?)</\1>", re.DOTALL)
+_XMP_ITEM = re.compile(r"<rdf:li\b[^>]*>(.*?)</rdf:li>", re.DOTALL)
+
+
+def xmp_text(raw: Any) -> str | None:
+    """The prompt text some tools write into XMP (dc:description,
+    exif:UserComment), found by pattern: the packet is not parsed as XML,
+    so no entity in it is expanded beyond the five standard ones."""
+    import html
+
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if not isinstance(raw, str) or len(raw) > MAX_TEXT:
+        return None
+    for _, body in _XMP_FIELD.findall(raw):
+        item = _XMP_ITEM.search(body)
+        text = html.unescape((item.group(1) if item else body).strip())
+        if text and not text.startswith("<"):
+            return text
+    return None
+
+
 def read_metadata(path: Path) -> Found:
     """Everything the file says (first by precedence: our chunk, A1111,
     ComfyUI, InvokeAI, EXIF). Raises OSError/PIL errors for unreadable files."""
@@ -258,7 +282,8 @@ def read_metadata(path: Path) -> Found:
         found.fields.update(width=image.width, height=image.height)
         text = {k: v for k, v in getattr(image, "text", {}).items()
                 if isinstance(v, str) and len(v) <= MAX_TEXT}
-        comment = exif_user_comment(image) if not text else None
+        comment = exif_user_comment(image)
+        xmp = xmp_text(image.info.get("xmp"))
     size = dict(found.fields)
     if JSON_KEY in text:
         try:
@@ -281,6 +306,8 @@ def read_metadata(path: Path) -> Found:
         from_invokeai(text[key], found, key)
     elif comment:
         from_a1111(comment, found, "exif")
+    elif xmp:
+        from_a1111(xmp, found, "xmp")
     said = clean(found.fields)
     unusable = sorted(k for k, v in found.fields.items()
                       if k in FIELDS and v not in (None, "") and k not in said)

@@ -353,3 +353,22 @@ def _manifest(tmp_path):
     path = tmp_path / "m.jsonl"
     path.write_text(json.dumps({"image": "no-seed.jpg", "prompt": "a photo of a cat"}) + "\n")
     return path
+
+
+@pytest.mark.parametrize("name", ["x.jpg", "x.png"])
+def test_prompts_in_xmp(tmp_path, name):
+    packet = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+              '02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
+              '<dc:description><rdf:Alt><rdf:li xml:lang="x-default">a photo of a nurse &amp; '
+              'a cat\nSteps: 20, Seed: 3</rdf:li></rdf:Alt></dc:description></rdf:Description>'
+              '</rdf:RDF></x:xmpmeta>')
+    image = noise(4)
+    if name.endswith(".png"):
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", packet)
+        image.save(tmp_path / name, pnginfo=info)
+    else:
+        image.save(tmp_path / name, xmp=packet.encode())
+    found = read_metadata(tmp_path / name)
+    assert found.source == "xmp"
+    assert (found.fields["prompt"], found.fields["seed"]) == ("a photo of a nurse & a cat", 3)
