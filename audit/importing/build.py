@@ -155,7 +155,7 @@ def _row(relative: str, path: Path, digest: str, manifest: dict[str, Any] | None
     slots: dict[str, str] = {}
     if manifest:
         for key, value in manifest.items():
-            if key in FIELDS or key in ("guidance",):
+            if key in FIELDS:
                 fields[key] = value
                 origin[key] = "manifest"
         slots = manifest.get("slots", {})

@@ -36,9 +36,6 @@ class GenerateSummary:
     statuses: dict[str, int]
 
 
-SWEEPABLE = ("steps", "guidance")
-
-
 def _swept(item: Item, key: str, value: Any) -> Item:
     """The item at one value of a sweep: its own id (and counterfactual
     group, so pairs compare at equal settings)."""
