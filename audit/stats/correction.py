@@ -127,14 +127,19 @@ class Confusion:
         return self.matrix, "pooled"
 
 
-def outcome_counts(per_image: pd.DataFrame) -> pd.DataFrame:
-    """group, label, count over valid images with a decision, an image
-    without a person counted as ``no_person`` whatever the label says."""
+def outcomes(per_image: pd.DataFrame) -> pd.DataFrame:
+    """image_id, group, outcome for valid images with a decision; an image
+    without a person is ``no_person`` whatever the label says."""
     valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
     outcome = valid.label.where(valid.person.fillna(False).astype(bool), "no_person")
-    return (valid.assign(outcome=outcome).groupby(["item_id", "outcome"]).size()
-            .rename("count").reset_index().rename(columns={"item_id": "group",
-                                                           "outcome": "label"}))
+    return pd.DataFrame({"image_id": valid.image_id, "group": valid.item_id,
+                         "outcome": outcome})
+
+
+def outcome_counts(per_image: pd.DataFrame) -> pd.DataFrame:
+    """group, label, count of ``outcomes``."""
+    return (outcomes(per_image).groupby(["group", "outcome"]).size().rename("count")
+            .reset_index().rename(columns={"outcome": "label"}))
 
 
 def corrected_rows(outcomes: pd.DataFrame, confusion: dict[str, Confusion], *,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from audit.api.scorer import ABSTAIN
 from audit.stats.correction import Confusion
+from audit.stats.correction import outcomes as per_image_outcomes
 from audit.stats.intervals import binomial_ci
 
 # Human labels per true class a prompt group needs for its own confusion
@@ -57,6 +58,7 @@ def scorer_confusion(truth: pd.DataFrame, outcomes: pd.DataFrame, *, attribute: 
     outcome_labels = list(dict.fromkeys([*outcome_labels, *sorted(set(pairs.outcome))]))
     records = []
     groups: dict[str, np.ndarray] = {}
+    pooled = None
     for scope, frame in [("all", pairs), *pairs.groupby("group", sort=True)]:
         if frame.empty:
             continue
@@ -68,12 +70,11 @@ def scorer_confusion(truth: pd.DataFrame, outcomes: pd.DataFrame, *, attribute: 
                         "accuracy": float((confident.truth == confident.outcome).mean())
                         if len(confident) else None,
                         "abstained": int(len(frame) - len(confident))})
-        if scope != "all" and (matrix.sum(axis=1) >= MIN_PER_CLASS).all():
+        if scope == "all":
+            pooled = matrix
+        elif (matrix.sum(axis=1) >= MIN_PER_CLASS).all():
             groups[str(scope)] = matrix
-    if pairs.empty:
-        return records, None
-    pooled = _matrix(pairs, true, outcome_labels)
-    if (pooled.sum(axis=1) == 0).any():
+    if pooled is None or (pooled.sum(axis=1) == 0).any():
         return records, None
     return records, Confusion(true, outcome_labels, pooled,
                               f"human labels ({len(pairs)} images)", groups or None)
@@ -152,19 +153,16 @@ class HumanReview:
         truth = self.truth[(self.truth.attribute == attribute) & self.truth.truth.notna()]
         if truth.empty:
             return
-        valid = per_image[(per_image.status == "ok") & per_image.label.notna()]
-        answered = valid.assign(
-            outcome=valid.label.where(valid.person.fillna(False).astype(bool), "no_person"),
-            group=valid.item_id)[["image_id", "group", "outcome"]]
+        answered = per_image_outcomes(per_image)
         mine = decisions[decisions.attribute == attribute]
         for scorer in sorted(set(mine.scorer)):
             if scorer == answer:
-                outcomes = answered
+                given = answered
             else:
                 theirs = mine[mine.scorer == scorer][["image_id", "label"]]
-                outcomes = valid[["image_id", "item_id"]].merge(theirs, on="image_id").rename(
-                    columns={"item_id": "group", "label": "outcome"})
-            records, fitted = scorer_confusion(truth, outcomes, attribute=attribute,
+                given = answered[["image_id", "group"]].merge(theirs, on="image_id").rename(
+                    columns={"label": "outcome"})
+            records, fitted = scorer_confusion(truth, given, attribute=attribute,
                                                scorer=scorer, true=categories,
                                                outcome_labels=[*categories, *ABSTAIN])
             for record in records:
