@@ -19,7 +19,7 @@ from typing import Any
 
 from audit.errors import UsageError
 from audit.importing.grouping import Template, group_of
-from audit.importing.metadata import FIELDS, Found, read_metadata
+from audit.importing.metadata import FIELDS, read_metadata
 from audit.suites.expand import slug
 
 SUITE_VERSION = "1.0.0"
@@ -143,7 +143,6 @@ def import_folder(folder: Path, out: Path, *, manifest: Path | None = None,
 def _row(relative: str, path: Path, digest: str, manifest: dict[str, Any] | None,
          templates: list[Template], model: str | None, taken: set[str], run: Any, link: bool,
          result: ImportResult) -> dict[str, Any]:
-    found = Found()
     try:
         found = read_metadata(path)
     except Exception as exc:  # any decoder failure is this file's status

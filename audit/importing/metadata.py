@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.rundir.pngmeta import JSON_KEY, PARAMETERS_KEY, parse_parameters
+from audit.rundir.pngmeta import JSON_KEY, PARAMETERS_KEY, parse_parameters, split_prompts
 
 FIELDS = ("prompt", "negative_prompt", "seed", "steps", "guidance", "width", "height",
           "sampler", "schedule_type", "model", "model_hash")
@@ -93,14 +93,8 @@ def from_a1111(text: str, found: Found, source: str) -> None:
     fields_line = lines.pop() if len(lines) > 1 and re.match(r"^\s*Steps: ", last) else ""
     if not fields_line and len(lines) == 1 and re.match(r"^\s*Steps: ", last):
         fields_line, lines = lines[0], [""]
-    prompt, negative, in_negative = [], [], False
-    for line in lines:
-        if line.startswith("Negative prompt:"):
-            in_negative = True
-            line = line[len("Negative prompt:"):].lstrip()
-        (negative if in_negative else prompt).append(line)
-    found.fields["prompt"] = "\n".join(prompt).strip()
-    found.fields["negative_prompt"] = "\n".join(negative).strip()
+    prompt, negative = split_prompts(lines)
+    found.fields["prompt"], found.fields["negative_prompt"] = prompt.strip(), negative.strip()
     for key, value in split_fields(fields_line).items():
         if key in A1111_KNOWN:
             found.fields[A1111_KNOWN[key]] = value
@@ -282,7 +276,7 @@ def read_metadata(path: Path) -> Found:
         found.fields.update(width=image.width, height=image.height)
         text = {k: v for k, v in getattr(image, "text", {}).items()
                 if isinstance(v, str) and len(v) <= MAX_TEXT}
-        comment = exif_user_comment(image)
+        comment = None if text else exif_user_comment(image)  # PNG text chunks come first
         xmp = xmp_text(image.info.get("xmp"))
     size = dict(found.fields)
     if JSON_KEY in text:

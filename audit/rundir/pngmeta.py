@@ -60,19 +60,25 @@ def parse_parameters(text: str) -> dict[str, Any]:
     then unescaped: a chunk this module wrote gives back the exact prompts."""
     lines = text.split("\n")
     fields_line = lines.pop() if len(lines) > 1 and FIELD.match(lines[-1]) else ""
+    prompt, negative = split_prompts(lines)
+    fields = {}
+    for part in fields_line.split(", "):
+        key, sep, value = part.partition(": ")
+        if sep:
+            fields[key] = value
+    return {"prompt": unescape(prompt), "negative_prompt": unescape(negative), "fields": fields}
+
+
+def split_prompts(lines: list[str]) -> tuple[str, str]:
+    """(prompt, negative prompt) from A1111's lines before the fields line: a
+    line starting 'Negative prompt:' begins the negative prompt."""
     prompt, negative, in_negative = [], [], False
     for line in lines:
         if line.startswith("Negative prompt:"):
             in_negative = True
             line = line[len("Negative prompt:"):].lstrip()
         (negative if in_negative else prompt).append(line)
-    fields = {}
-    for part in fields_line.split(", "):
-        key, sep, value = part.partition(": ")
-        if sep:
-            fields[key] = value
-    return {"prompt": unescape("\n".join(prompt)), "negative_prompt": unescape(
-        "\n".join(negative)), "fields": fields}
+    return "\n".join(prompt), "\n".join(negative)
 
 
 def encode_png(image: Any, *, parameters: str, record: dict[str, Any]) -> bytes:
