@@ -254,13 +254,10 @@ class DiffusersGenerator(Generator):
         Returns what encode_prompt would (two tensors, or four for SDXL)."""
         import torch
 
-        name = type(self.pipe).__name__
-        if name not in _CACHEABLE:
-            raise UsageError(f"prompt weights such as (word:1.2) are implemented for Stable "
-                             f"Diffusion 1.x/2.x and SDXL pipelines; {name} would read them "
-                             "as text. Remove them, or pass -M prompt_weighting=none to send "
-                             "prompts as written")
         from audit.generators.attention import plain_text
+
+        self._check_weighting_supported()
+        name = type(self.pipe).__name__
 
         chunks = [self._chunks(positive), self._chunks(negative)]
         size = max(len(c) for c in chunks)
@@ -277,6 +274,14 @@ class DiffusersGenerator(Generator):
         if not plain_text(negative).strip() and self.pipe.config.force_zeros_for_empty_prompt:
             embeds[1], pooled[1] = torch.zeros_like(embeds[1]), torch.zeros_like(pooled[1])
         return (embeds[0], embeds[1] if cfg else None, pooled[0], pooled[1] if cfg else None)
+
+    def _check_weighting_supported(self) -> None:
+        name = type(self.pipe).__name__
+        if name not in _CACHEABLE:
+            raise UsageError(f"prompt weights such as (word:1.2) are implemented for Stable "
+                             f"Diffusion 1.x/2.x and SDXL pipelines; {name} would read them "
+                             "as text. Remove them, or pass -M prompt_weighting=none to send "
+                             "prompts as written")
 
     def _chunks(self, runs: list[Any]) -> list[tuple[list[int], list[float]]]:
         from audit.generators.attention import BREAK
@@ -353,7 +358,7 @@ class DiffusersGenerator(Generator):
             if self.prompt_weighting == "a1111" and any(
                     is_weighted(parse_attention(t)) for r in requests
                     for t in (r.prompt, r.negative_prompt)):
-                self._weighted_embeds([], [], cfg)  # raises: not for this pipeline
+                self._check_weighting_supported()
             return {"prompt": [r.prompt for r in requests],
                     "negative_prompt": [r.negative_prompt for r in requests] if cfg else None}
         import torch

@@ -94,11 +94,17 @@ def start_run(run_dir: Path, *, suite: dict[str, Any], model: dict[str, Any],
     else:
         card = {**new, "config": config, "started": invocation["started"], "finished": None,
                 "command": command, "history": []}
+    _append_invocation(run_dir, card, invocation)
+    return card
+
+
+def _append_invocation(run_dir: Path, card: dict[str, Any], invocation: dict[str, Any]
+                       ) -> None:
+    """Stamp the software and machine of this invocation, record it, write."""
     card["packages"] = package_versions()
     card["platform"] = {"system": platform.platform(), "machine": platform.machine()}
     card["history"].append(invocation)
     write_run(run_dir, card)
-    return card
 
 
 def record_import(run_dir: Path, *, name: str, version: str, settings: dict[str, Any],
@@ -125,10 +131,7 @@ def record_import(run_dir: Path, *, name: str, version: str, settings: dict[str,
                      "scheduler": {"class": "as recorded per image"}}
     card["config"] = {"n": images, "import": settings}
     card["finished"] = invocation["finished"]
-    card["packages"] = package_versions()
-    card["platform"] = {"system": platform.platform(), "machine": platform.machine()}
-    card["history"].append(invocation)
-    write_run(run_dir, card)
+    _append_invocation(run_dir, card, invocation)
     return card
 
 
