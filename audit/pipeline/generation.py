@@ -174,7 +174,11 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
         loaded = replace(loaded, data={**loaded.data, "seed": _drawn_seed(run_dir)})
     overrides = check_generation(generation or {})
     swept = check_sweep(sweep)
-    last_seed = loaded.seed + (n or loaded.images_per_item) - 1
+    from audit.stages.generate import first_seeds
+    from audit.suites.expand import expand
+
+    last_seed = max(first_seeds(loaded, expand(loaded)).values()) + (
+        n or loaded.images_per_item) - 1
     if last_seed > MAX_SEED:
         raise UsageError(f"seeds {loaded.seed}..{last_seed} go beyond the largest seed a torch "
                          f"generator takes ({MAX_SEED}); lower the suite's seed or --n")

@@ -45,22 +45,42 @@ def _swept(item: Item, key: str, value: Any) -> Item:
                    counterfactual_group=group + suffix if group else None)
 
 
+SEED_BLOCK = 100_000  # images_per_item's maximum: independent blocks never overlap
+
+
+def first_seeds(suite: Suite, items: list[Item]) -> dict[str, int]:
+    """Each item's first seed. ``shared``: the suite's seed for all.
+    ``independent``: block b (in suite order; a counterfactual group is one
+    block, since its members are compared seed by seed on purpose) starts at
+    seed + b * SEED_BLOCK."""
+    if suite.seed_policy == "shared":
+        return {item.item_id: suite.seed for item in items}
+    blocks: dict[str, int] = {}
+    for item in items:
+        blocks.setdefault(item.counterfactual_group or item.item_id, len(blocks))
+    return {item.item_id: suite.seed + SEED_BLOCK * blocks[item.counterfactual_group
+                                                            or item.item_id]
+            for item in items}
+
+
 def plan_requests(suite: Suite, n: int | None = None,
                   sweep: tuple[str, list[Any]] | None = None
                   ) -> list[tuple[Item, GenerationRequest]]:
-    """Every (item, request) of the suite: seeds base..base+n-1 for every item, so
-    counterfactual prompts and different models share seeds. A ``sweep``
-    (steps or guidance, values) makes each item once per value, as items
-    ITEM--steps-20, with the same seeds."""
+    """Every (item, request) of the suite, n seeds per item from
+    ``first_seeds``. A ``sweep`` (steps or guidance, values) makes each item
+    once per value, as items ITEM--steps-20, with the item's seeds."""
     n = n or suite.images_per_item
     params = suite.generation
     planned = []
-    for base in expand(suite):
+    items = expand(suite)
+    starts = first_seeds(suite, items)
+    for base in items:
         variants = [(base, {})] if sweep is None else [
             (_swept(base, sweep[0], v), {sweep[0]: v}) for v in sweep[1]]
         for item, changed in variants:
             values = {**params, **changed}
-            for seed in range(suite.seed, suite.seed + n):
+            start = starts[base.item_id]
+            for seed in range(start, start + n):
                 planned.append((item, GenerationRequest(
                     image_id=f"{item.item_id}/{seed}", prompt=item.prompt,
                     negative_prompt=item.negative_prompt, seed=seed, steps=int(values["steps"]),
@@ -148,6 +168,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
                   "reference": suite.reference, "answers": suite.answers,
                   "scorer_options": suite.scorer_options()}
     settings = {"n": n or suite.images_per_item, "seed": suite.seed,
+                "seed_policy": suite.seed_policy,
                 "generation": suite.generation, "batch_size": batch_size, **(config or {})}
     card = start_run(run_dir, suite=suite_card, model=model, config=settings, command=command)
     invocation = len(card["history"])

@@ -76,8 +76,11 @@ class StatsResult:
             "source": self.source,
             "settings": vars(self.settings),
             "multiplicity": {"method": self.settings.correction, "tests": self.tests,
-                             "diagnostics": "loss-funnel and abstention tests are reported "
-                                            "unadjusted, outside the family"},
+                             "family": "tests of shares against the reference and "
+                                       "counterfactual contrasts",
+                             "diagnostics": "loss-funnel, abstention and homogeneity-across-"
+                                            "prompts tests are reported unadjusted, outside "
+                                            "the family"},
             "notes": NOTES,
             "proportions": records(self.proportions),
             "metrics": records(self.metrics),
@@ -207,7 +210,7 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
         table = by_attribute.pivot_table(index="group", columns="category", values="count",
                                          aggfunc="sum", fill_value=0, sort=False)
         if len(table) > 1:
-            test = homogeneity(table.to_numpy())
+            test = homogeneity(table.to_numpy(), draws=settings.mc_draws, seed=settings.seed)
             comparisons.append({
                 "kind": "homogeneity across groups", "attribute": attr,
                 "groups": ", ".join(map(str, table.index)), "category": None,
@@ -224,13 +227,14 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
     return result
 
 
-DIAGNOSTICS = ("funnel:", "abstention:")
+DIAGNOSTICS = ("funnel:", "abstention:", "homogeneity:")
 
 
 def is_diagnostic(test_id: str) -> bool:
-    """Tests of the audit's own losses, not findings about the model: kept out
-    of the family so a certain rejection there does not loosen BH for the
-    findings."""
+    """Tests of the audit's own losses, and of homogeneity across prompts
+    chosen to differ (occupations): not findings about the model, and kept
+    out of the family so a certain rejection there does not loosen BH for
+    the findings (shares against references, counterfactual contrasts)."""
     return test_id.startswith(DIAGNOSTICS)
 
 

@@ -10,9 +10,66 @@ from scipy import stats
 from audit.stats.goodness import TestResult
 
 
-def homogeneity(table: np.ndarray) -> TestResult:
+MIN_EXPECTED = 5.0
+
+
+def _chi_square(table: np.ndarray) -> float:
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.where(expected > 0, (table - expected) ** 2 / expected, 0.0).sum())
+
+
+def _tables(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Count tables, one per row of ``columns`` (draws x observations)."""
+    flat = rows[None, :] * shape[1] + columns
+    offsets = np.arange(len(columns))[:, None] * (shape[0] * shape[1])
+    counts = np.bincount((flat + offsets).ravel(), minlength=len(columns) * shape[0] * shape[1])
+    return counts.reshape(len(columns), *shape)
+
+
+def _chi_squares(tables: np.ndarray) -> np.ndarray:
+    total = tables.sum(axis=(1, 2), keepdims=True)
+    expected = tables.sum(axis=2, keepdims=True) * tables.sum(axis=1, keepdims=True) / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(expected > 0, (tables - expected) ** 2 / expected, 0.0).sum(axis=(1, 2))
+
+
+def permutation_homogeneity(rows: np.ndarray, columns: np.ndarray, *,
+                            blocks: np.ndarray | None = None, draws: int = 20000,
+                            seed: int = 0) -> TestResult:
+    """Monte-Carlo test of homogeneity: the Pearson statistic of the observed
+    groups x categories table against tables with category labels shuffled
+    among observations, within each block when ``blocks`` is given (images
+    sharing a seed: under 'the prompt does not matter' the labels of one
+    seed's images are exchangeable across its prompts, whatever the seed
+    itself does). Exact up to Monte-Carlo error, at any expected count."""
+    rows, columns = np.unique(rows, return_inverse=True)[1], np.unique(
+        columns, return_inverse=True)[1]
+    shape = (int(rows.max()) + 1, int(columns.max()) + 1) if len(rows) else (0, 0)
+    observed = _chi_square(_tables(rows, columns[None, :], shape)[0].astype(float))
+    order = np.arange(len(rows)) if blocks is None else np.argsort(
+        np.unique(blocks, return_inverse=True)[1], kind="stable")
+    rows, columns = rows[order], columns[order]
+    block_ids = np.zeros(len(rows)) if blocks is None else np.unique(
+        np.asarray(blocks)[order], return_inverse=True)[1].astype(float)
+    rng = np.random.default_rng(seed)
+    exceed, chunk = 0, max(1, min(draws, 2_000_000 // max(1, len(rows))))
+    for start in range(0, draws, chunk):
+        size = min(chunk, draws - start)
+        keys = block_ids[None, :] * 2 + rng.random((size, len(rows)))
+        shuffled = columns[np.argsort(keys, axis=1)]
+        simulated = _chi_squares(_tables(rows, shuffled, shape).astype(float))
+        exceed += int((simulated >= observed - 1e-9 * max(1.0, observed)).sum())
+    within = "" if blocks is None else ", labels shuffled within seeds"
+    return TestResult(f"Monte-Carlo chi-square ({draws} draws, seed {seed}{within})",
+                      observed, (exceed + 1) / (draws + 1))
+
+
+def homogeneity(table: np.ndarray, *, draws: int = 20000, seed: int = 0) -> TestResult:
     """Do groups (rows) share one category distribution (columns)?
-    Fisher's exact test for 2x2, chi-square test of homogeneity otherwise."""
+    Fisher's exact test for 2x2; the chi-square test when every expected
+    count is at least 5; otherwise its Monte-Carlo version with the margins
+    fixed, since the asymptotic one misleads at a few images per cell."""
     table = np.asarray(table, dtype=float)
     table = table[:, table.sum(axis=0) > 0]
     table = table[table.sum(axis=1) > 0]
@@ -21,8 +78,29 @@ def homogeneity(table: np.ndarray) -> TestResult:
     if table.shape == (2, 2):
         odds, pval = stats.fisher_exact(table.astype(int))
         return TestResult("Fisher exact", float(odds), float(pval))
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    if (expected < MIN_EXPECTED).any():
+        counts = table.astype(int)
+        rows = np.repeat(np.arange(table.shape[0]), counts.sum(axis=1))
+        columns = np.concatenate([np.repeat(np.arange(table.shape[1]), line)
+                                  for line in counts])
+        return permutation_homogeneity(rows, columns, draws=draws, seed=seed)
     chi2, pval, _, _ = stats.chi2_contingency(table, correction=False)
     return TestResult("chi-square homogeneity", float(chi2), float(pval))
+
+
+def cochrans_q(outcomes: np.ndarray) -> TestResult:
+    """Do k related binary outcomes (columns: counterfactual prompts; rows:
+    the seeds they share) have one success rate? Cochran's Q (statsmodels)."""
+    from statsmodels.stats.contingency_tables import cochrans_q as q_test
+
+    outcomes = np.asarray(outcomes, dtype=int)
+    if outcomes.shape[0] < 2 or outcomes.shape[1] < 3:
+        return TestResult("none (fewer than 3 members or 2 seeds)", float("nan"), float("nan"))
+    if (outcomes.sum(axis=1) % outcomes.shape[1] == 0).all():  # every seed agrees
+        return TestResult("Cochran's Q", 0.0, 1.0)
+    result = q_test(outcomes)
+    return TestResult("Cochran's Q", float(result.statistic), float(result.pvalue))
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, *, alpha: float = 0.05

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from audit.api.scorer import ABSTAIN
@@ -24,8 +25,8 @@ from audit.stats.assess import (
     apply_multiplicity,
     assess_counts,
 )
-from audit.stats.bootstrap import cluster_bootstrap
-from audit.stats.compare import paired_difference
+from audit.stats.bootstrap import cluster_bootstrap, crossed_bootstrap, seed_correlation
+from audit.stats.compare import cochrans_q, paired_difference, permutation_homogeneity
 from audit.stats.correction import Confusion, corrected_rows, outcome_counts
 from audit.stats.funnel import funnel
 from audit.stats.human_labels import HumanReview
@@ -115,15 +116,45 @@ def _item_references(images: pd.DataFrame, reference: Reference | None) -> Refer
     return Reference(reference.name, reference.source, pd.concat(rows, ignore_index=True))
 
 
-def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings) -> list[dict[str, Any]]:
-    table = labelled.pivot_table(index="item_id", columns="label", values="image_id",
-                                 aggfunc="count", fill_value=0)
+def seeds_shared(probes: pd.DataFrame) -> bool:
+    """Do prompts share seeds (the suite's ``seed_policy: shared``, or
+    imported images that happen to)? Then images at one seed are correlated
+    across prompts and analyses that pool or compare prompts block on seed."""
+    if "seed" not in probes.columns:
+        return False
+    per_seed = probes.dropna(subset=["seed"]).groupby("seed").item_id.nunique()
+    return bool((per_seed > 1).any())
+
+
+def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings,
+            categories: list[str]) -> list[dict[str, Any]]:
     out = []
+    if seeds_shared(labelled):
+        cells = labelled.dropna(subset=["seed"])
+        n = cells.pivot_table(index="item_id", columns="seed", values="image_id",
+                              aggfunc="count", fill_value=0)
+        for category in categories:
+            hits = cells.assign(hit=cells.label == category).pivot_table(
+                index="item_id", columns="seed", values="hit", aggfunc="sum",
+                fill_value=0).reindex(index=n.index, columns=n.columns, fill_value=0)
+            pooled = crossed_bootstrap(hits.to_numpy(), n.to_numpy(), alpha=settings.alpha,
+                                       seed=settings.seed)
+            complete = n.columns[(n == 1).all(axis=0)]
+            icc = seed_correlation(hits[complete].to_numpy()) if len(complete) else float("nan")
+            out.append({"attribute": attribute, "category": category, **vars(pooled),
+                        "design": "shared seeds", "seed_icc": icc,
+                        "seed_icc_seeds": len(complete)})
+        return out
+    table = labelled.pivot_table(index="item_id", columns="label", values="image_id",
+                                 aggfunc="count", fill_value=0).reindex(
+                                     columns=categories, fill_value=0)
     n = table.sum(axis=1).to_numpy()
     for category in table.columns:
         pooled = cluster_bootstrap(table[category].to_numpy(), n, alpha=settings.alpha,
                                    seed=settings.seed)
-        out.append({"attribute": attribute, "category": category, **vars(pooled)})
+        out.append({"attribute": attribute, "category": category, **vars(pooled),
+                    "design": "independent seeds", "seed_icc": float("nan"),
+                    "seed_icc_seeds": 0})
     return out
 
 
@@ -143,31 +174,67 @@ def _controls(labelled: pd.DataFrame, per_image: pd.DataFrame, attribute: str,
     return out
 
 
+def _contrast(kind: str, attribute: str, groups: str, category: str, test_id: str,
+              **values: Any) -> dict[str, Any]:
+    return {"kind": kind, "attribute": attribute, "groups": groups, "category": category,
+            "test_id": test_id, "p_adjusted": float("nan"), **values}
+
+
 def _counterfactual_pairs(labelled: pd.DataFrame, attribute: str,
                           settings: Settings) -> list[dict[str, Any]]:
+    """Every pair of a counterfactual group's members on the seeds both have
+    (paired on purpose: the prompts differ only in the swapped words), and
+    for three or more members Cochran's Q on the seeds all of them have."""
     out = []
     grouped = labelled.dropna(subset=["counterfactual_group"])
     for group, frame in grouped.groupby("counterfactual_group"):
         items = sorted(frame.item_id.unique())
         if len(items) < 2:
             continue
-        a, b = (frame[frame.item_id == i].set_index("seed") for i in items[:2])
-        seeds = a.index.intersection(b.index)
-        if not len(seeds):
-            continue
-        expected = json.loads(a.expected.iloc[0] or "{}").get(attribute)
+        member = {i: frame[frame.item_id == i].set_index("seed") for i in items}
+        expected = json.loads(member[items[0]].expected.iloc[0] or "{}").get(attribute)
         category = expected or frame.label.mode().iloc[0]
-        paired = paired_difference(a.loc[seeds, "label"].to_numpy() == category,
-                                   b.loc[seeds, "label"].to_numpy() == category,
-                                   alpha=settings.alpha)
-        out.append({"kind": "counterfactual pair (same seeds)", "attribute": attribute,
-                    "groups": f"{items[0]} vs {items[1]}", "category": category,
-                    "n": paired["n_pairs"], "estimate": paired["difference"],
-                    "ci_low": paired["ci_low"], "ci_high": paired["ci_high"],
-                    "ci_method": paired["ci_method"], "test": paired["test"],
-                    "test_id": f"paired:{attribute}:{group}", "statistic": paired["statistic"],
-                    "p_value": paired["p_value"], "p_adjusted": float("nan")})
+        for index, first in enumerate(items):
+            for second in items[index + 1:]:
+                a, b = member[first], member[second]
+                seeds = a.index.intersection(b.index)
+                if not len(seeds):
+                    continue
+                paired = paired_difference(a.loc[seeds, "label"].to_numpy() == category,
+                                           b.loc[seeds, "label"].to_numpy() == category,
+                                           alpha=settings.alpha)
+                suffix = "" if len(items) == 2 else f":{first}:{second}"
+                out.append(_contrast(
+                    "counterfactual pair (same seeds)", attribute, f"{first} vs {second}",
+                    category, f"paired:{attribute}:{group}{suffix}", n=paired["n_pairs"],
+                    estimate=paired["difference"], ci_low=paired["ci_low"],
+                    ci_high=paired["ci_high"], ci_method=paired["ci_method"],
+                    test=paired["test"], statistic=paired["statistic"],
+                    p_value=paired["p_value"]))
+        if len(items) > 2:
+            common = sorted(set.intersection(*(set(m.index) for m in member.values())))
+            grid = np.array([[member[i].loc[s, "label"] == category for i in items]
+                             for s in common]).reshape(len(common), len(items))
+            test = cochrans_q(grid)
+            out.append(_contrast(
+                "counterfactual group (same seeds)", attribute, ", ".join(items), category,
+                f"paired:{attribute}:{group}", n=len(common), estimate=float("nan"),
+                ci_low=float("nan"), ci_high=float("nan"), ci_method=None, test=test.test,
+                statistic=test.statistic, p_value=test.p_value))
     return out
+
+
+def _blocked_homogeneity(part: StatsResult, probes: pd.DataFrame,
+                         settings: Settings) -> None:
+    """With shared seeds the chi-square's independence is wrong; test with
+    labels shuffled among each seed's prompts instead."""
+    for index, row in part.comparisons.iterrows():
+        if str(row.test_id).startswith("homogeneity:"):
+            test = permutation_homogeneity(probes.item_id.to_numpy(), probes.label.to_numpy(),
+                                           blocks=probes.seed.to_numpy(),
+                                           draws=settings.mc_draws, seed=settings.seed)
+            part.comparisons.loc[index, ["test", "statistic", "p_value"]] = [
+                test.test, test.statistic, test.p_value]
 
 
 def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.DataFrame,
@@ -240,10 +307,12 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                   .rename(columns={"item_id": "group", "label": "category"}))
         part = assess_counts(counts, attribute=attribute, settings=settings,
                              reference=_item_references(images, references.get(attribute)))
+        if seeds_shared(probes):
+            _blocked_homogeneity(part, probes, settings)
         proportions.append(part.proportions)
         metrics.append(part.metrics)
         comparisons += part.comparisons.to_dict("records")
-        pooled += _pooled(probes, attribute, settings)
+        pooled += _pooled(probes, attribute, settings, label_sets[attribute])
     result = StatsResult(
         settings=settings,
         source={**(source or {}), "answers": dict(sorted(answers.items())),

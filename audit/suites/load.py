@@ -51,6 +51,10 @@ class Suite:
         return int(self.data["seed"])
 
     @property
+    def seed_policy(self) -> str:
+        return str(self.data.get("seed_policy", "shared"))
+
+    @property
     def generation(self) -> dict[str, Any]:
         return {**DEFAULT_GENERATION, **self.data.get("generation", {})}
 

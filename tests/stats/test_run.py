@@ -111,11 +111,13 @@ def test_run_statistics(run_dir):
 
     tests = pd.concat([result.proportions[["test_id", "p_value"]],
                        result.comparisons[["test_id", "p_value"]]]).dropna()
-    findings = tests[~tests.test_id.str.startswith(("funnel:", "abstention:"))]
+    kinds = ("funnel:", "abstention:", "homogeneity:")
+    findings = tests[~tests.test_id.str.startswith(kinds)]
+    assert set(findings.test_id.str.split(":").str[0]) == {"fit", "paired"}
     assert result.tests == findings.test_id.nunique() < tests.test_id.nunique()
-    diagnostics = result.comparisons[result.comparisons.test_id.str.startswith(
-        ("funnel:", "abstention:"))]
-    assert len(diagnostics) == 2 and diagnostics.p_adjusted.isna().all()
+    diagnostics = result.comparisons[result.comparisons.test_id.str.startswith(kinds)]
+    assert len(diagnostics) == 3 and diagnostics.p_adjusted.isna().all()
+    assert diagnostics.p_value.notna().all()
     assert (result.proportions.p_adjusted >= result.proportions.p_value - 1e-12).all()
     (agree,) = result.agreement.to_dict("records")
     assert agree["scorers"] == "clip vs faces" and agree["categories"] == ["female", "male"]

@@ -140,3 +140,34 @@ def test_scorer_options_in_a_suite_are_checked_at_load(tmp_path):
     attributes.write_text("version: 1.0.0\nattributes: {mood: {threshold: 3, labels: {}}}\n")
     (problem,) = suite_problems(good)
     assert "/scorer_options/clip" in problem and "/attributes/mood/labels" in problem
+
+
+def test_seed_policy_shared_by_default_independent_blocks_keep_counterfactuals_paired(tmp_path):
+    from audit.stages.generate import SEED_BLOCK, plan_requests
+
+    shared = load_suite(write(tmp_path, "mini.yaml", MINIMAL))
+    assert shared.seed_policy == "shared"
+    seeds = {}
+    for item, request in plan_requests(shared):
+        seeds.setdefault(item.item_id, []).append(request.seed)
+    assert seeds == {"face--engineer": [7, 8, 9], "face--nurse": [7, 8, 9]}
+
+    text = textwrap.dedent(MINIMAL).replace("seed: 7", "seed: 7\nseed_policy: independent")
+    text = text.replace("slots:", '  - {id: cf, text: "a photo of a {who} {job}", vary: who}\nslots:')
+    text += "  who: [male, female]\n"
+    independent = load_suite(write(tmp_path, "ind.yaml", text))
+    seeds = {}
+    for item, request in plan_requests(independent, n=2):
+        seeds.setdefault(item.item_id, []).append(request.seed)
+    assert seeds["face--engineer"] == [7, 8]
+    assert seeds["face--nurse"] == [7 + SEED_BLOCK, 8 + SEED_BLOCK]
+    # a counterfactual group is one block: its members differ only in the swapped word
+    assert seeds["cf--male--engineer"] == seeds["cf--female--engineer"]
+    assert seeds["cf--male--engineer"] != seeds["cf--male--nurse"]
+    all_seeds = [s for item_seeds in seeds.values() for s in item_seeds]
+    assert len(set(all_seeds)) == 2 * 4  # 4 blocks of 2, no overlap
+
+    bad = load_suite  # a typo in the policy is a schema error naming the field
+    with pytest.raises(InvalidInput, match="seed_policy"):
+        bad(write(tmp_path, "bad.yaml", textwrap.dedent(MINIMAL).replace(
+            "seed: 7", "seed: 7\nseed_policy: own")))
