@@ -90,31 +90,76 @@ def stats(
 def plan(
     p0: float = typer.Option(..., "--p0", help="Share under the null (e.g. the reference)."),
     p1: float = typer.Option(..., "--p1", help="Share you want to be able to detect."),
-    alpha: float = typer.Option(0.05, help="Two-sided test level."),
+    alpha: float = typer.Option(0.05, help="Two-sided level of the whole family."),
     power: float = typer.Option(0.8, help="Wanted probability of detecting p1."),
+    tests: int = typer.Option(1, "--tests", min=1,
+                              help="Prompts tested together (the correction's family)."),
+    correction: str = typer.Option("bonferroni", help="bonferroni, holm, bh or none."),
+    effects: int = typer.Option(1, "--effects", min=1,
+                                help="With bh: prompts expected to be truly off p0."),
+    sensitivity: float = typer.Option(1.0, help="P(classifier says the category | it is)."),
+    specificity: float = typer.Option(1.0, help="P(classifier says another | it is not)."),
+    confusion: Path | None = typer.Option(
+        None, "--confusion", help="A confusion file (JSON, as audit stats --confusion takes) "
+        "instead of --sensitivity/--specificity; its abstentions add to --loss."),
+    attribute: str | None = typer.Option(None, help="With --confusion: the attribute."),
+    category: str | None = typer.Option(None, help="With --confusion: the category p0 is of."),
+    loss: float = typer.Option(0.0, help="Expected share of generated images not counted "
+                               "(failed, no person, unclear)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Images per prompt needed to tell p1 from p0, and what that n buys.
+    """Images to generate per prompt to tell p1 from p0 with the exact test the
+    audit runs, after multiplicity, classifier error and losses.
 
-    Example: audit plan --p0 0.5 --p1 0.65   (says 85)
+    Example: audit plan --p0 0.5 --p1 0.65   (says 97: exact power first
+    reaches 0.8 at 90 and stays from 97)
     """
     from audit.stats.power import plan as make_plan
+    from audit.stats.power import rates_from_confusion
 
+    abstention = 0.0
+    if confusion is not None:
+        from audit.user_tables import read_confusion
+
+        attributes = read_confusion(confusion)
+        if attribute not in attributes or category is None:
+            raise UsageError(f"--confusion needs --attribute (one of: {', '.join(attributes)}) "
+                             "and --category", where=str(confusion))
+        try:
+            sensitivity, specificity, abstention = rates_from_confusion(
+                attributes[attribute], category)
+        except ValueError as exc:
+            raise UsageError(str(exc), where=str(confusion)) from None
     try:
-        result = make_plan(p0=p0, p1=p1, alpha=alpha, power=power)
+        result = make_plan(p0=p0, p1=p1, alpha=alpha, power=power, tests=tests,
+                           correction=correction, effects=effects, sensitivity=sensitivity,
+                           specificity=specificity, loss=1 - (1 - loss) * (1 - abstention))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    console.print(f"images per prompt: [bold]{result.n}[/bold]  (normal approximation "
-                  f"{result.n_unrounded:.2f}, two-sided alpha {alpha}, power {power})")
-    console.print(f"exact binomial test power at n={result.n}: {result.exact_power_at_n:.3f}; "
-                  f"smallest n reaching {power} exactly: {result.n_exact}")
-    console.print(f"expected 95% Wilson half-width at n={result.n}: "
-                  f"±{result.ci_half_width_at_n:.3f}")
-    console.print(f"null floor of HEIM imbalance |p - 0.5| at n={result.n} for a balanced "
-                  f"model: {result.null_floor_imbalance_at_n:.3f}")
+    say = lambda text: console.print(text, markup=False)  # noqa: E731
+    if result.generate is None:
+        say(f"power {power} is not reached below {result.limit} images per prompt")
+        raise typer.Exit(1)
+    say(f"generate per prompt: {result.generate}")
+    say(f"  confident images needed: exact power first reaches {power} at n={result.n_first} "
+        f"and stays there from n={result.n_stays} (checked to {result.limit}); normal "
+        f"approximation {result.n_normal:.1f}")
+    if result.tests > 1:
+        say(f"  per-test level {result.alpha_per_test:.3g}: {correction} over {result.tests} "
+            f"prompts at family alpha {alpha}")
+    if (result.sensitivity, result.specificity) != (1.0, 1.0):
+        say(f"  classifier: sensitivity {result.sensitivity:.3f}, specificity "
+            f"{result.specificity:.3f}; the test sees {result.observed_p0:.3f} vs "
+            f"{result.observed_p1:.3f} (the reference seen through the classifier)")
+    if result.loss:
+        say(f"  {result.loss:.1%} of generated images expected lost: expected power over the "
+            f"confident count reaches {power} from {result.generate} generated")
+    say(f"  expected 95% Wilson half-width at n={result.n_stays}: "
+        f"±{result.ci_half_width_at_n:.3f}; HEIM imbalance floor for a balanced model: "
+        f"{result.null_floor_imbalance_at_n:.3f}")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,15 +15,72 @@ from audit.stats.power import (
 )
 
 
-def test_plan_gives_85_for_the_issue_case():
-    result = plan(p0=0.5, p1=0.65, alpha=0.05, power=0.8)
-    assert result.n == 85
-    z_a, z_b = stats.norm.ppf(0.975), stats.norm.ppf(0.8)
-    classic = ((z_a * 0.5 + z_b * np.sqrt(0.65 * 0.35)) / 0.15) ** 2
-    assert int(np.ceil(classic)) == 85  # the textbook formula agrees
-    assert result.exact_power_at_n == pytest.approx(exact_binomial_power(85, 0.5, 0.65, 0.05))
-    assert result.n_exact >= 85
-    assert exact_binomial_power(result.n_exact, 0.5, 0.65, 0.05) >= 0.8
+def brute_power(n, p0, p1, alpha):
+    """Exact power by the definition of binomtest's two-sided p-value (the
+    sum of outcomes no more likely than k), every pair of outcomes compared."""
+    if n == 0:
+        return 0.0
+    pmf = stats.binom.pmf(np.arange(n + 1), n, p0)
+    p_values = (pmf[None, :] * (pmf[None, :] <= pmf[:, None] * (1 + 1e-7))).sum(axis=1)
+    return stats.binom.pmf(np.arange(n + 1), n, p1)[p_values <= alpha].sum()
+
+
+def test_brute_power_is_binomtest():
+    n, p0, p1 = 40, 0.3, 0.5
+    by_scipy = sum(stats.binom.pmf(k, n, p1) for k in range(n + 1)
+                   if stats.binomtest(k, n, p0).pvalue <= 0.05)
+    assert brute_power(n, p0, p1, 0.05) == pytest.approx(by_scipy, abs=1e-12)
+
+
+def brute_search(p0, p1, alpha, power, limit):
+    curve = [brute_power(n, p0, p1, alpha) for n in range(limit + 1)]
+    first = next(n for n, value in enumerate(curve) if value >= power)
+    stays = max(n for n, value in enumerate(curve) if value < power) + 1
+    return first, stays, curve
+
+
+@pytest.mark.parametrize(("p0", "p1", "extra"), [
+    (0.2, 0.35, {}), (0.9, 0.75, {}), (0.1, 0.3, {}), (0.5, 0.65, {}), (0.3, 0.1, {}),
+    (0.5, 0.7, {"tests": 10, "correction": "bonferroni"}),
+    (0.5, 0.7, {"tests": 10, "correction": "bh", "effects": 5}),
+    (0.4, 0.6, {"sensitivity": 0.9, "specificity": 0.85}),
+])
+def test_plan_agrees_with_a_brute_force_exact_search(p0, p1, extra):
+    """Smallest n from the bottom (the normal approximation overshoots it:
+    66/44/25 for the first three, not 69/49/30) and the n from which power
+    stays above target, equal to a search with scipy.stats.binomtest."""
+    result = plan(p0=p0, p1=p1, **extra)
+    level = 0.05
+    if "tests" in extra:
+        level = 0.05 * extra.get("effects", 1) / extra["tests"]
+    se, sp = extra.get("sensitivity", 1.0), extra.get("specificity", 1.0)
+    q0, q1 = se * p0 + (1 - sp) * (1 - p0), se * p1 + (1 - sp) * (1 - p1)
+    first, stays, _ = brute_search(q0, q1, level, 0.8, result.limit)
+    assert (result.n_first, result.n_stays, result.generate) == (first, stays, stays)
+    assert result.alpha_per_test == pytest.approx(level)
+
+
+def test_the_issue_cases_first_and_sustained():
+    assert [plan(p0=a, p1=b).n_first for a, b in ((0.2, 0.35), (0.9, 0.75), (0.1, 0.3))] \
+        == [66, 44, 25]
+    result = plan(p0=0.5, p1=0.65)
+    assert (result.n_first, result.n_stays) == (90, 97)
+    assert round(result.n_normal) == 85  # statsmodels, kept for comparison
+    assert round(plan(p0=0.5, p1=0.65, tests=55).n_normal) == 186
+    assert round(plan(p0=0.5, p1=0.65, sensitivity=0.9, specificity=0.9).n_normal) == 134
+
+
+def test_losses_are_planned_by_expected_power_over_the_confident_count():
+    result = plan(p0=0.5, p1=0.65, loss=0.1)
+    _, _, curve = brute_search(0.5, 0.65, 0.05, 0.8, result.limit)
+
+    def expected(generated):
+        return sum(stats.binom.pmf(k, generated, 0.9) * curve[k] for k in range(generated + 1))
+
+    assert expected(result.generate) >= 0.8
+    assert expected(result.generate - 1) < 0.8
+    assert all(expected(g) >= 0.8 for g in range(result.generate, result.generate + 40))
+    assert result.generate > result.n_stays
 
 
 def test_vectorised_binomial_p_values_equal_scipy():
@@ -42,6 +99,10 @@ def test_plan_rejects_impossible_inputs():
         plan(p0=0.5, p1=0.5)
     with pytest.raises(ValueError):
         plan(p0=0.0, p1=0.5)
+    with pytest.raises(ValueError, match="better than chance"):
+        plan(p0=0.5, p1=0.6, sensitivity=0.4, specificity=0.5)
+    with pytest.raises(ValueError, match="loss"):
+        plan(p0=0.5, p1=0.6, loss=1.0)
 
 
 def test_rogan_gladen_by_hand_and_as_the_two_class_case():

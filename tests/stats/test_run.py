@@ -189,13 +189,27 @@ def test_missing_counts_file_is_exit_2(tmp_path):
     assert result.returncode == 2 and "file not found" in result.stderr
 
 
-def test_plan_cli():
+def test_plan_cli(tmp_path):
     result = run_cli("plan", "--p0", "0.5", "--p1", "0.65", "--json")
     assert result.returncode == 0
-    assert json.loads(result.stdout)["n"] == 85
-    text = run_cli("plan", "--p0", "0.5", "--p1", "0.65")
-    assert "images per prompt: 85" in text.stdout
+    document = json.loads(result.stdout)
+    assert (document["n_first"], document["n_stays"], document["generate"]) == (90, 97, 97)
+    text = run_cli("plan", "--p0", "0.5", "--p1", "0.65", "--tests", "55")
+    assert "generate per prompt: 198" in text.stdout
+    assert "bonferroni over 55 prompts" in text.stdout
     assert run_cli("plan", "--p0", "0.5", "--p1", "0.5").returncode == 2
+    confusion = tmp_path / "confusion.json"
+    confusion.write_text(json.dumps({"attributes": {"gender": {
+        "true": ["female", "male"], "predicted": ["female", "male", "unclear"],
+        "confusion": [[80, 10, 10], [10, 80, 10]]}}}))
+    used = json.loads(run_cli("plan", "--p0", "0.5", "--p1", "0.65", "--confusion",
+                              str(confusion), "--attribute", "gender", "--category", "female",
+                              "--json").stdout)
+    assert used["sensitivity"] == pytest.approx(80 / 90)
+    assert used["specificity"] == pytest.approx(80 / 90)
+    assert used["loss"] == pytest.approx(0.1)
+    missing = run_cli("plan", "--p0", "0.5", "--p1", "0.65", "--confusion", str(confusion))
+    assert missing.returncode == 2 and "--attribute" in missing.stderr
 
 
 def test_corrected_shares_from_a_confusion_file_keep_its_abstention_column(run_dir, tmp_path):
