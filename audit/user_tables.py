@@ -71,22 +71,50 @@ def read_counts_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _number(row: Any, field: str, where: str) -> float:
+    try:
+        value = float(row[field])
+    except ValueError:
+        raise InvalidInput(f"field {field}: '{str(row[field])[:40]}' is not a number",
+                           where=where) from None
+    if not math.isfinite(value):
+        raise InvalidInput(f"field {field}: {row[field]} is not a finite number", where=where)
+    return value
+
+
 def read_reference_csv(path: Path) -> Reference:
-    """group,category,proportion; each group's proportions sum to 1 (within 1e-6)."""
+    """group,category,proportion[,se | ,n]; each group's proportions sum to 1
+    (within 1e-6). ``se`` is the reference's standard error per row, ``n``
+    the sample it was estimated from (se = sqrt(p (1 - p) / n)); either makes
+    the tests and differences account for the reference's own error."""
     frame = read_csv(path)
     require_columns(frame, ["group", "category", "proportion"], path)
-    values = []
+    if {"se", "n"} <= set(frame.columns):
+        raise InvalidInput("give either an 'se' or an 'n' column, not both", where=str(path))
+    values, errors = [], []
     for index, row in frame.iterrows():
         where = f"{path}:{index + 2}"
-        try:
-            value = float(row.proportion)
-        except ValueError:
-            raise InvalidInput(f"field proportion: '{row.proportion}' is not a number",
-                               where=where) from None
+        value = _number(row, "proportion", where)
         if not 0 <= value <= 1:
             raise InvalidInput(f"field proportion: {value} is outside [0, 1]", where=where)
         values.append(value)
+        if "se" in frame.columns:
+            error = _number(row, "se", where)
+            if not 0 <= error < math.sqrt(value * (1 - value)) or (
+                    error > 0 and value in (0.0, 1.0)):
+                raise InvalidInput(f"field se: {error} must be >= 0 and below "
+                                   f"sqrt(p (1 - p)) = {math.sqrt(value * (1 - value)):.4g}",
+                                   where=where)
+            errors.append(error)
+        elif "n" in frame.columns:
+            size = _number(row, "n", where)
+            if size < 1 or size != int(size):
+                raise InvalidInput(f"field n: {row['n']} must be a whole number >= 1",
+                                   where=where)
+            errors.append(math.sqrt(value * (1 - value) / size))
     frame = frame[["group", "category"]].assign(proportion=values)
+    if errors:
+        frame = frame.assign(se=errors)
     _duplicates(frame, path)
     for group, rows in frame.groupby("group", sort=False):
         total = rows.proportion.sum()

@@ -1,12 +1,18 @@
 """Ground-truth checks of the toy world (prints a report; writes artefacts):
 
-1. the bundled toy CLIP's zero-shot accuracy on freshly rendered, labelled
-   people, per attribute, with confusion matrices -> written to
+1. the pixel readers' accuracy on fresh renders and on their VAE round trips;
+2. the bundled toy CLIP's zero-shot accuracy on fresh renders, per attribute,
+   with confusion matrices -> written to
    audit/toyworld/weights/clip-confusion.json for classifier-error correction;
-2. an audit of the bundled toy model: per (occupation, attribute) cell the
-   model share with its 95% CI, the training-data share, the amplification
-   (model - data) and whether the CI contains the data share;
-3. a grid of generated samples per occupation -> docs/toyworld-samples.png.
+3. the oracle generator (card people through the toy VAE): how often 95%
+   intervals contain the card's shares, for the pixel readers, the raw toy
+   CLIP, and the CLIP corrected with pooled or per-occupation confusion;
+4. an audit of the bundled toy model, read by the pixel readers: per cell
+   the on-class rate, the model share among on-class images, the
+   directional amplification against the training data, and the off-class,
+   classifier and unreadable terms (audit demo's tables); the toy CLIP's
+   accuracy against the readers on the generated images, per occupation;
+5. a grid of generated samples per occupation -> docs/toyworld-samples.png.
 
     python benchmarks/toyworld_validity.py [--per-occupation 200] [--n 50] [--weights DIR]
 """
@@ -29,6 +35,8 @@ from audit.generators import make_generator
 from audit.rundir.atomic import write_text
 from audit.scorers import make_scorers
 from audit.toyworld.model import WEIGHTS, weights_sources
+from audit.toyworld.oracle import draw_people, oracle_coverage, vae_round_trip
+from audit.toyworld.readers import read
 from audit.toyworld.world import card, render, sample
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +67,21 @@ def clip_accuracy(per_occupation: int, seed: int, pretrained: str = "default") -
     return out
 
 
+def readers_accuracy(per_occupation: int, seed: int, folder: Path) -> None:
+    people = draw_people(per_occupation // 4, seed)
+    renders = np.stack([np.asarray(render(p)) for p in people])
+    for name, images in (("renders", renders),
+                         ("VAE round trips", vae_round_trip(renders, folder / "toyworld-sd"
+                                                            / "vae"))):
+        readings = [read(image) for image in images]
+        scores = {field: np.mean([getattr(r, field) == getattr(p, field)
+                                  for r, p in zip(readings, people, strict=True)])
+                  for field in ("occupation", "presentation", "tone_group", "age", "tone")}
+        print(f"pixel readers on {len(people)} {name}: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+              + f"; largest rmse {max(r.rmse for r in readings):.1f}")
+
+
 def samples_grid(path: Path, model: str = "toyworld") -> None:
     generator = make_generator(model, device="cpu")
     occupations = list(card()["occupations"])
@@ -87,6 +110,7 @@ def main() -> None:
     folder = args.weights or WEIGHTS
     model, clip = weights_sources(args.weights)
 
+    readers_accuracy(args.per_occupation, args.seed, folder)
     accuracy = clip_accuracy(args.per_occupation, args.seed, clip)
     write_text(folder / "clip-confusion.json", json.dumps(
         {"scorer": "clip", "model": "toyworld-clip", "images_seed": args.seed,
@@ -96,10 +120,34 @@ def main() -> None:
               f"fresh images; confusion (rows true {result['true']}, columns "
               f"{result['predicted']}): {result['confusion']}")
 
+    oracle = oracle_coverage(clip_pretrained=clip, vae_folder=folder / "toyworld-sd" / "vae")
+    print(f"oracle generator ({oracle['images']} card images through the VAE, "
+          f"{len(oracle['cells'])} cells; confusion from {oracle['calibration_images']} more): "
+          + ", ".join(f"{name} {oracle['covered'][name]}/{len(oracle['cells'])} = {value:.3f}"
+                      for name, value in oracle["coverage"].items()))
+    print(f"  accuracy on these images: readers {oracle['accuracy']['readers']}, toy CLIP "
+          f"{oracle['accuracy']['clip']}")
+
     from audit.cli.demo import demo
 
     with tempfile.TemporaryDirectory() as tmp:
         demo(n=args.n, out=Path(tmp) / "run", weights=args.weights)
+        from audit.rundir import RunDir
+        from audit.toyworld.ground_truth import clip_confusion, read_run
+
+        readings = read_run(Path(tmp) / "run")
+        decisions = RunDir(Path(tmp) / "run").read_scores().decisions
+        table = clip_confusion(readings, decisions[decisions.scorer == "clip"])
+        print(f"readable generated images: {readings.readable.mean():.3f} "
+              f"({int(readings.readable.sum())}/{len(readings)}); drawn occupation per "
+              "prompt:")
+        print(pd.crosstab(readings.prompted, readings.drawn).to_string())
+        print("toy CLIP vs pixel readers on generated images (accuracy among confident "
+              "labels):")
+        print(table.pivot(index="occupation", columns="attribute", values="accuracy")
+              .round(3).to_string())
+        pooled = table.assign(right=table.accuracy * table.decided).groupby("attribute")
+        print((pooled.right.sum() / pooled.decided.sum()).round(3).to_string())
 
     grid = folder / "samples.png" if args.weights else REPO / "docs" / "toyworld-samples.png"
     samples_grid(grid, model)

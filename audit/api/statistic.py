@@ -11,4 +11,9 @@ COLUMNS = [
     "test", "test_id", "statistic", "p_value", "p_adjusted", "reference",
     "log_odds", "log_odds_ci_low", "log_odds_ci_high", "ratio", "ratio_ci_low",
     "ratio_ci_high", "cohens_h",
+    # share - reference (Newcombe's MOVER when the reference has a standard
+    # error) and share - 1/K: the reference describes a population, parity is
+    # the other yardstick; neither is a target
+    "reference_se", "difference", "difference_ci_low", "difference_ci_high",
+    "parity_difference", "parity_ci_low", "parity_ci_high",
 ]

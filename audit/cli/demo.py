@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -20,15 +21,16 @@ def demo(
         "--out DIR) instead of the bundled one."),
 ) -> None:
     """Generate with the bundled toy-world model, score with its bundled CLIP,
-    test against the world's true shares, write report.html, and print how far
-    the model's shares are from its training data (bias amplification).
+    test against the world's true shares, write report.html, and print, read
+    from the pixels, how far what the model drew is from its training data
+    (directional bias amplification), apart from off-class images and the
+    classifier's error.
 
     Example: audit demo
     """
     import audit
     from audit.cli.generate import print_generated
     from audit.cli.progress import Reporter
-    from audit.cli.render import print_table
     from audit.toyworld.model import WEIGHTS, weights_sources
     from audit.toyworld.train import data_shares
 
@@ -46,27 +48,57 @@ def demo(
                                      "score": reporter.stage("scoring with the toy CLIP")},
                            command="audit demo")
     print_generated(result.generated)
-    document, report = result.assessed.document, result.report
     training = json.loads((folder / "training.json").read_text())
-    truth = data_shares(training["preset"]["images_per_occupation"], training["seed"])
-    inside = total = 0
+    data = data_shares(training["preset"]["images_per_occupation"], training["seed"])
+    terms, amplification = separated(result.run_dir, data)
+    print_separated(terms, amplification)
+    console.print(f"Report: {result.report}", markup=False)
+
+
+def separated(run: Path, data: dict[tuple[str, str, str], float]) -> tuple[Any, dict]:
+    """The run read by the pixel readers, split into generator, off-class,
+    classifier and unreadable terms per cell, and the directional bias
+    amplification per attribute."""
+    from audit.rundir import RunDir
+    from audit.toyworld.ground_truth import bias_amplification, read_run, separated_terms
+
+    readings = read_run(run)
+    decisions = RunDir(run).read_scores().decisions
+    clip = decisions[decisions.scorer == "clip"][["image_id", "attribute", "label"]]
+    return separated_terms(readings, clip, data), bias_amplification(readings, data)
+
+
+def print_separated(terms: Any, amplification: dict[str, dict[str, Any]]) -> None:
+    from audit.cli.render import print_table
+
+    def interval(value: float, low: float, high: float, signed: bool = False) -> str:
+        sign = "+" if signed else ""
+        return f"{value:{sign}.2f} [{low:{sign}.2f}, {high:{sign}.2f}]"
+
     for attribute, category in SHOWN.items():
         rows = []
-        for row in document["proportions"]:
-            if (row["attribute"], row["category"]) != (attribute, category):
-                continue
-            occupation = row["group"].split("--", 1)[1]
-            data = truth[(occupation, attribute, category)]
-            total += 1
-            inside += row["ci_low"] <= data <= row["ci_high"]
-            rows.append((occupation, f"{row['estimate']:.2f} [{row['ci_low']:.2f}, "
-                         f"{row['ci_high']:.2f}]", f"{row['k']}/{row['n']}", f"{data:.2f}",
-                         f"{row['estimate'] - data:+.2f}", f"{row['p_adjusted']:.3g}"))
-        print_table(console, ("occupation", "model share (95% CI)", "k/n", "data",
-                              "model - data", "p adj."), rows,
-                    title=f"{attribute} = {category}: the toy model's share vs its training "
-                          "data")
-    console.print("Labels by the toy CLIP (perceived, not ground truth); 'data' is the share "
-                  "in the model's training images.", markup=False)
-    console.print(f"{inside} of {total} intervals contain the training-data share. "
-                  f"Report: {report}", markup=False)
+        for row in terms[(terms.attribute == attribute) & (terms.category == category)
+                         ].itertuples():
+            rows.append((row.occupation, f"{row.on_class}/{row.n}",
+                         interval(row.model_share, row.model_ci_low, row.model_ci_high)
+                         + f" n={row.read_on_class}", f"{row.data_share:.2f}",
+                         interval(row.amplification, row.amplification_ci_low,
+                                  row.amplification_ci_high, signed=True),
+                         f"{row.off_class_term:+.2f}", f"{row.classifier_term:+.2f}",
+                         f"{row.unreadable_term:+.2f}", f"{row.clip_share:.2f}"))
+        print_table(console, ("occupation", "on-class", "model share (95% CI)", "data",
+                              "amplification (95% CI)", "off-class", "classifier",
+                              "unreadable", "audit (CLIP)"), rows,
+                    title=f"{attribute} = {category}: what the toy model drew vs its training "
+                          "data, and what the audit reports")
+    console.print(
+        "on-class: images showing the prompted occupation (pixel readers). model share: "
+        "among readable on-class images, read from pixels. amplification: model - data, "
+        "signed + where the category is over-represented in that occupation's data, - where "
+        "under-represented (Wang & Russakovsky 2021): positive exaggerates the data's "
+        "skew, negative weakens or reverses it. audit (CLIP) = model share + off-class + "
+        "classifier + unreadable, exactly.", markup=False)
+    for attribute, summary in amplification.items():
+        console.print(f"directional bias amplification, {attribute}: {summary['value']:+.3f} "
+                      f"[{summary['ci_low']:+.3f}, {summary['ci_high']:+.3f}] over "
+                      f"{summary['occupations']} occupations", markup=False)

@@ -17,7 +17,7 @@ import pandas as pd
 from audit.api.statistic import COLUMNS
 from audit.stats import effects
 from audit.stats.compare import homogeneity
-from audit.stats.goodness import goodness_of_fit
+from audit.stats.goodness import difference_interval, fit_with_reference_error, goodness_of_fit
 from audit.stats.intervals import binomial_ci, check_ci_method, contain, multinomial_ci
 from audit.stats.multiplicity import adjust
 from audit.stats.references import Reference
@@ -121,8 +121,11 @@ def is_ordinal(categories: list[str]) -> bool:
 
 def assess_group(group: str, attribute: str, counts: dict[str, int],
                  expected: dict[str, float] | None, reference_name: str | None,
-                 settings: Settings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows (one per category) and group metrics for one group's counts."""
+                 settings: Settings, reference_se: dict[str, float] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows (one per category) and group metrics for one group's counts.
+    Each row also has its difference from the reference (with the
+    reference's standard error when it has one) and from parity (1/K)."""
     categories = list(expected) if expected else list(counts)
     categories += [c for c in counts if c not in categories]
     observed = np.array([counts.get(c, 0) for c in categories])
@@ -133,7 +136,12 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
     else:
         p0 = np.array([expected.get(c, 0.0) for c in categories])
         reference_label = reference_name
-    test = goodness_of_fit(observed, p0, mc_draws=settings.mc_draws, seed=settings.seed)
+    se = np.array([(reference_se or {}).get(c, 0.0) for c in categories])
+    if expected is not None and (se > 0).any():
+        test = fit_with_reference_error(observed, p0, se, mc_draws=settings.mc_draws,
+                                        seed=settings.seed)
+    else:
+        test = goodness_of_fit(observed, p0, mc_draws=settings.mc_draws, seed=settings.seed)
     simultaneous = settings.simultaneous if len(categories) > 2 else None
     if simultaneous:
         bounds = [contain(k / n, low, high) if n else (low, high) for k, (low, high) in zip(
@@ -145,8 +153,12 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
                                        alpha=settings.alpha) for k in observed])
         ci_method = settings.ci_method
     rows = []
-    for category, k, p_ref, (low, high) in zip(categories, observed, p0, bounds, strict=True):
+    parity = 1 / len(categories)
+    for category, k, p_ref, (low, high), error in zip(categories, observed, p0, bounds, se,
+                                                      strict=True):
         estimate = k / n if n else float("nan")
+        versus = difference_interval(estimate, (low, high), float(p_ref), float(error),
+                                     alpha=settings.alpha) if n else (float("nan"),) * 2
         log_odds = effects.log_odds_vs_reference(int(k), n, float(p_ref), alpha=settings.alpha)
         ratio = effects.representation_ratio(estimate, (low, high), float(p_ref))
         rows.append({
@@ -158,6 +170,10 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
             "log_odds_ci_low": log_odds[1], "log_odds_ci_high": log_odds[2],
             "ratio": ratio[0], "ratio_ci_low": ratio[1], "ratio_ci_high": ratio[2],
             "cohens_h": effects.cohens_h(estimate, float(p_ref)) if n else float("nan"),
+            "reference_se": float(error), "difference": estimate - p_ref,
+            "difference_ci_low": versus[0], "difference_ci_high": versus[1],
+            "parity_difference": estimate - parity, "parity_ci_low": low - parity,
+            "parity_ci_high": high - parity,
         })
     metrics = []
     if n:
@@ -204,7 +220,8 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
             expected = reference.for_group(group) if reference is not None else None
             group_rows, group_metrics = assess_group(
                 str(group), str(attr), dict(zip(frame.category, frame["count"], strict=True)),
-                expected, reference.name if reference is not None else None, settings)
+                expected, reference.name if reference is not None else None, settings,
+                reference.se_for_group(group) if reference is not None else None)
             rows += group_rows
             metrics += group_metrics
         table = by_attribute.pivot_table(index="group", columns="category", values="count",

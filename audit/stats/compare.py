@@ -9,7 +9,6 @@ from scipy import stats
 
 from audit.stats.goodness import TestResult
 
-
 MIN_EXPECTED = 5.0
 
 

@@ -58,3 +58,61 @@ def goodness_of_fit(observed: list[int] | np.ndarray, expected_p: list[float] | 
     exceed = int((simulated >= observed_stat - 1e-9 * max(1.0, observed_stat)).sum())
     return TestResult(f"Monte-Carlo chi-square ({mc_draws} draws, seed {seed})",
                       observed_stat, (exceed + 1) / (mc_draws + 1))
+
+
+def _two_sided(pmf: np.ndarray, k: int) -> float:
+    """Sum of outcomes no more likely than k (binomtest's rule)."""
+    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
+
+
+def fit_with_reference_error(observed: list[int] | np.ndarray, expected_p: list[float]
+                             | np.ndarray, reference_se: list[float] | np.ndarray, *,
+                             mc_draws: int = 20000, seed: int = 0) -> TestResult:
+    """Test observed counts against a reference that is itself an estimate
+    (a survey share with standard error se): under the null the model's
+    share equals the population's, which the reference only estimates, so
+    the share is drawn around the reference with the reference's variance.
+    Two categories: exact under a beta-binomial whose beta has the
+    reference's mean and variance. More: Monte-Carlo, the reference drawn
+    from a Dirichlet matching the mean variance, then a multinomial draw,
+    Pearson's statistic against the reference."""
+    observed = np.asarray(observed, dtype=float)
+    p = np.asarray(expected_p, dtype=float)
+    se = np.asarray(reference_se, dtype=float)
+    n = int(observed.sum())
+    if n == 0:
+        return TestResult("none (no images)", float("nan"), float("nan"))
+    variance = se ** 2
+    inside = (p > 0) & (p < 1)
+    if not (variance[inside] > 0).any():
+        return goodness_of_fit(observed, p, mc_draws=mc_draws, seed=seed)
+    if (variance[inside] >= p[inside] * (1 - p[inside])).any():
+        raise ValueError("a reference standard error must be below sqrt(p (1 - p))")
+    concentration = float(np.mean(p[inside] * (1 - p[inside]) / variance[inside]) - 1)
+    if len(observed) == 2:
+        a, b = p[0] * concentration, p[1] * concentration
+        pmf = stats.betabinom.pmf(np.arange(n + 1), n, a, b)
+        return TestResult("beta-binomial exact (reference with its standard error)",
+                          float(observed[0]), _two_sided(pmf, int(observed[0])))
+    rng = np.random.default_rng(seed)
+    drawn = rng.dirichlet(np.maximum(p * concentration, 1e-9), size=mc_draws)
+    expected = n * p
+    observed_stat = float(_pearson(observed, expected))
+    simulated = _pearson(np.array([rng.multinomial(n, q) for q in drawn]), expected)
+    exceed = int((simulated >= observed_stat - 1e-9 * max(1.0, observed_stat)).sum())
+    return TestResult(f"Monte-Carlo chi-square, reference with its standard error "
+                      f"({mc_draws} draws, seed {seed})", observed_stat,
+                      (exceed + 1) / (mc_draws + 1))
+
+
+def difference_interval(estimate: float, interval: tuple[float, float], reference: float,
+                        se: float, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Interval for share - reference when the reference has a standard
+    error: Newcombe's MOVER, combining the share's own interval with the
+    reference's normal one. With se = 0 it is the share's interval shifted."""
+    z = stats.norm.ppf(1 - alpha / 2)
+    low1, high1 = interval
+    low2, high2 = max(0.0, reference - z * se), min(1.0, reference + z * se)
+    d = estimate - reference
+    return (d - float(np.hypot(estimate - low1, high2 - reference)),
+            d + float(np.hypot(high1 - estimate, reference - low2)))

@@ -17,9 +17,13 @@ from audit.registry import suggest
 
 @dataclass(frozen=True)
 class Reference:
+    """``table``: group, category, proportion and optionally se, the
+    reference's own standard error (a survey estimate is not exact; small
+    occupations carry more error)."""
+
     name: str
     source: str
-    table: pd.DataFrame  # group, category, proportion
+    table: pd.DataFrame  # group, category, proportion[, se]
 
     def for_group(self, group: str) -> dict[str, float] | None:
         rows = self.table[self.table.group == group]
@@ -28,6 +32,15 @@ class Reference:
         if rows.empty:
             return None
         return dict(zip(rows.category, rows.proportion.astype(float), strict=True))
+
+    def se_for_group(self, group: str) -> dict[str, float] | None:
+        """Standard errors of the group's rows, or None when the table has none."""
+        if "se" not in self.table.columns:
+            return None
+        rows = self.table[self.table.group == group]
+        if rows.empty:
+            rows = self.table[self.table.group == "*"]
+        return dict(zip(rows.category, rows.se.astype(float), strict=True))
 
 
 def check_groups(counts: pd.DataFrame, reference: Reference, counts_path: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
+from audit.stats.assess import is_diagnostic
 from audit.views.charts import png_bytes, share_chart
 from audit.views.data import RunView, has_safety_scores, safety_rates, warnings_for
 
@@ -55,6 +56,7 @@ def render(view: RunView) -> str:
                           "data": base64.b64encode(thumb.read_bytes()).decode()})
         items.append({"prompt": frame.prompt.iloc[0], "images": shown, "total": len(frame)})
     statuses = view.images.status.value_counts().sort_index().items()
+    comparisons = stats.get("comparisons", [])
     safety = safety_rates(view).to_dict("records") if has_safety_scores(view) else []
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
@@ -63,6 +65,9 @@ def render(view: RunView) -> str:
         abstention=stats.get("abstention", []), bounds=stats.get("share_bounds", []),
         abstention_tests=[c for c in stats.get("comparisons", [])
                           if str(c.get("test_id")).startswith("abstention:")],
+        findings=[c for c in comparisons if str(c.get("test_id")).startswith("paired:")],
+        diagnostics=[c for c in comparisons if is_diagnostic(str(c.get("test_id")))],
+        pooled=stats.get("pooled", []), multiplicity=stats.get("multiplicity", {}),
         review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
         version=audit.__version__)
 

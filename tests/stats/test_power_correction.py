@@ -9,7 +9,6 @@ from audit.stats.correction import (
 )
 from audit.stats.power import (
     binomial_p_values,
-    exact_binomial_power,
     null_floor_imbalance,
     plan,
 )

@@ -153,7 +153,8 @@ def test_seed_policy_shared_by_default_independent_blocks_keep_counterfactuals_p
     assert seeds == {"face--engineer": [7, 8, 9], "face--nurse": [7, 8, 9]}
 
     text = textwrap.dedent(MINIMAL).replace("seed: 7", "seed: 7\nseed_policy: independent")
-    text = text.replace("slots:", '  - {id: cf, text: "a photo of a {who} {job}", vary: who}\nslots:')
+    template = '  - {id: cf, text: "a photo of a {who} {job}", vary: who}\n'
+    text = text.replace("slots:", template + "slots:")
     text += "  who: [male, female]\n"
     independent = load_suite(write(tmp_path, "ind.yaml", text))
     seeds = {}

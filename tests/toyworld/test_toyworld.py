@@ -109,7 +109,8 @@ def test_demo_runs_end_to_end(tmp_path):
                              str(tmp_path / "demo")], cwd=REPO, capture_output=True, text=True,
                             timeout=600, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    assert "intervals contain the training-data share" in result.stdout
+    assert "directional bias amplification, presentation:" in result.stdout
+    assert "amplification (95% CI)" in result.stdout and "off-class" in result.stdout
     for name in ("images.parquet", "scores/decisions.parquet", "stats.json", "report.html"):
         assert (tmp_path / "demo" / name).exists()
     # three attributes, four findings: the export repeats one and says so

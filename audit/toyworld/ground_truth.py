@@ -1,0 +1,204 @@
+"""Separate what the generator drew from what the classifier read.
+
+Per (occupation, attribute, category) cell of an audit of the toy model, the
+pixel readers give each generated image's true occupation and attributes.
+The share the audit reports (the toy CLIP's, over every image of the
+prompt) minus the training-data share splits exactly into four terms:
+
+    CLIP share - data = (model share, readable on-class images - data)  generator
+                      + (pixel share, readable images - model share)    off-class images
+                      + (CLIP share - pixel share, readable images)     classifier
+
+where on-class images show the prompted occupation. Only the first term is
+the model's bias, and it is called amplification only in its direction:
+following Wang & Russakovsky (2021, "directional bias amplification", task
+-> attribute), a cell's term is + (model - data) when the category is
+over-represented in that occupation's training data (its data share above
+its share over all occupations) and - (model - data) when under-represented.
+Positive: the model exaggerates a correlation in its data; negative: it
+weakens or reverses it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.api.scorer import ABSTAIN
+from audit.stats.intervals import binomial_ci
+from audit.toyworld.readers import read
+
+ATTRIBUTES = {"presentation": ["A", "B"], "tone_group": ["dark", "light", "medium"],
+              "age_group": ["old", "young"]}
+
+
+def read_run(run: Path) -> pd.DataFrame:
+    """One row per stored image of a toy-world run: the prompted occupation
+    and the pixel readers' reading."""
+    from PIL import Image
+
+    from audit.rundir import RunDir
+
+    rundir = RunDir(Path(run)).require()
+    images = rundir.read_images()
+    rows = []
+    for row in images[images.status == "ok"].itertuples():
+        with Image.open(rundir.root / row.path) as image:
+            reading = read(image)
+        rows.append({"image_id": row.image_id, "item_id": row.item_id,
+                     "prompted": json.loads(row.slots)["occupation"],
+                     "drawn": reading.occupation, "readable": reading.readable,
+                     "rmse": reading.rmse, **reading.attributes()})
+    return pd.DataFrame(rows)
+
+
+def overall_shares(data: dict[tuple[str, str, str], float]) -> dict[tuple[str, str], float]:
+    """Each category's share over all occupations (equal numbers per
+    occupation in the training data)."""
+    sums: dict[tuple[str, str], list[float]] = {}
+    for (_, attribute, category), share in data.items():
+        sums.setdefault((attribute, category), []).append(share)
+    return {key: float(np.mean(values)) for key, values in sums.items()}
+
+
+def _share(hits: np.ndarray, among: np.ndarray) -> float:
+    return float(hits[among].mean()) if among.any() else float("nan")
+
+
+def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
+                    data: dict[tuple[str, str, str], float], *, alpha: float = 0.05,
+                    draws: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """The decomposition per cell. ``readings``: ``read_run``'s table;
+    ``clip``: image_id, attribute, label (the audit's answering scorer);
+    ``data``: (occupation, attribute, category) -> training-data share.
+    Intervals: Wilson for the on-class rate and the model share (so for the
+    amplification: the data share is a fixed number); the other terms by a
+    percentile bootstrap over the prompt's images."""
+    overall = overall_shares(data)
+    labels = clip.pivot_table(index="image_id", columns="attribute", values="label",
+                              aggfunc="first")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for occupation, frame in readings.groupby("prompted", sort=False):
+        on = (frame.drawn == occupation).to_numpy()
+        readable = frame.readable.to_numpy(dtype=bool)
+        n, n_on = len(frame), int(on.sum())
+        on_low, on_high = binomial_ci(n_on, n, alpha=alpha)
+        picks = rng.integers(0, n, size=(draws, n))
+        for attribute, categories in ATTRIBUTES.items():
+            said = (labels[attribute].reindex(frame.image_id) if attribute in labels
+                    else pd.Series(None, index=frame.image_id, dtype=object)).to_numpy(object)
+            decided = np.array([isinstance(s, str) and s not in ABSTAIN for s in said])
+            for category in categories:
+                truth = (frame[attribute] == category).to_numpy() & readable
+                hit = np.array([s == category for s in said]) & decided
+
+                def terms(t: np.ndarray, o: np.ndarray, r: np.ndarray, d: np.ndarray,
+                          c: np.ndarray) -> np.ndarray:
+                    """(model share, pixel share, CLIP share on readable, CLIP share)
+                    along the last axis: rows of draws or one row."""
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        return np.stack([(t & o & r).sum(-1) / (o & r).sum(-1),
+                                         t.sum(-1) / r.sum(-1),
+                                         (c & d & r).sum(-1) / (d & r).sum(-1),
+                                         (c & d).sum(-1) / d.sum(-1)], axis=-1)
+
+                model, pixel, clip_readable, clip_share = terms(truth, on, readable, decided,
+                                                                hit)
+                boot = terms(truth[picks], on[picks], readable[picks], decided[picks],
+                             hit[picks])
+                k = int((truth & on).sum())
+                low, high = binomial_ci(k, int((on & readable).sum()), alpha=alpha)
+                share = data[(occupation, attribute, category)]
+                sign = 1 if share > overall[(attribute, category)] else -1
+                amp_low, amp_high = sorted((sign * (low - share), sign * (high - share)))
+                rows.append({
+                    "occupation": occupation, "attribute": attribute, "category": category,
+                    "n": n, "on_class": n_on, "on_class_rate": n_on / n,
+                    "on_class_ci_low": on_low, "on_class_ci_high": on_high,
+                    "readable": int(readable.sum()), "read_on_class": int((on & readable).sum()),
+                    "model_share": model, "model_ci_low": low, "model_ci_high": high,
+                    "data_share": share, "over_represented": sign == 1,
+                    "amplification": sign * (model - share), "amplification_ci_low": amp_low,
+                    "amplification_ci_high": amp_high,
+                    "off_class_term": pixel - model,
+                    "off_class_ci": _percentiles(boot[:, 1] - boot[:, 0], alpha),
+                    "classifier_term": clip_readable - pixel,
+                    "classifier_ci": _percentiles(boot[:, 2] - boot[:, 1], alpha),
+                    "unreadable_term": clip_share - clip_readable,
+                    "unreadable_ci": _percentiles(boot[:, 3] - boot[:, 2], alpha),
+                    "clip_n": int(decided.sum()), "clip_share": clip_share})
+    return pd.DataFrame(rows)
+
+
+def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], float], *,
+                       alpha: float = 0.05, draws: int = 2000, seed: int = 0
+                       ) -> dict[str, dict[str, Any]]:
+    """Per attribute, the directional bias amplification of the generator:
+    the mean cell term over occupations and categories, on on-class images
+    read by pixels, with a percentile bootstrap over each prompt's images."""
+    overall = overall_shares(data)
+    rng = np.random.default_rng(seed)
+    readable = readings[readings.readable]
+    out = {}
+    for attribute, categories in ATTRIBUTES.items():
+        groups = []
+        for occupation, frame in readable.groupby("prompted", sort=False):
+            on = frame[frame.drawn == occupation]
+            if len(on) == 0:
+                continue
+            values = on[attribute].to_numpy()
+            terms = [(1 if data[(occupation, attribute, c)] > overall[(attribute, c)] else -1,
+                      data[(occupation, attribute, c)], c) for c in categories]
+            groups.append((values, terms))
+
+        def statistic(samples: list[np.ndarray],
+                      groups: list[tuple[np.ndarray, list]] = groups) -> float:
+            cells = [sign * ((values == c).mean() - share)
+                     for values, (_, terms) in zip(samples, groups, strict=True)
+                     for sign, share, c in terms]
+            return float(np.mean(cells))
+
+        point = statistic([values for values, _ in groups])
+        boots = [statistic([values[rng.integers(0, len(values), len(values))]
+                            for values, _ in groups]) for _ in range(draws)]
+        low, high = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
+        out[attribute] = {"value": point, "ci_low": float(low), "ci_high": float(high),
+                          "occupations": len(groups),
+                          "ci_method": f"percentile bootstrap over on-class images "
+                                       f"({draws} draws, seed {seed})"}
+    return out
+
+
+def clip_confusion(readings: pd.DataFrame, clip: pd.DataFrame) -> pd.DataFrame:
+    """The toy CLIP against the pixel readers on generated images, per
+    prompted occupation and attribute: n, accuracy among confident labels,
+    abstention rate."""
+    labels = clip.pivot_table(index="image_id", columns="attribute", values="label",
+                              aggfunc="first")
+    rows = []
+    for occupation, frame in readings[readings.readable].groupby("prompted", sort=False):
+        for attribute in ATTRIBUTES:
+            if attribute not in labels:
+                continue
+            said = labels.reindex(frame.image_id)[attribute].to_numpy(dtype=object)
+            decided = np.array([s == s and s is not None and s not in ABSTAIN for s in said])
+            truth = frame[attribute].to_numpy()
+            rows.append({"occupation": occupation, "attribute": attribute, "n": len(frame),
+                         "decided": int(decided.sum()),
+                         "accuracy": float((said[decided] == truth[decided]).mean())
+                         if decided.any() else float("nan"),
+                         "abstained": float(1 - decided.mean())})
+    return pd.DataFrame(rows)
