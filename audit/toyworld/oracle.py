@@ -25,7 +25,7 @@ def vae_round_trip(images: np.ndarray, vae_folder: Path, batch: int = 128) -> np
     import torch
     from diffusers import AutoencoderKL
 
-    vae = AutoencoderKL.from_pretrained(vae_folder, torch_dtype=torch.float32).eval()
+    vae = AutoencoderKL.from_pretrained(vae_folder).float().eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
