@@ -156,3 +156,31 @@ def test_shared_seeds_are_detected_from_the_images():
     shared = pd.DataFrame({"item_id": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1]})
     blocks = pd.DataFrame({"item_id": ["a", "a", "b", "b"], "seed": [0, 1, 100000, 100001]})
     assert seeds_shared(shared) and not seeds_shared(blocks)
+
+
+def test_diagnostics_do_not_loosen_the_family():
+    """24 findings under the null and 3 homogeneity tests across prompts
+    chosen to differ (certain rejections). With the diagnostics in the BH
+    family, a false finding appears in about 3x as many audits; kept out,
+    the rate is BH's alpha * (all-null) = about 5%, and the diagnostics keep
+    their raw p-values."""
+    from audit.api.statistic import COLUMNS
+    from audit.stats.assess import COMPARISON_COLUMNS, Settings, StatsResult, apply_multiplicity
+    from audit.stats.multiplicity import adjust
+
+    rng = np.random.default_rng(8)
+    kept_out, mixed_in = [], []
+    for _ in range(2000):
+        null = rng.uniform(size=24)
+        proportions = pd.DataFrame([{c: None for c in COLUMNS} | {
+            "test_id": f"fit:a:{i}", "p_value": p} for i, p in enumerate(null)])
+        comparisons = pd.DataFrame([{c: None for c in COMPARISON_COLUMNS} | {
+            "test_id": f"homogeneity:{a}", "p_value": 1e-18} for a in "xyz"])
+        result = StatsResult(settings=Settings(), source={}, proportions=proportions,
+                             comparisons=comparisons)
+        apply_multiplicity(result)
+        assert result.tests == 24 and result.comparisons.p_adjusted.isna().all()
+        kept_out.append((result.proportions.p_adjusted <= 0.05).any())
+        mixed_in.append((adjust(np.concatenate([null, [1e-18] * 3]))[:24] <= 0.05).any())
+    assert np.mean(kept_out) <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 2000)
+    assert np.mean(mixed_in) > 2 * np.mean(kept_out)
