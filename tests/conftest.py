@@ -12,14 +12,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, cwd: Path = REPO):
-    """``audit ARGS`` in a fresh interpreter, as a user runs it (wide terminal)."""
+def run_cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None):
+    """``audit ARGS`` in a fresh interpreter, as a user runs it (wide terminal);
+    ``env`` adds variables."""
     import subprocess
     import sys
 
     return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=cwd,
-                          env={**os.environ, "COLUMNS": "200"}, capture_output=True, text=True,
-                          timeout=120)
+                          env={**os.environ, "COLUMNS": "200", **(env or {})},
+                          capture_output=True, text=True, timeout=300)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
 Status = Literal["ok", "blank", "nan", "filtered", "error"]
@@ -43,6 +43,9 @@ class GeneratedImage:
     batch_index: int
     batch_size: int
     sub_batch: int = 0  # which pipeline call inside one generate() call (after OOM splits)
+    # What a remote provider said about this image: revised_prompt, the seed it
+    # used, finish reason, attempts, whether it was billed, its price.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Generator(ABC):

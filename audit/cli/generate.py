@@ -20,8 +20,10 @@ SuiteArg = typer.Argument(None, help="Bundled suite name (see 'audit probes list
                           "path (or 'suite:' in --config).")
 ModelOpt = typer.Option(None, "--model", "-m", help="'toyworld' (bundled, trained), 'tiny' "
                         "(random, for tests), an alias (SDv1.5, SDv2.1, SDXL, SD3, "
-                        "FLUX-schnell), a hub id, a local pipeline folder, or a "
-                        ".safetensors/.ckpt file.")
+                        "FLUX-schnell), a hub id, a local pipeline folder, a "
+                        ".safetensors/.ckpt file, or a paid API: openai:dall-e-3 (also "
+                        "dall-e-2, gpt-image-1), stability:core (also ultra, sd3, sd3-turbo, "
+                        "sd3.5-large, ...).")
 NOpt = typer.Option(None, "--n", "-n", min=1, help="Images per item (default: the suite's).")
 OutOpt = typer.Option(None, "--out", "-o", help="Run directory (default runs/SUITE__MODEL). "
                       "Rerunning into the same directory resumes.")
@@ -68,6 +70,12 @@ LatentsOpt = typer.Option(None, "--latents", help="Alias of -M latents=FILE.pt: 
                           "latent for every image instead of seeded noise.")
 SweepOpt = typer.Option(None, "--sweep", help="steps=10,20,30 or guidance=3,5,7.5: every "
                         "item once per value (items ITEM--steps-10, ...), same seeds.")
+ConcurrencyOpt = typer.Option(None, "--concurrency", min=1, help="Alias of -M concurrency: "
+                              "requests in flight at once for openai:/stability: models.")
+MaxCostOpt = typer.Option(None, "--max-cost", min=0.0, help="For paid APIs: refuse to start "
+                          "when the estimated cost (USD) of the images still to request is "
+                          "above this (default 5).")
+YesOpt = typer.Option(False, "--yes", help="Start a paid run even above --max-cost.")
 SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
                        "suite's); -1 draws one, recorded in run.json and reused on resume.")
 
@@ -134,7 +142,8 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     seed: int | None = None, style: list[str] | None = None,
                     styles: Path | None = None, sweep: str | None = None,
                     latents: Path | None = None, refiner: str | None = None,
-                    refiner_frac: float | None = None
+                    refiner_frac: float | None = None, concurrency: int | None = None,
+                    max_cost: float | None = None, yes: bool = False
                     ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
@@ -166,7 +175,10 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                                         latents=str(latents) if latents else None,
                                         refiner=refiner, refiner_frac=refiner_frac,
                                         safety_checker=safety_checker,
-                                        generator_device=generator_device, compile=compile),
+                                        generator_device=generator_device, compile=compile,
+                                        concurrency=concurrency),
+        "max_cost": max_cost if max_cost is not None else settings.get("max_cost"),
+        "confirm_cost": yes,
         "command": command_line(),
     }
     return kwargs, settings
@@ -176,6 +188,11 @@ def print_generated(result: Any) -> None:
     print_table(console, ("status", "images"), sorted(result.statuses.items()))
     console.print(f"{result.run_dir}: {result.generated} generated, {result.skipped} already "
                   "done", markup=False)
+    if result.cost:
+        cost = result.cost
+        console.print(f"cost: USD {cost['spent']:.2f} spent (estimated {cost['estimated']:.2f} "
+                      f"for {cost['images_requested']} images; prices are estimates from "
+                      "the price table)", markup=False)
 
 
 def warn_content(suite: str | None) -> None:
@@ -202,7 +219,9 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              image_seed: int | None = SeedOpt, style: list[str] | None = StyleOpt,
              styles: Path | None = StylesFileOpt, sweep: str | None = SweepOpt,
              latents: Path | None = LatentsOpt, refiner: str | None = RefinerOpt,
-             refiner_frac: float | None = RefinerFracOpt) -> None:
+             refiner_frac: float | None = RefinerFracOpt,
+             concurrency: int | None = ConcurrencyOpt, max_cost: float | None = MaxCostOpt,
+             yes: bool = YesOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -216,7 +235,7 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
                                 negative_prompt, image_seed, style, styles, sweep, latents,
-                                refiner, refiner_frac)
+                                refiner, refiner_frac, concurrency, max_cost, yes)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

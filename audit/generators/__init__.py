@@ -13,6 +13,9 @@ GENERATORS = Registry("model", base=Generator, group="t2i_audit.generators")
 GENERATORS.register("tiny", "audit.generators.tiny:TinyGenerator")
 GENERATORS.register("toyworld", "audit.toyworld.model:ToyworldGenerator")
 GENERATORS.register("diffusers", "audit.generators.diffusers_backend:DiffusersGenerator")
+GENERATORS.register("openai", "audit.generators.openai_images:OpenAIGenerator")
+GENERATORS.register("stability", "audit.generators.stability:StabilityGenerator")
+PROVIDERS = ("openai", "stability")  # --model PROVIDER:MODEL
 
 
 def generator_class(model: str) -> type[Generator]:
@@ -22,8 +25,16 @@ def generator_class(model: str) -> type[Generator]:
     aliases and the list of them."""
     from audit.generators.loading import ALIASES, resolve_source
 
+    provider, sep, _ = model.partition(":")
+    if sep and provider in PROVIDERS:
+        return GENERATORS.get(provider)
+    if model in PROVIDERS:
+        raise UsageError(f"--model {model}:MODEL names the provider's model, e.g. "
+                         f"{'openai:dall-e-3' if model == 'openai' else 'stability:core'}")
     if model in GENERATORS:
         return GENERATORS.get(model)
+    if model.startswith(("dall-e", "gpt-image")):
+        raise UsageError(f"unknown model '{model}': OpenAI's models are --model openai:{model}")
     looks_like_a_path = ("/" in model or model.endswith((".safetensors", ".ckpt"))
                          or Path(model).exists())
     if not looks_like_a_path and model not in ALIASES:

@@ -34,6 +34,7 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
         scorer_options: dict[str, dict[str, Any]] | None = None, score_device: str = "auto",
         score_batch_size: int | None = None, stats: dict[str, Any] | None = None,
         report: bool = True, progress: dict[str, Progress] | None = None,
+        max_cost: float | None = None, confirm_cost: bool = False,
         command: str = "") -> RunResult:
     """Every stage on one run directory; rerunning resumes generation.
 
@@ -50,7 +51,7 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
                          batch_size=batch_size,
                          device=device, dtype=dtype, generation=generation,
                          model_options=model_options, progress=progress.get("generate"),
-                         command=command)
+                         max_cost=max_cost, confirm_cost=confirm_cost, command=command)
     scored = score(run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
                    device=score_device, batch_size=score_batch_size,
                    progress=progress.get("score"))

@@ -24,6 +24,7 @@ class GenerateResult:
     generated: int
     statuses: dict[str, int]
     content_warning: str | None = field(default=None, repr=False)
+    cost: dict[str, Any] | None = None  # paid backends: USD estimated before, spent after
 
     def images(self) -> Any:
         """images.parquet as a DataFrame (one row per requested image)."""
@@ -112,6 +113,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
              out: Path | None = None, batch_size: int | None = None, device: str = "auto",
              dtype: str = "auto", generation: dict[str, Any] | None = None,
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
+             max_cost: float | None = None, confirm_cost: bool = False,
              command: str = "") -> GenerateResult:
     """Generate every item x seed of ``suite`` with ``model`` into ``out``
     (default runs/SUITE__MODEL); rerunning resumes.
@@ -127,12 +129,15 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     per value (items ITEM--steps-10, ...), with the same seeds.
     ``generation`` overrides the suite's steps, guidance, width, height or
     scheduler; ``model_options`` are the backend's own (see ``audit
-    generate --help``), e.g. ``{"revision": "main"}``.
+    generate --help``), e.g. ``{"revision": "main"}``. A paid API backend
+    (``openai:...``, ``stability:...``) refuses to start when the estimated
+    cost of the images still to request is above ``max_cost`` (default USD
+    5) unless ``confirm_cost``.
     """
     from audit.common.devices import quiet_libraries
     from audit.generators import check_model_options, generator_class, make_generator
     from audit.rundir import RunDir
-    from audit.stages.generate import run_generate
+    from audit.stages.generate import check_cost, pending_requests, run_generate
     from audit.suites import load_suite
     from audit.suites.load import MAX_SEED, RANDOM_SEED
 
@@ -191,11 +196,13 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
                          where=str(run_dir))
     quiet_libraries()
     generator = make_generator(model, device=device, dtype=dtype, options=model_options)
+    config = {**({"seed_drawn": True} if seed_drawn else {}),
+              **({"styles": applied} if applied else {}), **({"sweep": swept} if swept else {})}
+    cost = check_cost(generator, pending_requests(loaded, run_dir, n, config),
+                      max_cost=max_cost, confirmed=confirm_cost)  # before anything is written
     with RunDir(run_dir).lock():
         summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                               command=command, progress=progress,
-                               config={**({"seed_drawn": True} if seed_drawn else {}),
-                                       **({"styles": applied} if applied else {}),
-                                       **({"sweep": swept} if swept else {})})
+                               command=command, progress=progress, config=config, cost=cost)
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
-                          summary.generated, dict(summary.statuses), loaded.content_warning)
+                          summary.generated, dict(summary.statuses), loaded.content_warning,
+                          summary.cost)

@@ -20,6 +20,8 @@ COLUMNS = [
     "seed", "steps", "guidance", "width", "height", "scheduler", "batch_id", "batch_index",
     "batch_size", "path", "sha256", "status", "error", "seconds",
     "imported",  # JSON for images brought in by 'audit import': file, field origins, missing
+    "revised_prompt",  # the prompt a provider actually drew (DALL-E 3 rewrites prompts)
+    "provider",  # JSON of what a remote API said: seed used, finish reason, attempts, price
 ]
 TABLE = "images.parquet"
 JOURNAL = ".images.journal.jsonl"

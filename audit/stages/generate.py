@@ -18,6 +18,7 @@ from typing import Any
 
 from audit.api.generator import GeneratedImage, GenerationRequest, Generator
 from audit.common.progress import Progress
+from audit.errors import UsageError
 from audit.rundir.atomic import write_bytes
 from audit.rundir.images_table import ImagesTable
 from audit.rundir.layout import RunDir
@@ -34,6 +35,7 @@ class GenerateSummary:
     skipped: int
     generated: int
     statuses: dict[str, int]
+    cost: dict[str, Any] | None = None  # a paid backend's estimate and spend (USD)
 
 
 def _swept(item: Item, key: str, value: Any) -> Item:
@@ -133,6 +135,10 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
     row = {**row, "status": result.status, "error": result.error, "seconds": result.seconds,
            "batch_index": result.batch_index, "batch_size": result.batch_size,
            "path": None, "sha256": None}
+    if result.extra:
+        said = dict(result.extra)
+        row["revised_prompt"] = said.pop("revised_prompt", None)
+        row["provider"] = json.dumps(said, sort_keys=True)
     if result.image is not None:
         relative = RunDir.image_relative(row["item_id"], request.seed)
         parameters = a1111_parameters(request.to_dict(), sampler=sampler,
@@ -152,16 +158,49 @@ def _sweep_of(config: dict[str, Any] | None) -> tuple[str, list[Any]] | None:
     return (sweep["key"], list(sweep["values"])) if sweep else None
 
 
+DEFAULT_MAX_COST = 5.0  # USD: a paid run estimated above this needs --max-cost or --yes
+
+
+def check_cost(generator: Generator, todo: list[tuple[Item, GenerationRequest]], *,
+               max_cost: float | None, confirmed: bool) -> dict[str, Any] | None:
+    """The estimated price of what a paid backend is about to request
+    (already saved images are not requested again); refused above the
+    ceiling unless confirmed. None for backends that cost nothing."""
+    price = getattr(generator, "price", None)
+    if price is None:
+        return None
+    estimate = round(sum(price(request) for _, request in todo), 4)
+    ceiling = DEFAULT_MAX_COST if max_cost is None else max_cost
+    if estimate > ceiling and not confirmed:
+        raise UsageError(f"estimated cost USD {estimate:.2f} for {len(todo)} images is above "
+                         f"--max-cost {ceiling:.2f}; raise --max-cost or pass --yes")
+    return {"currency": "USD", "estimated": estimate, "images_requested": len(todo),
+            "max_cost": ceiling, "confirmed": confirmed}
+
+
+def pending_requests(suite: Suite, run_dir: Path, n: int | None = None,
+                     config: dict[str, Any] | None = None
+                     ) -> list[tuple[Item, GenerationRequest]]:
+    """What a run still has to request: planned images not yet stored."""
+    table = ImagesTable(run_dir)
+    return [(i, r) for i, r in plan_requests(suite, n, sweep=_sweep_of(config))
+            if not _is_done(table.rows.get(r.image_id), run_dir)]
+
+
 def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
                  batch_size: int | None = None, command: str = "",
-                 progress: Progress | None = None,
-                 config: dict[str, Any] | None = None) -> GenerateSummary:
+                 progress: Progress | None = None, config: dict[str, Any] | None = None,
+                 cost: dict[str, Any] | None = None) -> GenerateSummary:
     """``config``: what run.json's config records besides the suite's own
-    settings (``seed_drawn`` so a resume reuses a drawn seed; ``styles``)."""
+    settings (``seed_drawn`` so a resume reuses a drawn seed; ``styles``).
+    ``cost``: a paid backend's checked estimate (``check_cost``), recorded
+    with what was spent."""
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = plan_requests(suite, n, sweep=_sweep_of(config))
     generator.prepare(planned[0][1])
     model = generator.describe()
+    table = ImagesTable(run_dir)
+    todo = [(i, r) for i, r in planned if not _is_done(table.rows.get(r.image_id), run_dir)]
     suite_card = {"name": suite.name, "version": suite.version, "sha256": suite.sha256,
                   "path": str(suite.path), "description": suite.description,
                   "content_warning": suite.content_warning, "attributes": suite.attributes,
@@ -172,12 +211,11 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
                 "generation": suite.generation, "batch_size": batch_size, **(config or {})}
     card = start_run(run_dir, suite=suite_card, model=model, config=settings, command=command)
     invocation = len(card["history"])
-    table = ImagesTable(run_dir)
-    todo = [(i, r) for i, r in planned if not _is_done(table.rows.get(r.image_id), run_dir)]
     if progress:
         progress.start(len(planned), len(planned) - len(todo))
     sampler = generator.sampler_label
     size = batch_size or (generator.default_batch_size(todo[0][1]) if todo else 1)
+    spent = [0.0]
 
     def store(number: int, items: dict[str, Item], results: list[GeneratedImage],
               label: str) -> int:
@@ -188,6 +226,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
 
         rows = list(encoders.map(save, results))  # zlib releases the GIL
         table.append(rows)  # journal after the PNGs: a journalled row has its file
+        spent[0] += sum(r.extra.get("price_usd", 0.0) for r in results if r.extra.get("billed"))
         return len(rows)
 
     def finish(job: Future[int]) -> None:
@@ -195,19 +234,28 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         if progress:
             progress.advance(stored)
 
+    streaming = getattr(generator, "iter_generate", None)
     # PNG encoding and hashing run on a writer thread while the next batch
-    # generates; depth one, so at most one batch is ever in flight.
+    # generates; depth one, so at most one batch is ever in flight. A remote
+    # backend's images are stored one by one as they arrive instead: each is
+    # paid for, and a killed run must not pay for it again.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer, \
             ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1),
                                thread_name_prefix="png-encoder") as encoders:
         pending: Future[int] | None = None
         for number, batch in enumerate(_batches(todo, size)):
+            items = {r.image_id: i for i, r in batch}
+            if streaming is not None:
+                for result in streaming([r for _, r in batch]):
+                    stored = store(number, items, [result], sampler())
+                    if progress:
+                        progress.advance(stored)
+                continue
             results = generator.generate([r for _, r in batch])
             label = sampler()
             if pending:
                 finish(pending)
-            pending = writer.submit(store, number, {r.image_id: i for i, r in batch},
-                                    results, label)
+            pending = writer.submit(store, number, items, results, label)
         if pending:
             finish(pending)
     table.write(order=[r.image_id for _, r in planned])
@@ -215,6 +263,9 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
     for _, request in planned:
         status = table.rows[request.image_id]["status"]
         statuses[status] = statuses.get(status, 0) + 1
-    summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses)
-    finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped})
+    spend = {**cost, "spent": round(spent[0], 4)} if cost is not None else None
+    summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses,
+                              spend)
+    finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped,
+                               **({"cost": spend} if spend else {})})
     return summary

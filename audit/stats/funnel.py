@@ -23,6 +23,7 @@ def funnel(per_image: pd.DataFrame, *, group: str, attribute: str) -> tuple[pd.D
         person = valid & frame.person.fillna(False).astype(bool)
         labelled = person & frame.label.notna() & ~frame.label.isin(ABSTAIN)
         rows.append({"group": name, "attribute": attribute, "generated": len(frame),
+                     "filtered": int((frame.status == "filtered").sum()),
                      "valid": int(valid.sum()), "person": int(person.sum()),
                      "labelled": int(labelled.sum()),
                      "unclear": int((person & (frame.label == "unclear")).sum()),

@@ -29,6 +29,36 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def provider_summary(view: RunView) -> dict[str, Any] | None:
+    """For runs made through a closed API: reproducibility, how often and how
+    much the provider rewrote the prompts, how many images it filtered."""
+    import difflib
+    import statistics
+
+    from audit.stats.intervals import binomial_ci
+
+    model = view.card.get("model", {})
+    if "provider" not in model:
+        return None
+    images = view.images
+    revised = images.dropna(subset=["revised_prompt"]) if "revised_prompt" in images else \
+        images.iloc[0:0]
+    changed = revised[revised.revised_prompt != revised.prompt]
+    similarity = [difflib.SequenceMatcher(None, a.split(), b.split()).ratio()
+                  for a, b in zip(changed.prompt, changed.revised_prompt, strict=True)]
+    lengths = [len(b.split()) / max(1, len(a.split()))
+               for a, b in zip(changed.prompt, changed.revised_prompt, strict=True)]
+    low, high = binomial_ci(len(changed), len(revised))
+    return {"name": model["provider"], "reproducible": bool(model.get("reproducible_by_seed")),
+            "ignored": ", ".join(model.get("ignored_parameters", [])) or "none",
+            "revised": len(revised), "rewritten": len(changed),
+            "share": len(changed) / len(revised) if len(revised) else float("nan"),
+            "ci_low": low, "ci_high": high,
+            "similarity": statistics.median(similarity) if similarity else float("nan"),
+            "length_ratio": statistics.median(lengths) if lengths else float("nan"),
+            "filtered": int((images.status == "filtered").sum()), "total": len(images)}
+
+
 def render(view: RunView) -> str:
     import jinja2
     import pandas as pd
@@ -68,6 +98,7 @@ def render(view: RunView) -> str:
         findings=[c for c in comparisons if str(c.get("test_id")).startswith("paired:")],
         diagnostics=[c for c in comparisons if is_diagnostic(str(c.get("test_id")))],
         pooled=stats.get("pooled", []), multiplicity=stats.get("multiplicity", {}),
+        provider=provider_summary(view),
         review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
         version=audit.__version__)
 

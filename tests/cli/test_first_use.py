@@ -93,7 +93,7 @@ def test_demo_piped_to_a_file_reports_progress_every_few_seconds_and_no_library_
     assert "Loading pipeline components" not in text and "it/s" not in text
     assert any("img/s" in line and "elapsed" in line for line in lines)
     no_cut_value(stdout)
-    assert "intervals contain the training-data share" in stdout
+    assert "directional bias amplification, presentation:" in stdout
 
 
 def test_rate_counts_only_new_images_over_the_stage_time():

@@ -1,0 +1,200 @@
+"""What every paid, remote image API backend shares: bounded concurrency,
+retries with backoff that honour Retry-After, content filtering as a status,
+prices from a data table, and an API key that never leaves memory.
+
+A backend implements ``_call`` (one request, one attempt) and raises
+``Retry`` for what a later attempt may fix (429, 5xx, timeouts, broken
+bodies) or ``ProviderError`` for what it will not (401, a bad request); the
+rest is here. Results are yielded as they arrive (``iter_generate``), so the
+generate stage stores each image the moment it is paid for.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, ClassVar
+
+from audit.api.generator import GeneratedImage, GenerationRequest, Generator, Status
+from audit.errors import UsageError
+
+REDACTED = "[redacted]"
+MAX_WAIT = 120.0  # seconds: the longest single backoff or Retry-After honoured
+
+
+class ProviderError(UsageError):
+    """The provider refused in a way retrying will not fix: the run stops."""
+
+
+class Retry(Exception):  # noqa: N818 - a signal, not an error to report
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.retry_after = reason, retry_after
+
+
+@dataclass
+class Outcome:
+    image: Any | None  # PIL image
+    status: Status
+    error: str | None = None
+    billed: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # revised_prompt, seed, ...
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        moment = email.utils.parsedate_to_datetime(value)
+        return max(0.0, moment.timestamp() - time.time()) if moment else None
+
+
+def decode_image(data: bytes) -> Any:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.convert("RGB")
+    except Exception as exc:  # PIL raises several types for bad bytes
+        raise Retry(f"the image in the response does not decode ({type(exc).__name__})"
+                    ) from None
+
+
+@cache
+def price_table() -> dict[str, Any]:
+    import yaml
+
+    from audit.paths import package_data_dir
+
+    return yaml.safe_load((package_data_dir() / "prices.yaml").read_text())
+
+
+class RemoteGenerator(Generator):
+    """Base of the API backends (``openai:MODEL``, ``stability:SERVICE``)."""
+
+    provider: ClassVar[str]
+    key_variable: ClassVar[str]
+    options: ClassVar[dict[str, str]] = {
+        "concurrency": "requests in flight at once (default 4; --concurrency)",
+        "retries": "retries per image on 429 / 5xx / timeouts / broken bodies (default 4)",
+        "timeout": "seconds per request (default 120)",
+        "backoff": "first backoff in seconds, doubled per retry, with jitter (default 1)",
+    }
+
+    def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
+                 concurrency: int = 4, retries: int = 4, timeout: float = 120.0,
+                 backoff: float = 1.0) -> None:
+        import os
+
+        self.model = model.split(":", 1)[1]
+        self.concurrency, self.retries = int(concurrency), int(retries)
+        self.timeout, self.backoff = float(timeout), float(backoff)
+        if self.concurrency < 1 or self.retries < 0 or self.timeout <= 0 or self.backoff < 0:
+            raise UsageError("concurrency must be >= 1, retries >= 0, timeout > 0, "
+                             "backoff >= 0")
+        self.key = os.environ.get(self.key_variable, "")
+        if not self.key:
+            raise UsageError(f"{self.provider} needs an API key in ${self.key_variable}")
+        self._stop = threading.Event()
+
+    # -- what a backend provides ------------------------------------------------
+    def _call(self, request: GenerationRequest) -> Outcome:
+        raise NotImplementedError
+
+    def price(self, request: GenerationRequest) -> float:
+        """USD per image from the price table (data/prices.yaml)."""
+        raise NotImplementedError
+
+    # -- shared behaviour ---------------------------------------------------------
+    def redact(self, text: str) -> str:
+        """The key, and the fragments of it providers echo ("sk-...abcd"),
+        never reach a message, log or file."""
+        if not text or not self.key:
+            return text
+        text = text.replace(self.key, REDACTED)
+        if len(self.key) >= 12:
+            for fragment in (self.key[:8], self.key[-6:]):
+                text = text.replace(fragment, REDACTED)
+        return text
+
+    def default_batch_size(self, request: GenerationRequest) -> int:
+        return max(8, 4 * self.concurrency)
+
+    def _wait(self, attempt: int, hint: float | None) -> None:
+        delay = hint if hint is not None else self.backoff * 2**attempt * random.uniform(0.5,
+                                                                                          1.5)
+        self._stop.wait(min(MAX_WAIT, delay))
+
+    def _one(self, request: GenerationRequest, index: int, size: int) -> GeneratedImage:
+        start = time.perf_counter()
+        reasons = []
+        for attempt in range(self.retries + 1):
+            if self._stop.is_set():
+                break
+            try:
+                outcome = self._call(request)
+            except Retry as exc:
+                reasons.append(self.redact(exc.reason))
+                if attempt < self.retries:
+                    self._wait(attempt, exc.retry_after)
+                continue
+            except ProviderError as exc:
+                self._stop.set()
+                raise ProviderError(self.redact(exc.message) + " (the run stopped; images "
+                                    "already saved are kept: fix the cause and rerun the "
+                                    "same command to resume)") from None
+            outcome.extra.update(attempts=attempt + 1, billed=outcome.billed)
+            return GeneratedImage(request, outcome.image, outcome.status,
+                                  self.redact(outcome.error) if outcome.error else None,
+                                  time.perf_counter() - start, index, size,
+                                  extra=outcome.extra)
+        message = f"gave up after {len(reasons)} attempt(s): " + "; ".join(reasons[-3:])
+        return GeneratedImage(request, None, "error", message[:500],
+                              time.perf_counter() - start, index, size,
+                              extra={"attempts": len(reasons), "billed": False})
+
+    def iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GeneratedImage]:
+        """Results in the order they arrive, at most ``concurrency`` in flight.
+        A ProviderError stops new requests, lets those in flight finish (they
+        are paid for), yields them, then raises."""
+        failure: ProviderError | None = None
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix=f"{self.provider}-request") as pool:
+            queue = list(enumerate(requests))
+            running: set[Any] = set()
+            while queue or running:
+                while queue and len(running) < self.concurrency and failure is None:
+                    index, request = queue.pop(0)
+                    running.add(pool.submit(self._one, request, index, len(requests)))
+                if not running:
+                    break
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        yield future.result()
+                    except ProviderError as exc:
+                        failure = failure or exc
+                        queue.clear()
+        if failure is not None:
+            raise failure
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]:
+        return sorted(self.iter_generate(requests), key=lambda r: r.batch_index)
+
+    def _describe(self, **details: Any) -> dict[str, Any]:
+        return {"id": f"{self.provider}:{self.model}", "backend": self.provider,
+                "provider": self.provider, "model": self.model,
+                "api_key": f"from ${self.key_variable} (never recorded)",
+                "concurrency": self.concurrency, "retries": self.retries,
+                "timeout_s": self.timeout, "prices": price_table()["source"], **details}
