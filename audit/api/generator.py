@@ -46,6 +46,7 @@ class GeneratedImage:
     # What a remote provider said about this image: revised_prompt, the seed it
     # used, finish reason, attempts, whether it was billed, its price.
     extra: dict[str, Any] = field(default_factory=dict)
+    worker: str | None = None  # which process made it, when not this one (a Ray actor)
 
 
 class Generator(ABC):

@@ -76,6 +76,11 @@ MaxCostOpt = typer.Option(None, "--max-cost", min=0.0, help="For paid APIs: refu
                           "when the estimated cost (USD) of the images still to request is "
                           "above this (default 5).")
 YesOpt = typer.Option(False, "--yes", help="Start a paid run even above --max-cost.")
+RayOpt = typer.Option(None, "--ray", help="Run the batches on Ray actors: 'local' (a Ray "
+                      "instance on this machine), 'auto' (the cluster this machine is in) or "
+                      "an address; one actor per GPU. Needs the [ray] extra.")
+RayActorsOpt = typer.Option(None, "--ray-actors", min=1, help="With --ray: how many actors "
+                            "(default: one per GPU, else one per CPU core group).")
 SeedOpt = typer.Option(None, "--seed", min=-1, help="First seed of every item (overrides the "
                        "suite's); -1 draws one, recorded in run.json and reused on resume.")
 
@@ -143,8 +148,8 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                     styles: Path | None = None, sweep: str | None = None,
                     latents: Path | None = None, refiner: str | None = None,
                     refiner_frac: float | None = None, concurrency: int | None = None,
-                    max_cost: float | None = None, yes: bool = False
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+                    max_cost: float | None = None, yes: bool = False, ray: str | None = None,
+                    ray_actors: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The keywords of ``audit.generate`` from flags over the config file,
     and the config file itself."""
     from audit.suites.adhoc import parse_slots
@@ -179,6 +184,7 @@ def generate_kwargs(suite: str | None, model: str | None, n: int | None, out: Pa
                                         concurrency=concurrency),
         "max_cost": max_cost if max_cost is not None else settings.get("max_cost"),
         "confirm_cost": yes,
+        "ray": ray or settings.get("ray"), "ray_actors": ray_actors,
         "command": command_line(),
     }
     return kwargs, settings
@@ -221,7 +227,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
              latents: Path | None = LatentsOpt, refiner: str | None = RefinerOpt,
              refiner_frac: float | None = RefinerFracOpt,
              concurrency: int | None = ConcurrencyOpt, max_cost: float | None = MaxCostOpt,
-             yes: bool = YesOpt) -> None:
+             yes: bool = YesOpt, ray: str | None = RayOpt,
+             ray_actors: int | None = RayActorsOpt) -> None:
     """Generate seeded images for every item of a suite into a run directory.
 
     Examples: audit generate smoke --model tiny --out runs/smoke ;
@@ -235,7 +242,8 @@ def generate(suite: str | None = SuiteArg, model: str | None = ModelOpt, n: int 
                                 revision, config, safety_checker, generator_device, compile,
                                 scheduler, steps, guidance, size, prompt, template, slot,
                                 negative_prompt, image_seed, style, styles, sweep, latents,
-                                refiner, refiner_frac, concurrency, max_cost, yes)
+                                refiner, refiner_frac, concurrency, max_cost, yes, ray,
+                                ray_actors)
     warn_content(kwargs["suite"])
     with Reporter("audit generate") as reporter:
         result = audit.generate(**kwargs, progress=reporter.stage(

@@ -41,6 +41,12 @@ class Stage:
         self.total = self.done = self.skipped = 0
         self.started: float | None = None
         self.finished: float | None = None
+        self.detail = ""
+
+    def note(self, text: str) -> None:
+        """A word on how the stage is going (e.g. Ray actors alive), shown with the counts."""
+        self.detail = text
+        self.reporter.update(self)
 
     def start(self, total: int, done: int) -> None:
         self.total, self.done, self.skipped = total, done, done
@@ -78,7 +84,8 @@ class Stage:
                 text += f", eta {_duration((self.total - self.done) / rate)}"
         elif self.finished is None:
             text += ", first batch in progress"
-        return text + f", {_duration(elapsed)} elapsed"
+        return text + f", {_duration(elapsed)} elapsed" + (f", {self.detail}" if self.detail
+                                                            else "")
 
 
 class _Rate(ProgressColumn):

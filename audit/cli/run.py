@@ -56,7 +56,8 @@ def run(**options: Any) -> None:
         o["generator_device"], o["compile"], o["scheduler"], o["steps"], o["guidance"],
         o["size"], o["prompt"], o["template"], o["slot"], o["negative_prompt"],
         o["image_seed"], o["style"], o["styles"], o["sweep"], o["latents"], o["refiner"],
-        o["refiner_frac"], o["concurrency"], o["max_cost"], o["yes"])
+        o["refiner_frac"], o["concurrency"], o["max_cost"], o["yes"], o["ray"],
+        o["ray_actors"])
     names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
                                                o["clip_pretrained"], o["attributes"],
                                                o["concepts"], o["checker"], settings,

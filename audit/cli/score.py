@@ -90,6 +90,10 @@ def score(
     checker: Path | None = CheckerOpt, calibration: Path | None = CalibrationOpt,
     score_device: str = ScoreDeviceOpt,
     score_batch_size: int | None = ScoreBatchOpt, config: Path | None = ConfigFileOpt,
+    ray: str | None = typer.Option(None, "--ray", help="Score on Ray actors: 'local', 'auto' "
+                                   "or a cluster address (a run only; [ray] extra)."),
+    ray_actors: int | None = typer.Option(None, "--ray-actors", min=1,
+                                          help="With --ray: how many actors."),
 ) -> None:
     """Score images into the decision and measurement tables. Raw numbers are
     kept; unreadable images get status 'error'.
@@ -109,7 +113,8 @@ def score(
                              device=settings.get("score_device", score_device)
                              if score_device == "auto" else score_device,
                              batch_size=score_batch_size or settings.get("score_batch_size"),
-                             progress=reporter.stage(f"scoring {run or images}"))
+                             progress=reporter.stage(f"scoring {run or images}"), ray=ray,
+                             ray_actors=ray_actors)
     print_scored(result)
 
 

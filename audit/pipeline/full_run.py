@@ -34,8 +34,8 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
         scorer_options: dict[str, dict[str, Any]] | None = None, score_device: str = "auto",
         score_batch_size: int | None = None, stats: dict[str, Any] | None = None,
         report: bool = True, progress: dict[str, Progress] | None = None,
-        max_cost: float | None = None, confirm_cost: bool = False,
-        command: str = "") -> RunResult:
+        max_cost: float | None = None, confirm_cost: bool = False, ray: str | None = None,
+        ray_actors: int | None = None, command: str = "") -> RunResult:
     """Every stage on one run directory; rerunning resumes generation.
 
     ``suite`` or a quick run's ``prompts`` / ``templates`` + ``slots``, and
@@ -51,10 +51,11 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
                          batch_size=batch_size,
                          device=device, dtype=dtype, generation=generation,
                          model_options=model_options, progress=progress.get("generate"),
-                         max_cost=max_cost, confirm_cost=confirm_cost, command=command)
+                         max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
+                         ray_actors=ray_actors, command=command)
     scored = score(run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
                    device=score_device, batch_size=score_batch_size,
-                   progress=progress.get("score"))
+                   progress=progress.get("score"), ray=ray, ray_actors=ray_actors)
     assessed = assess(run=generated.run_dir, **(stats or {}))
     page = write_report(run=generated.run_dir) if report else None
     return RunResult(generated.run_dir, generated, scored, assessed, page)

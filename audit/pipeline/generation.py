@@ -114,6 +114,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
              dtype: str = "auto", generation: dict[str, Any] | None = None,
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
              max_cost: float | None = None, confirm_cost: bool = False,
+             ray: str | None = None, ray_actors: int | None = None,
              command: str = "") -> GenerateResult:
     """Generate every item x seed of ``suite`` with ``model`` into ``out``
     (default runs/SUITE__MODEL); rerunning resumes.
@@ -132,7 +133,10 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     generate --help``), e.g. ``{"revision": "main"}``. A paid API backend
     (``openai:...``, ``stability:...``) refuses to start when the estimated
     cost of the images still to request is above ``max_cost`` (default USD
-    5) unless ``confirm_cost``.
+    5) unless ``confirm_cost``. ``ray`` ("local", "auto" or a cluster
+    address) runs the batches on a pool of Ray actors, one per GPU (CPU
+    actors where there is none; ``ray_actors`` sets the number); the files
+    are the same as without it.
     """
     from audit.common.devices import quiet_libraries
     from audit.generators import check_model_options, generator_class, make_generator
@@ -195,14 +199,30 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
         raise UsageError("is a file, not a run directory; give a folder for --out",
                          where=str(run_dir))
     quiet_libraries()
-    generator = make_generator(model, device=device, dtype=dtype, options=model_options)
     config = {**({"seed_drawn": True} if seed_drawn else {}),
               **({"styles": applied} if applied else {}), **({"sweep": swept} if swept else {})}
-    cost = check_cost(generator, pending_requests(loaded, run_dir, n, config),
-                      max_cost=max_cost, confirmed=confirm_cost)  # before anything is written
-    with RunDir(run_dir).lock():
-        summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                               command=command, progress=progress, config=config, cost=cost)
+    if ray:
+        from audit.generators import PROVIDERS
+        from audit.generators.ray_pool import RayGenerator
+
+        if model.partition(":")[0] in PROVIDERS:
+            raise UsageError("--ray is for models that run here; a paid API runs from this "
+                             "machine with --concurrency")
+        generator: Any = RayGenerator(model, address=ray, actors=ray_actors, device=device,
+                                      dtype=dtype, options=model_options)
+        config["ray"] = generator.cluster
+    else:
+        generator = make_generator(model, device=device, dtype=dtype, options=model_options)
+    try:
+        cost = check_cost(generator, pending_requests(loaded, run_dir, n, config),
+                          max_cost=max_cost, confirmed=confirm_cost)  # before any write
+        with RunDir(run_dir).lock():
+            summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                                   command=command, progress=progress, config=config,
+                                   cost=cost)
+    finally:
+        if ray:
+            generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning,
                           summary.cost)

@@ -29,13 +29,16 @@ class ScoreResult:
 def score(*, run: Path | None = None, images: Path | None = None, out: Path | None = None,
           scorers: list[str] | None = None,
           scorer_options: dict[str, dict[str, Any]] | None = None, device: str = "auto",
-          batch_size: int | None = None, progress: Progress | None = None) -> ScoreResult:
+          batch_size: int | None = None, progress: Progress | None = None,
+          ray: str | None = None, ray_actors: int | None = None) -> ScoreResult:
     """Score a run directory (``run``) or any folder of images (``images``
     with ``out``: the decision table's path; the other tables go beside it).
 
     ``scorers`` defaults to clip, skin_tone, clip_concepts and nudenet (when
     installed); ``scorer_options`` maps a scorer name to its options, e.g.
-    ``{"clip": {"model": "toyworld-clip"}}``.
+    ``{"clip": {"model": "toyworld-clip"}}``. ``ray`` (a run only) scores
+    on a pool of Ray actors (``ray_actors`` of them); the tables are the
+    same as without it.
     """
     from audit.common.devices import quiet_libraries
     from audit.pipeline.options import merge_options
@@ -45,6 +48,9 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
 
     if (run is None) == (images is None):
         raise UsageError("give either a run directory or an images folder (not both)")
+    if ray and images is not None:
+        raise UsageError("--ray scores run directories; score a folder here, or import it "
+                         "first (audit import)")
     from audit.pipeline.generation import check_device
 
     check_device(device)
@@ -59,11 +65,23 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
         suite_options = rundir.read_card().get("suite", {}).get("scorer_options") or {}
         scorer_options = merge_options({k: v for k, v in suite_options.items() if k in names},
                                        scorer_options)
-        built = make_scorers(names, options=scorer_options, device=device,
-                             cache_folder=rundir.embeddings, batch_size=batch_size)
-        with rundir.lock():
-            summary = run_score(rundir, built, progress=progress,
-                                options={k: dict(v) for k, v in (scorer_options or {}).items()})
+        if ray:
+            from audit.scorers.ray_pool import RayScorers
+
+            built: Any = RayScorers(names, options=scorer_options or {}, device=device,
+                                    cache_folder=rundir.embeddings, batch_size=batch_size,
+                                    address=ray, actors=ray_actors)
+        else:
+            built = make_scorers(names, options=scorer_options, device=device,
+                                 cache_folder=rundir.embeddings, batch_size=batch_size)
+        try:
+            with rundir.lock():
+                summary = run_score(rundir, built, progress=progress,
+                                    options={k: dict(v) for k, v in
+                                             (scorer_options or {}).items()})
+        finally:
+            if ray:
+                built.close()
         paths = rundir.scores
     else:
         folder = Path(images)
@@ -79,5 +97,5 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
                                  + ".embeddings"),
                              batch_size=batch_size)
         summary = score_folder(folder, paths, built, progress=progress)
-    return ScoreResult(paths, [s.name for s in built], summary["images"], summary["decisions"],
+    return ScoreResult(paths, list(names), summary["images"], summary["decisions"],
                        summary["measurements"], dict(summary["statuses"]))

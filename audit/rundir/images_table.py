@@ -22,6 +22,7 @@ COLUMNS = [
     "imported",  # JSON for images brought in by 'audit import': file, field origins, missing
     "revised_prompt",  # the prompt a provider actually drew (DALL-E 3 rewrites prompts)
     "provider",  # JSON of what a remote API said: seed used, finish reason, attempts, price
+    "worker",  # the Ray node/actor that made the image; empty in a single-process run
 ]
 TABLE = "images.parquet"
 JOURNAL = ".images.journal.jsonl"

@@ -134,19 +134,22 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
     request = result.request
     row = {**row, "status": result.status, "error": result.error, "seconds": result.seconds,
            "batch_index": result.batch_index, "batch_size": result.batch_size,
-           "path": None, "sha256": None}
+           "path": None, "sha256": None, "worker": result.worker}
     if result.extra:
         said = dict(result.extra)
         row["revised_prompt"] = said.pop("revised_prompt", None)
         row["provider"] = json.dumps(said, sort_keys=True)
     if result.image is not None:
         relative = RunDir.image_relative(row["item_id"], request.seed)
-        parameters = a1111_parameters(request.to_dict(), sampler=sampler,
-                                      schedule_type=_schedule_type(sampler), model=model["id"],
-                                      model_hash=model.get("sha256"))
+        if "provider" in model:  # steps, sampler, CFG were not the provider's: not claimed
+            parameters = f"{request.prompt}\nModel: {model['id']}"
+        else:
+            parameters = a1111_parameters(request.to_dict(), sampler=sampler,
+                                          schedule_type=_schedule_type(sampler),
+                                          model=model["id"], model_hash=model.get("sha256"))
         meta = {k: v for k, v in row.items()
                 if k not in ("status", "error", "seconds", "batch_id", "batch_index",
-                             "batch_size", "path", "sha256")}
+                             "batch_size", "path", "sha256", "worker")}
         data = encode_png(result.image, parameters=parameters, record=meta)
         write_bytes(run_dir / relative, data)
         row.update(path=relative, sha256=hashlib.sha256(data).hexdigest())
@@ -234,30 +237,44 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         if progress:
             progress.advance(stored)
 
+    batches = list(_batches(todo, size))
+
+    def produced() -> Iterator[tuple[int, list[GeneratedImage]]]:
+        """(batch number, results): from a pool of workers in the order they
+        finish (``map_batches``, Ray), else batch after batch here."""
+        requests = [[r for _, r in batch] for batch in batches]
+        mapping = getattr(generator, "map_batches", None)
+        if mapping is not None:
+            yield from mapping(requests, progress=progress)
+            return
+        for number, batch in enumerate(requests):
+            yield number, generator.generate(batch)
+
     streaming = getattr(generator, "iter_generate", None)
     # PNG encoding and hashing run on a writer thread while the next batch
     # generates; depth one, so at most one batch is ever in flight. A remote
-    # backend's images are stored one by one as they arrive instead: each is
-    # paid for, and a killed run must not pay for it again.
+    # API's images are stored one by one as they arrive instead: each is paid
+    # for, and a killed run must not pay for it again.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer, \
             ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1),
                                thread_name_prefix="png-encoder") as encoders:
-        pending: Future[int] | None = None
-        for number, batch in enumerate(_batches(todo, size)):
-            items = {r.image_id: i for i, r in batch}
-            if streaming is not None:
+        if streaming is not None:
+            for number, batch in enumerate(batches):
+                items = {r.image_id: i for i, r in batch}
                 for result in streaming([r for _, r in batch]):
                     stored = store(number, items, [result], sampler())
                     if progress:
                         progress.advance(stored)
-                continue
-            results = generator.generate([r for _, r in batch])
-            label = sampler()
+        else:
+            pending: Future[int] | None = None
+            for number, results in produced():
+                label = sampler()
+                if pending:
+                    finish(pending)
+                pending = writer.submit(store, number, {r.image_id: i for i, r in
+                                                        batches[number]}, results, label)
             if pending:
                 finish(pending)
-            pending = writer.submit(store, number, items, results, label)
-        if pending:
-            finish(pending)
     table.write(order=[r.image_id for _, r in planned])
     statuses: dict[str, int] = {}
     for _, request in planned:

@@ -154,14 +154,21 @@ def _summary(rows: dict[str, list[dict[str, Any]]], images: int) -> dict[str, An
             "measurements": len(rows["measurements"]), "statuses": _statuses(rows)}
 
 
-def run_score(run: RunDir, scorers: Sequence[Scorer], *, progress: Progress | None = None,
+def run_score(run: RunDir, scorers: Sequence[Scorer] | Any, *,
+              progress: Progress | None = None,
               options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``scorers``: built scorers, or a pool that scores elsewhere
+    (``RayScorers``: ``score_entries`` and ``cards``); the tables are
+    written here either way."""
     images = run.read_images()
     valid = images[images.status == "ok"]
     entries = [(r.image_id, run.image_file(r.path), r.sha256) for r in valid.itertuples()]
-    rows = _score_entries(entries, scorers, progress)
+    if hasattr(scorers, "score_entries"):
+        rows, cards = scorers.score_entries(entries, progress), scorers.cards()
+    else:
+        rows, cards = _score_entries(entries, scorers, progress), [s.card() for s in scorers]
     run.write_scores(rows)
-    return record_scoring(run.root, scorers=[s.card() for s in scorers],
+    return record_scoring(run.root, scorers=cards,
                           summary={**_summary(rows, len(entries)), "options": options or {}})
 
 
