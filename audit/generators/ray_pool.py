@@ -13,14 +13,40 @@ unfinished calls are retried (``max_task_retries``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from audit.api.generator import GeneratedImage, GenerationRequest, Generator
 from audit.errors import UsageError
 
-IN_FLIGHT_PER_ACTOR = 2  # one batch computing, one queued: no actor waits on the driver
+IN_FLIGHT_PER_ACTOR = 2
 NAMESPACE = "t2i-audit"
+
+
+def dispatch(actors: Sequence[Any], method: str, payloads: Sequence[Any], *,
+             every: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
+    """(index, result) of ``actor.method(payload)`` for every payload, as they
+    finish: actors take payloads round-robin, at most two each in flight (one
+    computing, one queued, so no actor waits on the driver). ``every`` runs
+    about every 5 seconds."""
+    import time
+
+    import ray
+
+    queue = list(enumerate(payloads))
+    running: dict[Any, int] = {}
+    turn, checked = 0, 0.0
+    while queue or running:
+        while queue and len(running) < IN_FLIGHT_PER_ACTOR * len(actors):
+            index, payload = queue.pop(0)
+            running[getattr(actors[turn % len(actors)], method).remote(payload)] = index
+            turn += 1
+        done, _ = ray.wait(list(running), num_returns=1, timeout=5.0)
+        if every is not None and time.monotonic() - checked > 5:
+            every()
+            checked = time.monotonic()
+        for ref in done:
+            yield running.pop(ref), ray.get(ref)
 
 
 def connect(address: str) -> dict[str, Any]:
@@ -153,33 +179,15 @@ class RayGenerator(Generator):
 
     def map_batches(self, batches: Sequence[list[GenerationRequest]], *,
                     progress: Any | None = None) -> Iterator[tuple[int, list[GeneratedImage]]]:
-        """(batch number, results) as batches finish, at most two per actor in
-        flight; actors take batches round-robin. ``progress.note`` hears how
-        many actors are alive."""
-        import time
-
-        import ray
-
-        checked = 0.0
-
-        queue = list(enumerate(batches))
-        running: dict[Any, int] = {}
-        turn = 0
-        while queue or running:
-            while queue and len(running) < IN_FLIGHT_PER_ACTOR * len(self.actors):
-                number, batch = queue.pop(0)
-                actor = self.actors[turn % len(self.actors)]
-                turn += 1
-                running[actor.generate.remote(batch)] = number
-            done, _ = ray.wait(list(running), num_returns=1, timeout=5.0)
-            note = getattr(progress, "note", None)
-            if note is not None and time.monotonic() - checked > 5:
+        """(batch number, results) as batches finish; ``progress.note`` hears
+        how many actors are alive."""
+        def note() -> None:
+            if hasattr(progress, "note"):
                 alive = self.alive()
-                note(f"{alive if alive is not None else '?'}/{len(self.actors)} Ray actors "
-                     "alive")
-                checked = time.monotonic()
-            for ref in done:
-                yield running.pop(ref), ray.get(ref)
+                progress.note(f"{alive if alive is not None else '?'}/{len(self.actors)} Ray "
+                              "actors alive")
+
+        yield from dispatch(self.actors, "generate", batches, every=note)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]:
         return next(iter(self.map_batches([list(requests)])))[1]

@@ -10,8 +10,6 @@ from typing import Any
 
 from audit.common.progress import Progress
 
-IN_FLIGHT_PER_ACTOR = 2
-
 
 class _Worker:
     def __init__(self, names: list[str], options: dict[str, dict[str, Any]], device: str,
@@ -66,8 +64,7 @@ class RayScorers:
     def score_entries(self, entries: list[tuple[str, Path, str | None]],
                       progress: Progress | None) -> dict[str, list[dict[str, Any]]]:
         """The three tables' rows, chunk by chunk in the order of ``entries``."""
-        import ray
-
+        from audit.generators.ray_pool import dispatch
         from audit.stages.score import BATCH
 
         chunks = [[(i, str(p), key) for i, p, key in entries[start:start + BATCH]]
@@ -75,20 +72,10 @@ class RayScorers:
         if progress:
             progress.start(len(entries), 0)
         results: dict[int, dict[str, list[dict[str, Any]]]] = {}
-        running: dict[Any, int] = {}
-        queue = list(enumerate(chunks))
-        turn = 0
-        while queue or running:
-            while queue and len(running) < IN_FLIGHT_PER_ACTOR * len(self.actors):
-                number, chunk = queue.pop(0)
-                running[self.actors[turn % len(self.actors)].score.remote(chunk)] = number
-                turn += 1
-            done, _ = ray.wait(list(running), num_returns=1)
-            for ref in done:
-                number = running.pop(ref)
-                results[number] = ray.get(ref)
-                if progress:
-                    progress.advance(len(chunks[number]))
+        for number, result in dispatch(self.actors, "score", chunks):
+            results[number] = result
+            if progress:
+                progress.advance(len(chunks[number]))
         rows: dict[str, list[dict[str, Any]]] = {"decisions": [], "measurements": [],
                                                  "inputs": []}
         for number in range(len(chunks)):

@@ -82,4 +82,46 @@ class TestSavedFolder(GeneratorContract):
 def test_every_registered_generator_has_a_contract_test():
     from audit.generators import GENERATORS
 
-    assert len(GeneratorContract.__subclasses__()) == len(GENERATORS.names())
+    classes = [c for c in GeneratorContract.__subclasses__() if c.__name__.startswith("Test")]
+    classes += _RemoteContract.__subclasses__()
+    assert len(classes) == len(GENERATORS.names())
+
+
+class _RemoteContract(GeneratorContract):
+    """An API backend against the local provider server (tests/generators)."""
+
+    model = ""
+    variables = ("", "")  # key, base URL
+    suffix = ""
+
+    def make_generator(self):
+        import os
+
+        from audit.generators import make_generator
+        from tests.generators.provider_server import ProviderServer
+
+        self.server = ProviderServer().__enter__()  # stops itself after its lifetime
+        saved = {name: os.environ.get(name) for name in self.variables}
+        os.environ.update({self.variables[0]: self.server.key,
+                           self.variables[1]: self.server.url + self.suffix})
+        try:
+            return make_generator(self.model, options={"backoff": 0.01})
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+class TestOpenAI(_RemoteContract):
+    size = 256  # one of dall-e-2's sizes: the image comes back at the requested size
+    model = "openai:dall-e-2"
+    variables = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+    suffix = "/v1"
+
+
+class TestStability(_RemoteContract):
+    size = 64  # 1:1; the local server draws 64 px per ratio unit
+    model = "stability:core"
+    variables = ("STABILITY_API_KEY", "STABILITY_API_BASE")
