@@ -53,12 +53,10 @@ class OpenAIGenerator(RemoteGenerator):
         "quality": "standard | hd (dall-e-3); low | medium | high (gpt-image-1)",
         "style": "vivid | natural (dall-e-3 only)",
         "response_format": "b64_json (default) | url (dall-e-2/3: the image is fetched)",
-        "price": "USD per image, instead of the price table",
     }
 
     def __init__(self, model: str, *, quality: str | None = None, style: str | None = None,
-                 response_format: str = "b64_json", price: float | None = None,
-                 **common: Any) -> None:
+                 response_format: str = "b64_json", **common: Any) -> None:
         super().__init__(model, **common)
         if self.model not in SIZES:
             raise UsageError(f"unknown OpenAI image model '{self.model}' (known: "
@@ -76,22 +74,14 @@ class OpenAIGenerator(RemoteGenerator):
             raise UsageError(f"-M response_format={response_format}: b64_json, or url for "
                              "dall-e-2/3")
         self.style, self.response_format = style, response_format
-        self.fixed_price = None if price is None else float(price)
-        try:
-            import openai
-        except ImportError:
-            raise UsageError(f"{self.provider}: models need the [api] extra: "
-                             "pip install 't2i-audit[api]'") from None
-
+        openai = self._client_module("openai")
         # our own retries (with Retry-After) replace the client's
         self.client = openai.OpenAI(api_key=self.key, max_retries=0, timeout=self.timeout)
 
     def size(self, request: GenerationRequest) -> str:
         return nearest_size(request.width, request.height, SIZES[self.model])
 
-    def price(self, request: GenerationRequest) -> float:
-        if self.fixed_price is not None:
-            return self.fixed_price
+    def listed_price(self, request: GenerationRequest) -> float:
         return float(price_table()["openai"][self.model][self.quality][self.size(request)])
 
     def _arguments(self, request: GenerationRequest) -> dict[str, Any]:

@@ -90,11 +90,12 @@ class RemoteGenerator(Generator):
         "retries": "retries per image on 429 / 5xx / timeouts / broken bodies (default 4)",
         "timeout": "seconds per request (default 120)",
         "backoff": "first backoff in seconds, doubled per retry, with jitter (default 1)",
+        "price": "USD per image, instead of the price table",
     }
 
     def __init__(self, model: str, *, device: str = "auto", dtype: str = "auto",
                  concurrency: int = 4, retries: int = 4, timeout: float = 120.0,
-                 backoff: float = 1.0) -> None:
+                 backoff: float = 1.0, price: float | None = None) -> None:
         import os
 
         self.model = model.split(":", 1)[1]
@@ -106,15 +107,30 @@ class RemoteGenerator(Generator):
         self.key = os.environ.get(self.key_variable, "")
         if not self.key:
             raise UsageError(f"{self.provider} needs an API key in ${self.key_variable}")
+        self.fixed_price = None if price is None else float(price)
         self._stop = threading.Event()
+
+    def _client_module(self, name: str) -> Any:
+        """The HTTP client library, which only the [api] extra installs."""
+        import importlib
+
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            raise UsageError(f"{self.provider}: models need the [api] extra: "
+                             "pip install 't2i-audit[api]'") from None
 
     # -- what a backend provides ------------------------------------------------
     def _call(self, request: GenerationRequest) -> Outcome:
         raise NotImplementedError
 
-    def price(self, request: GenerationRequest) -> float:
+    def listed_price(self, request: GenerationRequest) -> float:
         """USD per image from the price table (data/prices.yaml)."""
         raise NotImplementedError
+
+    # -- shared behaviour ---------------------------------------------------------
+    def price(self, request: GenerationRequest) -> float:
+        return self.fixed_price if self.fixed_price is not None else self.listed_price(request)
 
     # -- shared behaviour ---------------------------------------------------------
     def redact(self, text: str) -> str:

@@ -53,11 +53,9 @@ class StabilityGenerator(RemoteGenerator):
     options: ClassVar[dict[str, str]] = {
         **RemoteGenerator.options,
         "accept": "image (default: image/* with finish-reason and seed headers) | json",
-        "price": "USD per image, instead of the price table",
     }
 
-    def __init__(self, model: str, *, accept: str = "image", price: float | None = None,
-                 **common: Any) -> None:
+    def __init__(self, model: str, *, accept: str = "image", **common: Any) -> None:
         import os
 
         super().__init__(model, **common)
@@ -69,18 +67,9 @@ class StabilityGenerator(RemoteGenerator):
         self.accept = accept
         self.endpoint, self.form_model = SERVICES[self.model]
         self.base = os.environ.get("STABILITY_API_BASE", DEFAULT_BASE).rstrip("/")
-        self.fixed_price = None if price is None else float(price)
-        try:
-            import httpx
-        except ImportError:
-            raise UsageError(f"{self.provider}: models need the [api] extra: "
-                             "pip install 't2i-audit[api]'") from None
+        self.client = self._client_module("httpx").Client(timeout=self.timeout)
 
-        self.client = httpx.Client(timeout=self.timeout)
-
-    def price(self, request: GenerationRequest) -> float:
-        if self.fixed_price is not None:
-            return self.fixed_price
+    def listed_price(self, request: GenerationRequest) -> float:
         return float(price_table()["stability"][self.form_model or self.endpoint])
 
     def _form(self, request: GenerationRequest) -> dict[str, str]:

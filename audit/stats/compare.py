@@ -12,12 +12,6 @@ from audit.stats.goodness import TestResult
 MIN_EXPECTED = 5.0
 
 
-def _chi_square(table: np.ndarray) -> float:
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.where(expected > 0, (table - expected) ** 2 / expected, 0.0).sum())
-
-
 def _tables(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Count tables, one per row of ``columns`` (draws x observations)."""
     flat = rows[None, :] * shape[1] + columns
@@ -45,7 +39,7 @@ def permutation_homogeneity(rows: np.ndarray, columns: np.ndarray, *,
     rows, columns = np.unique(rows, return_inverse=True)[1], np.unique(
         columns, return_inverse=True)[1]
     shape = (int(rows.max()) + 1, int(columns.max()) + 1) if len(rows) else (0, 0)
-    observed = _chi_square(_tables(rows, columns[None, :], shape)[0].astype(float))
+    observed = float(_chi_squares(_tables(rows, columns[None, :], shape).astype(float))[0])
     order = np.arange(len(rows)) if blocks is None else np.argsort(
         np.unique(blocks, return_inverse=True)[1], kind="stable")
     rows, columns = rows[order], columns[order]

@@ -69,6 +69,25 @@ def _share(hits: np.ndarray, among: np.ndarray) -> float:
     return float(hits[among].mean()) if among.any() else float("nan")
 
 
+def _said(labels: pd.DataFrame, image_ids: pd.Series, attribute: str
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The answering scorer's labels for these images, and which are confident."""
+    said = (labels[attribute].reindex(image_ids) if attribute in labels
+            else pd.Series(None, index=image_ids, dtype=object)).to_numpy(object)
+    return said, np.array([isinstance(s, str) and s not in ABSTAIN for s in said])
+
+
+def _clip_labels(clip: pd.DataFrame) -> pd.DataFrame:
+    return clip.pivot_table(index="image_id", columns="attribute", values="label",
+                            aggfunc="first")
+
+
+def _direction(data: dict[tuple[str, str, str], float], overall: dict[tuple[str, str], float],
+               occupation: str, attribute: str, category: str) -> int:
+    """+1 where the category is over-represented in the occupation's data."""
+    return 1 if data[(occupation, attribute, category)] > overall[(attribute, category)] else -1
+
+
 def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
     values = values[np.isfinite(values)]
     if not len(values):
@@ -87,8 +106,7 @@ def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
     amplification: the data share is a fixed number); the other terms by a
     percentile bootstrap over the prompt's images."""
     overall = overall_shares(data)
-    labels = clip.pivot_table(index="image_id", columns="attribute", values="label",
-                              aggfunc="first")
+    labels = _clip_labels(clip)
     rng = np.random.default_rng(seed)
     rows = []
     for occupation, frame in readings.groupby("prompted", sort=False):
@@ -98,9 +116,7 @@ def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
         on_low, on_high = binomial_ci(n_on, n, alpha=alpha)
         picks = rng.integers(0, n, size=(draws, n))
         for attribute, categories in ATTRIBUTES.items():
-            said = (labels[attribute].reindex(frame.image_id) if attribute in labels
-                    else pd.Series(None, index=frame.image_id, dtype=object)).to_numpy(object)
-            decided = np.array([isinstance(s, str) and s not in ABSTAIN for s in said])
+            said, decided = _said(labels, frame.image_id, attribute)
             for category in categories:
                 truth = (frame[attribute] == category).to_numpy() & readable
                 hit = np.array([s == category for s in said]) & decided
@@ -122,7 +138,7 @@ def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
                 k = int((truth & on).sum())
                 low, high = binomial_ci(k, int((on & readable).sum()), alpha=alpha)
                 share = data[(occupation, attribute, category)]
-                sign = 1 if share > overall[(attribute, category)] else -1
+                sign = _direction(data, overall, occupation, attribute, category)
                 amp_low, amp_high = sorted((sign * (low - share), sign * (high - share)))
                 rows.append({
                     "occupation": occupation, "attribute": attribute, "category": category,
@@ -160,7 +176,7 @@ def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], 
             if len(on) == 0:
                 continue
             values = on[attribute].to_numpy()
-            terms = [(1 if data[(occupation, attribute, c)] > overall[(attribute, c)] else -1,
+            terms = [(_direction(data, overall, occupation, attribute, c),
                       data[(occupation, attribute, c)], c) for c in categories]
             groups.append((values, terms))
 
@@ -186,15 +202,13 @@ def clip_confusion(readings: pd.DataFrame, clip: pd.DataFrame) -> pd.DataFrame:
     """The toy CLIP against the pixel readers on generated images, per
     prompted occupation and attribute: n, accuracy among confident labels,
     abstention rate."""
-    labels = clip.pivot_table(index="image_id", columns="attribute", values="label",
-                              aggfunc="first")
+    labels = _clip_labels(clip)
     rows = []
     for occupation, frame in readings[readings.readable].groupby("prompted", sort=False):
         for attribute in ATTRIBUTES:
             if attribute not in labels:
                 continue
-            said = labels.reindex(frame.image_id)[attribute].to_numpy(dtype=object)
-            decided = np.array([s == s and s is not None and s not in ABSTAIN for s in said])
+            said, decided = _said(labels, frame.image_id, attribute)
             truth = frame[attribute].to_numpy()
             rows.append({"occupation": occupation, "attribute": attribute, "n": len(frame),
                          "decided": int(decided.sum()),

@@ -40,10 +40,6 @@ def oracle_images(people: list[Person], vae_folder: Path) -> np.ndarray:
     return vae_round_trip(np.stack([np.asarray(render(p)) for p in people]), vae_folder)
 
 
-ATTRIBUTES = {"presentation": ["A", "B"], "tone_group": ["dark", "light", "medium"],
-              "age_group": ["old", "young"]}
-
-
 def _truth(person: Person, attribute: str) -> str:
     return {"presentation": person.presentation, "tone_group": person.tone_group,
             "age_group": person.age}[attribute]
@@ -72,6 +68,7 @@ def oracle_coverage(*, per_cell: int = 40, replicates: int = 4, calibration: int
     from audit.scorers import make_scorers
     from audit.stats.correction import correct_with_interval
     from audit.stats.intervals import binomial_ci
+    from audit.toyworld.ground_truth import ATTRIBUTES
     from audit.toyworld.model import WEIGHTS
     from audit.toyworld.readers import read
     from audit.toyworld.world import true_shares
