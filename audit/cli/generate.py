@@ -199,6 +199,22 @@ def print_generated(result: Any) -> None:
         console.print(f"cost: USD {cost['spent']:.2f} spent (estimated {cost['estimated']:.2f} "
                       f"for {cost['images_requested']} images; prices are estimates from "
                       "the price table)", markup=False)
+    line = energy_line(result.energy)
+    if line:
+        console.print(line, markup=False)
+
+
+def energy_line(energy: dict[str, Any] | None) -> str | None:
+    """'energy: GPU 12.1 Wh (nvml energy counter), CPU 0.8 Wh (estimate); 0.05 Wh per image'."""
+    if not energy or not energy.get("images"):
+        return None
+    gpu, cpu = energy["gpu"], energy["cpu"]
+    parts = [f"GPU {gpu['joules'] / 3600:.3g} Wh ({gpu['source']})"
+             if gpu["joules"] is not None else f"GPU not measured ({gpu['why_not']})",
+             f"CPU {cpu['joules'] / 3600:.3g} Wh "
+             f"({'estimate' if cpu['source'].startswith('estimate') else cpu['source']})"]
+    total = ((gpu["joules"] or 0.0) + cpu["joules"]) / 3600 / energy["images"]
+    return f"energy: {', '.join(parts)}; {total:.3g} Wh per image generated"
 
 
 def warn_content(suite: str | None) -> None:

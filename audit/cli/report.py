@@ -20,6 +20,9 @@ def report(
     run: Path = typer.Argument(..., help="Run directory."),
     out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write "
                                     "(default RUN/report.html)."),
+    grid_intensity: float | None = typer.Option(
+        None, "--grid-intensity", help="Grid carbon intensity in g CO2e per kWh, to turn "
+        "the run's energy into CO2e (default 480, the 2023 world average)."),
 ) -> None:
     """Write one self-contained HTML report (inline charts and thumbnails, no
     scripts) for sharing.
@@ -28,7 +31,8 @@ def report(
     """
     import audit
 
-    console.print(f"wrote {audit.report(run=run, out=out)}", markup=False)
+    console.print(f"wrote {audit.report(run=run, out=out, grid_intensity=grid_intensity)}",
+                  markup=False)
 
 
 def free_port() -> int:

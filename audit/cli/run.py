@@ -25,9 +25,17 @@ _RENAMED = {"seed": typer.Option(None, "--stats-seed", help="Seed for bootstrap 
                                  "Monte-Carlo tests (default 0); --seed is the images' seed.")}
 
 
+# What only a whole run has: how scoring meets generation.
+_OWN = [inspect.Parameter(
+    "score_after", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+    default=typer.Option(False, "--score-after", help="Score from the stored PNGs after "
+                         "generating (as audit score does) instead of from each batch's "
+                         "pixels while the next one generates. The tables are the same."))]
+
+
 def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    params: dict[str, inspect.Parameter] = {}
-    hints: dict[str, Any] = {}
+    params: dict[str, inspect.Parameter] = {p.name: p for p in _OWN}
+    hints: dict[str, Any] = {p.name: p.annotation for p in _OWN}
     for command in commands:
         types = typing.get_type_hints(command)
         for name, param in inspect.signature(command).parameters.items():
@@ -73,6 +81,7 @@ def run(**options: Any) -> None:
         result = audit.run(**kwargs, scorers=names, scorer_options=scorer_options,
                            score_device=o["score_device"],
                            score_batch_size=o["score_batch_size"], stats=stats,
+                           fused=not o["score_after"],
                            progress={"generate": reporter.stage(
                                f"generating {what} on {kwargs['model']}"),
                                "score": reporter.stage("scoring")})

@@ -75,6 +75,9 @@ def print_scored(result: Any) -> None:
     console.print(f"{result.tables.decisions}: {result.decisions} decisions, "
                   f"{result.measurements} measurements from {', '.join(result.scorers)}; "
                   f"images {result.statuses}", markup=False)
+    if result.fused:
+        console.print(f"scored {result.fused['while_generating']} images while generating "
+                      f"and {result.fused['from_png']} from their PNGs", markup=False)
 
 
 def score(

@@ -10,7 +10,7 @@ from audit.common.progress import Progress
 from audit.pipeline.assessment import AssessResult, assess
 from audit.pipeline.generation import GenerateResult, generate
 from audit.pipeline.reporting import report as write_report
-from audit.pipeline.scoring import ScoreResult, score
+from audit.pipeline.scoring import ScoreResult, ScoringPlan, score
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
         score_batch_size: int | None = None, stats: dict[str, Any] | None = None,
         report: bool = True, progress: dict[str, Progress] | None = None,
         max_cost: float | None = None, confirm_cost: bool = False, ray: str | None = None,
-        ray_actors: int | None = None, command: str = "") -> RunResult:
+        ray_actors: int | None = None, fused: bool = True, command: str = "") -> RunResult:
     """Every stage on one run directory; rerunning resumes generation.
 
     ``suite`` or a quick run's ``prompts`` / ``templates`` + ``slots``, and
@@ -43,8 +43,18 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     ``stats`` holds ``audit.assess`` keywords (ci, simultaneous, correction,
     alpha, seed, confusion, answers); ``progress`` maps "generate" and
     "score" to progress reporters.
+
+    ``fused`` (default): each batch is scored from the pixels its PNGs were
+    written from while the next one generates, and images stored by an
+    earlier invocation are scored from their PNGs; the tables equal
+    ``audit.score`` of the finished run. ``fused=False`` scores afterwards
+    from the PNGs. With ``ray`` the scoring always comes afterwards, on the
+    pool.
     """
     progress = progress or {}
+    plan = ScoringPlan.make(scorers=scorers, scorer_options=scorer_options, device=score_device,
+                            batch_size=score_batch_size, progress=progress.get("score")) \
+        if fused and not ray else None
     generated = generate(suite=suite, prompts=prompts, templates=templates, slots=slots,
                          negative_prompt=negative_prompt, seed=seed, styles=styles,
                          styles_file=styles_file, sweep=sweep, model=model, n=n, out=out,
@@ -52,10 +62,11 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
                          device=device, dtype=dtype, generation=generation,
                          model_options=model_options, progress=progress.get("generate"),
                          max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
-                         ray_actors=ray_actors, command=command)
-    scored = score(run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
-                   device=score_device, batch_size=score_batch_size,
-                   progress=progress.get("score"), ray=ray, ray_actors=ray_actors)
+                         ray_actors=ray_actors, scoring=plan, command=command)
+    scored = generated.scored if plan is not None else score(
+        run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
+        device=score_device, batch_size=score_batch_size, progress=progress.get("score"),
+        ray=ray, ray_actors=ray_actors)
     assessed = assess(run=generated.run_dir, **(stats or {}))
     page = write_report(run=generated.run_dir) if report else None
     return RunResult(generated.run_dir, generated, scored, assessed, page)

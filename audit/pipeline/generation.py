@@ -25,6 +25,8 @@ class GenerateResult:
     statuses: dict[str, int]
     content_warning: str | None = field(default=None, repr=False)
     cost: dict[str, Any] | None = None  # paid backends: USD estimated before, spent after
+    energy: dict[str, Any] | None = None  # this invocation's GPU and CPU joules, Wh per image
+    scored: Any = None  # ScoreResult, when scored while generating (``scoring``)
 
     def images(self) -> Any:
         """images.parquet as a DataFrame (one row per requested image)."""
@@ -115,7 +117,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
              max_cost: float | None = None, confirm_cost: bool = False,
              ray: str | None = None, ray_actors: int | None = None,
-             command: str = "") -> GenerateResult:
+             scoring: Any = None, command: str = "") -> GenerateResult:
     """Generate every item x seed of ``suite`` with ``model`` into ``out``
     (default runs/SUITE__MODEL); rerunning resumes.
 
@@ -136,7 +138,10 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     5) unless ``confirm_cost``. ``ray`` ("local", "auto" or a cluster
     address) runs the batches on a pool of Ray actors, one per GPU (CPU
     actors where there is none; ``ray_actors`` sets the number); the files
-    are the same as without it.
+    are the same as without it. ``scoring`` (an
+    ``audit.pipeline.scoring.ScoringPlan``) scores each batch from its
+    pixels as it is stored, as ``audit.run`` does; the result's ``scored``
+    holds the tables it wrote.
     """
     from audit.common.devices import quiet_libraries
     from audit.generators import check_model_options, generator_class, make_generator
@@ -216,13 +221,27 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     try:
         cost = check_cost(generator, pending_requests(loaded, run_dir, n, config),
                           max_cost=max_cost, confirmed=confirm_cost)  # before any write
+        scored = None
+        if scoring is not None:
+            from audit.stages.fused import FusedScoring
+
+            scorers, options = scoring.build(loaded.scorer_options(), run_dir)
         with RunDir(run_dir).lock():
-            summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                                   command=command, progress=progress, config=config,
-                                   cost=cost)
+            if scoring is None:
+                summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                                       command=command, progress=progress, config=config,
+                                       cost=cost)
+            else:
+                with FusedScoring(scorers) as fused:
+                    summary = run_generate(loaded, generator, run_dir, n=n,
+                                           batch_size=batch_size, command=command,
+                                           progress=progress, config=config, cost=cost,
+                                           on_stored=fused.submit)
+                    fused.close()
+                    scored = scoring.finish(run_dir, scorers, options, fused)
     finally:
         if ray:
             generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning,
-                          summary.cost)
+                          summary.cost, summary.energy, scored)

@@ -18,12 +18,73 @@ class ScoreResult:
     decisions: int
     measurements: int
     statuses: dict[str, int]
+    fused: dict[str, int] | None = None  # images scored while generating / from their PNGs
 
     def read(self) -> Any:
         """The three tables as DataFrames (``ScoreTables``)."""
         from audit.rundir.score_tables import read_tables
 
         return read_tables(self.tables.as_dict())
+
+
+def _result(paths: Any, names: list[str], summary: dict[str, Any]) -> ScoreResult:
+    return ScoreResult(paths, list(names), summary["images"], summary["decisions"],
+                       summary["measurements"], dict(summary["statuses"]),
+                       summary.get("fused"))
+
+
+def _with_suite_options(names: list[str], suite_options: dict[str, dict[str, Any]],
+                        options: dict[str, dict[str, Any]] | None
+                        ) -> dict[str, dict[str, Any]]:
+    """The suite's scorer options for the scorers being run, under the caller's."""
+    from audit.pipeline.options import merge_options
+
+    return merge_options({k: v for k, v in suite_options.items() if k in names}, options)
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """Scoring while generating (``audit.run``): names and options checked
+    when the plan is made, scorers built once the suite is known."""
+
+    names: list[str]
+    options: dict[str, dict[str, Any]]
+    device: str = "auto"
+    batch_size: int | None = None
+    progress: Progress | None = None
+
+    @classmethod
+    def make(cls, *, scorers: list[str] | None,
+             scorer_options: dict[str, dict[str, Any]] | None, device: str,
+             batch_size: int | None, progress: Progress | None) -> ScoringPlan:
+        from audit.pipeline.generation import check_device
+        from audit.scorers import check_names, check_options, default_scorers
+
+        check_device(device)
+        names = list(scorers) if scorers else default_scorers()
+        check_names(names)
+        check_options(names, scorer_options or {})
+        return cls(names, dict(scorer_options or {}), device, batch_size, progress)
+
+    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path) -> Any:
+        from audit.rundir import RunDir
+        from audit.scorers import make_scorers
+
+        options = _with_suite_options(self.names, suite_options, self.options)
+        return make_scorers(self.names, options=options, device=self.device,
+                            cache_folder=RunDir(run_dir).embeddings,
+                            batch_size=self.batch_size), options
+
+    def finish(self, run_dir: Path, scorers: Any, options: dict[str, dict[str, Any]],
+               fused: Any) -> ScoreResult:
+        """The score tables: images scored while generating, the rest from PNG."""
+        from audit.rundir import RunDir
+        from audit.stages.score import run_score
+
+        rundir = RunDir(run_dir)
+        summary = run_score(rundir, scorers, progress=self.progress, fused=fused,
+                            options={k: dict(v) for k, v in options.items()})
+        return _result(rundir.scores, self.names, summary)
 
 
 def score(*, run: Path | None = None, images: Path | None = None, out: Path | None = None,
@@ -41,7 +102,6 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     same as without it.
     """
     from audit.common.devices import quiet_libraries
-    from audit.pipeline.options import merge_options
     from audit.rundir import RunDir, ScorePaths
     from audit.scorers import check_names, check_options, default_scorers, make_scorers
     from audit.stages.score import run_score, score_folder
@@ -63,8 +123,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
             raise UsageError("out goes with images; a run's scores go to RUN/scores/")
         rundir = RunDir(Path(run)).require()
         suite_options = rundir.read_card().get("suite", {}).get("scorer_options") or {}
-        scorer_options = merge_options({k: v for k, v in suite_options.items() if k in names},
-                                       scorer_options)
+        scorer_options = _with_suite_options(names, suite_options, scorer_options)
         if ray:
             from audit.scorers.ray_pool import RayScorers
 
@@ -97,5 +156,4 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
                                  + ".embeddings"),
                              batch_size=batch_size)
         summary = score_folder(folder, paths, built, progress=progress)
-    return ScoreResult(paths, list(names), summary["images"], summary["decisions"],
-                       summary["measurements"], dict(summary["statuses"]))
+    return _result(paths, names, summary)

@@ -172,12 +172,15 @@ class EmbeddingCache:
                 self.vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
+        # Held at the precision stored: an image scores the same whether its
+        # embedding was just computed or read back from the cache.
+        vectors = vectors.astype(np.float16)
         self.vectors.update(zip(keys, vectors, strict=True))
         if self.folder is None or not keys:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
-        np.savez(buffer, keys=np.array(keys), vectors=vectors.astype(np.float16))
+        np.savez(buffer, keys=np.array(keys), vectors=vectors)
         number = len(list(self.folder.glob("shard-*.npz")))
         write_bytes(self.folder / f"shard-{number:06d}.npz", buffer.getvalue())
 

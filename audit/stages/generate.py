@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +36,7 @@ class GenerateSummary:
     generated: int
     statuses: dict[str, int]
     cost: dict[str, Any] | None = None  # a paid backend's estimate and spend (USD)
+    energy: dict[str, Any] | None = None  # audit.common.energy's record, per image
 
 
 def _swept(item: Item, key: str, value: Any) -> Item:
@@ -161,6 +162,14 @@ def _sweep_of(config: dict[str, Any] | None) -> tuple[str, list[Any]] | None:
     return (sweep["key"], list(sweep["values"])) if sweep else None
 
 
+def _metered_device(generator: Generator, model: dict[str, Any]) -> str:
+    """The GPU this process can meter: none for a paid API (the provider's)
+    or a Ray pool (the actors' devices are not metered from here)."""
+    if "provider" in model or getattr(generator, "map_batches", None) is not None:
+        return "remote"
+    return str(model.get("device", "cpu"))
+
+
 DEFAULT_MAX_COST = 5.0  # USD: a paid run estimated above this needs --max-cost or --yes
 
 
@@ -193,11 +202,17 @@ def pending_requests(suite: Suite, run_dir: Path, n: int | None = None,
 def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | None = None,
                  batch_size: int | None = None, command: str = "",
                  progress: Progress | None = None, config: dict[str, Any] | None = None,
-                 cost: dict[str, Any] | None = None) -> GenerateSummary:
+                 cost: dict[str, Any] | None = None,
+                 on_stored: Callable[[list[tuple[str, Any, str]]], None] | None = None
+                 ) -> GenerateSummary:
     """``config``: what run.json's config records besides the suite's own
     settings (``seed_drawn`` so a resume reuses a drawn seed; ``styles``).
     ``cost``: a paid backend's checked estimate (``check_cost``), recorded
-    with what was spent."""
+    with what was spent. ``on_stored`` receives (image_id, image, sha256)
+    of each batch's ok images once their PNGs and rows are written (fused
+    scoring); it may block to slow generation down."""
+    from audit.common.energy import EnergyMeter, per_image
+
     run_dir.mkdir(parents=True, exist_ok=True)
     planned = plan_requests(suite, n, sweep=_sweep_of(config))
     generator.prepare(planned[0][1])
@@ -229,6 +244,10 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
 
         rows = list(encoders.map(save, results))  # zlib releases the GIL
         table.append(rows)  # journal after the PNGs: a journalled row has its file
+        if on_stored is not None:
+            on_stored([(row["image_id"], result.image, row["sha256"])
+                       for row, result in zip(rows, results, strict=True)
+                       if row["status"] == "ok"])
         spent[0] += sum(r.extra.get("price_usd", 0.0) for r in results if r.extra.get("billed"))
         return len(rows)
 
@@ -251,6 +270,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
             yield number, generator.generate(batch)
 
     streaming = getattr(generator, "iter_generate", None)
+    meter = EnergyMeter(_metered_device(generator, model)).start()
     # PNG encoding and hashing run on a writer thread while the next batch
     # generates; depth one, so at most one batch is ever in flight. A remote
     # API's images are stored one by one as they arrive instead: each is paid
@@ -281,8 +301,11 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         status = table.rows[request.image_id]["status"]
         statuses[status] = statuses.get(status, 0) + 1
     spend = {**cost, "spent": round(spent[0], 4)} if cost is not None else None
+    energy = per_image(meter.stop(), len(todo))
+    if on_stored is not None:
+        energy["includes"] = "scoring done while generating (fused)"
     summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses,
-                              spend)
+                              spend, energy)
     finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped,
-                               **({"cost": spend} if spend else {})})
+                               **({"cost": spend} if spend else {}), "energy": energy})
     return summary

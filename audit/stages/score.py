@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from audit.common.progress import Progress
 from audit.rundir.layout import RunDir, ScorePaths
 from audit.rundir.runcard import record_scoring
 from audit.rundir.score_tables import write_tables
+
+if TYPE_CHECKING:
+    from audit.stages.fused import FusedScoring
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 BATCH = 256  # images decoded per step; one CLIP batch on a GPU
@@ -64,27 +67,32 @@ def decode_chw(data: bytes) -> Any:
     return pixels[0] if pixels.ndim == 4 else pixels  # animated: the first frame
 
 
+def screen(image_id: str, pixels: Any, key: str) -> Loaded:
+    """Decoded (H, W, 3) uint8 RGB pixels -> what is scored. Constant images
+    (within one 8-bit level, as the generator's check) are 'blank' and not
+    scored. The one gate for both routes in: a PNG read back, and the pixels
+    generation hands over before writing that PNG (fused scoring). numpy, not
+    torch: a torch CPU reduction in each of many decoder threads would start
+    its own thread pool."""
+    if int(pixels.max()) - int(pixels.min()) <= 1:
+        return Loaded(image_id, None, "blank", None)
+    return Loaded(image_id, ScoreInput(image_id, pixels, key), "ok", None)
+
+
 def load_image(image_id: str, path: Path, key: str | None = None, pin: bool = False
                ) -> Loaded:
-    """Constant images (within one 8-bit level, as the generator's check) are
-    'blank' and not scored; any decoder error is this image's status, not the
-    run's. ``pin`` puts the pixels in page-locked memory, so the upload to a
-    GPU is one asynchronous copy instead of a staged one on the scoring thread."""
+    """Any decoder error is this image's status, not the run's. ``pin`` puts
+    the pixels in page-locked memory, so the upload to a GPU is one
+    asynchronous copy instead of a staged one on the scoring thread."""
     try:
         data = path.read_bytes()
         pixels = decode_chw(data)
     except Exception as exc:
         return Loaded(image_id, None, "error", f"{type(exc).__name__}: {exc}")
-    # numpy, not torch: a torch CPU reduction in each of many decoder threads
-    # would start its own thread pool
-    flat = pixels.numpy()
-    if int(flat.max()) - int(flat.min()) <= 1:
-        return Loaded(image_id, None, "blank", None)
     if pin:
         pixels = pixels.pin_memory()
-    item = ScoreInput(image_id, pixels.permute(1, 2, 0).numpy(),
-                      key or hashlib.sha256(data).hexdigest())
-    return Loaded(image_id, item, "ok", None)
+    return screen(image_id, pixels.permute(1, 2, 0).numpy(),
+                  key or hashlib.sha256(data).hexdigest())
 
 
 def decode_threads() -> int:
@@ -112,31 +120,56 @@ def on_gpu(scorers: Sequence[Scorer]) -> bool:
     return any(str(s.device).startswith("cuda") for s in scorers)
 
 
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def empty_rows() -> Rows:
+    return {"decisions": [], "measurements": [], "inputs": []}
+
+
+def score_batch(batch: Sequence[Loaded], scorers: Sequence[Scorer], rows: Rows) -> None:
+    """One batch's rows of the three score tables, appended to ``rows``.
+    Every image gets an ``inputs`` row (ok, blank, or error with the
+    reason): an unreadable image is recorded, and the run goes on."""
+    good = [b.item for b in batch if b.status == "ok" and b.item is not None]
+    rows["inputs"] += [{"image_id": b.image_id, "status": b.status, "error": b.error}
+                       for b in batch]
+    for scorer in scorers if good else ():
+        scored = scorer.score(good)
+        rows["decisions"] += [{"scorer": scorer.name, **vars(d)} for d in scored.decisions]
+        declared = {(o.attribute, o.quantity): o for o in scorer.outputs()}
+        for m in scored.measurements:
+            output = declared.get((m.attribute, m.quantity))
+            if output is None:  # a scorer bug: its outputs() must declare every quantity
+                raise AssertionError(f"scorer {scorer.name} wrote undeclared quantity "
+                                     f"{m.attribute}/{m.quantity}")
+            rows["measurements"].append({"scorer": scorer.name, **vars(m),
+                                         "unit": output.unit, "direction": output.direction})
+
+
+def in_order(rows: Rows, image_ids: Sequence[str], scorer_names: Sequence[str]) -> Rows:
+    """Rows sorted by image (in ``image_ids`` order, unknown ones last) and
+    then scorer, each scorer's own row order kept: the tables do not depend
+    on how images were batched, so fused and after-the-fact scoring write
+    the same rows in the same order."""
+    position = {image_id: i for i, image_id in enumerate(image_ids)}
+    rank = {name: i for i, name in enumerate(scorer_names)}
+    last = len(position)
+
+    def key(row: dict[str, Any]) -> tuple[int, int]:
+        return position.get(row["image_id"], last), rank.get(row.get("scorer", ""), 0)
+
+    return {table: sorted(part, key=key) for table, part in rows.items()}
+
+
 def _score_entries(entries: list[tuple[str, Path, str | None]], scorers: Sequence[Scorer],
-                   progress: Progress | None) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the three score tables. Every image gets an ``inputs`` row (ok,
-    blank, or error with the reason): an unreadable image is recorded, and the
-    run goes on."""
-    rows: dict[str, list[dict[str, Any]]] = {"decisions": [], "measurements": [], "inputs": []}
-    units = {s.name: {(o.attribute, o.quantity): o for o in s.outputs()} for s in scorers}
+                   progress: Progress | None, *, rows: Rows | None = None) -> Rows:
+    """Decode and score ``entries`` into ``rows``."""
+    rows = rows if rows is not None else empty_rows()
     if progress:
         progress.start(len(entries), 0)
     for batch in _batches(entries, pin=on_gpu(scorers)):
-        good = [b.item for b in batch if b.status == "ok" and b.item is not None]
-        rows["inputs"] += [{"image_id": b.image_id, "status": b.status, "error": b.error}
-                           for b in batch]
-        for scorer in scorers if good else ():
-            scored = scorer.score(good)
-            rows["decisions"] += [{"scorer": scorer.name, **vars(d)} for d in scored.decisions]
-            declared = units[scorer.name]
-            for m in scored.measurements:
-                output = declared.get((m.attribute, m.quantity))
-                if output is None:  # a scorer bug: its outputs() must declare every quantity
-                    raise AssertionError(f"scorer {scorer.name} wrote undeclared quantity "
-                                         f"{m.attribute}/{m.quantity}")
-                rows["measurements"].append({"scorer": scorer.name, **vars(m),
-                                             "unit": output.unit,
-                                             "direction": output.direction})
+        score_batch(batch, scorers, rows)
         if progress:
             progress.advance(len(batch))
     return rows
@@ -155,21 +188,36 @@ def _summary(rows: dict[str, list[dict[str, Any]]], images: int) -> dict[str, An
 
 
 def run_score(run: RunDir, scorers: Sequence[Scorer] | Any, *,
-              progress: Progress | None = None,
-              options: dict[str, Any] | None = None) -> dict[str, Any]:
+              progress: Progress | None = None, options: dict[str, Any] | None = None,
+              fused: FusedScoring | None = None) -> dict[str, Any]:
     """``scorers``: built scorers, or a pool that scores elsewhere
     (``RayScorers``: ``score_entries`` and ``cards``); the tables are
-    written here either way."""
+    written here either way. ``fused``: what was scored while generating;
+    those images are not decoded again, every other one is."""
+    from audit.common.energy import EnergyMeter, per_image
+
     images = run.read_images()
     valid = images[images.status == "ok"]
     entries = [(r.image_id, run.image_file(r.path), r.sha256) for r in valid.itertuples()]
-    if hasattr(scorers, "score_entries"):
-        rows, cards = scorers.score_entries(entries, progress), scorers.cards()
-    else:
-        rows, cards = _score_entries(entries, scorers, progress), [s.card() for s in scorers]
-    run.write_scores(rows)
+    extra: dict[str, Any] = {}
+    device = next((str(s.device) for s in scorers if str(s.device).startswith("cuda")), "cpu") \
+        if not hasattr(scorers, "score_entries") else "cpu"
+    with EnergyMeter(device) as meter:
+        if hasattr(scorers, "score_entries"):
+            rows, cards = scorers.score_entries(entries, progress), scorers.cards()
+        else:
+            rows, done = fused.take(entries) if fused is not None else (empty_rows(), set())
+            rest = [e for e in entries if e[0] not in done]
+            rows = _score_entries(rest, scorers, progress, rows=rows)
+            cards = [s.card() for s in scorers]
+            if fused is not None:
+                extra["fused"] = {"while_generating": len(done), "from_png": len(rest)}
+    run.write_scores(in_order(rows, [e[0] for e in entries], [c["name"] for c in cards]))
+    energy = per_image(meter.result or meter.stop(), len(entries) - extra.get(
+        "fused", {}).get("while_generating", 0))
     return record_scoring(run.root, scorers=cards,
-                          summary={**_summary(rows, len(entries)), "options": options or {}})
+                          summary={**_summary(rows, len(entries)), "options": options or {},
+                                   **extra, "energy": energy})
 
 
 def folder_images(folder: Path) -> tuple[list[tuple[str, Path, None]], list[tuple[str, str]]]:
@@ -198,5 +246,6 @@ def score_folder(folder: Path, out: ScorePaths, scorers: Sequence[Scorer], *,
     entries, refused = folder_images(folder)
     rows = _score_entries(entries, scorers, progress)
     rows["inputs"] += [{"image_id": i, "status": "error", "error": why} for i, why in refused]
-    write_tables(rows, out.as_dict())
+    write_tables(in_order(rows, [e[0] for e in entries], [s.name for s in scorers]),
+                 out.as_dict())
     return _summary(rows, len(entries))

@@ -163,7 +163,8 @@ def warnings_for(view: RunView) -> list[str]:
                      f"{low:.0%}-{high:.0%}; see 'audit plan' for the n you need.")
     if view.card.get("model", {}).get("source") == "builtin":
         notes.append("The model is a built-in random test pipeline: its images are noise.")
-    if any(c.get("weights", "").startswith("random") for c in view.card.get("scorers", [])):
+    if any(str(c.get("weights", "")).startswith("random")  # face_attributes: files -> sha256
+           for c in view.card.get("scorers", [])):
         notes.append("A scorer has random weights (tests only): its labels mean nothing.")
     if view.stats is None:
         notes.append("No stats.json yet: run 'audit stats RUN'.")

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from audit.common.energy import NO_GPU
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
 from audit.stats.assess import is_diagnostic
@@ -59,7 +60,49 @@ def provider_summary(view: RunView) -> dict[str, Any] | None:
             "filtered": int((images.status == "filtered").sum()), "total": len(images)}
 
 
-def render(view: RunView) -> str:
+# World average carbon intensity of electricity generation in 2023, gCO2e per
+# kWh (Ember, Global Electricity Review 2024). A default, not this machine's
+# grid: pass the local figure (``audit report --grid-intensity``).
+GRID_G_PER_KWH = 480.0
+
+
+def _wh(joules: float | None) -> float | None:
+    return None if joules is None else joules / 3600
+
+
+def energy_summary(card: dict[str, Any], grid: float) -> dict[str, Any] | None:
+    """One row per invocation that generated or scored, as run.json recorded
+    it (machines and sources may differ between invocations of one run),
+    and Wh and gCO2e per image over all of them."""
+    rows = []
+    for entry in card.get("history", []):
+        if entry.get("energy"):
+            rows.append({"stage": "generate", "at": entry["started"], **entry["energy"]})
+    if (card.get("scored") or {}).get("energy"):
+        rows.append({"stage": "score", "at": card["scored"]["at"], **card["scored"]["energy"]})
+    if not rows:
+        return None
+    images = sum(r["images"] for r in rows if r["stage"] == "generate")
+    out = []
+    for r in rows:
+        gpu, cpu = _wh(r["gpu"]["joules"]), _wh(r["cpu"]["joules"])
+        total = (gpu or 0.0) + cpu
+        out.append({"stage": r["stage"], "at": r["at"], "images": r["images"],
+                    "seconds": r["seconds"], "gpu_wh": gpu,
+                    "gpu_source": r["gpu"]["source"] or f"not measured: {r['gpu']['why_not']}",
+                    "cpu_wh": cpu, "cpu_source": r["cpu"]["source"], "wh": total,
+                    "fused": bool(r.get("includes"))})
+    total_wh = sum(r["wh"] for r in out)
+    per_image = total_wh / images if images else None
+    return {"rows": out, "images": images, "wh": total_wh, "wh_per_image": per_image,
+            "g_per_image": per_image * grid / 1000 if per_image is not None else None,
+            "grid": grid, "gpu_missing": any(r["gpu_wh"] is None and not r["gpu_source"]
+                                             .startswith(f"not measured: {NO_GPU}")
+                                             for r in out),
+            "estimated": any(r["cpu_source"].startswith("estimate") for r in out)}
+
+
+def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
     import jinja2
     import pandas as pd
 
@@ -98,11 +141,11 @@ def render(view: RunView) -> str:
         findings=[c for c in comparisons if str(c.get("test_id")).startswith("paired:")],
         diagnostics=[c for c in comparisons if is_diagnostic(str(c.get("test_id")))],
         pooled=stats.get("pooled", []), multiplicity=stats.get("multiplicity", {}),
-        provider=provider_summary(view),
+        provider=provider_summary(view), energy=energy_summary(view.card, grid),
         review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
         version=audit.__version__)
 
 
-def write_report(run: RunDir, out: Path) -> Path:
-    write_text(out, render(RunView(run.root)))
+def write_report(run: RunDir, out: Path, *, grid: float = GRID_G_PER_KWH) -> Path:
+    write_text(out, render(RunView(run.root), grid=grid))
     return out
