@@ -169,6 +169,6 @@ def per_image(record: dict[str, Any], images: int) -> dict[str, Any]:
     for part in ("gpu", "cpu"):
         joules = record[part]["joules"]
         out[part] = {**record[part],
-                     "wh_per_image": round(joules / 3600 / images, 6)
+                     "wh_per_image": joules / 3600 / images
                      if joules is not None and images else None}
     return out

@@ -306,6 +306,8 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         energy["includes"] = "scoring done while generating (fused)"
     summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses,
                               spend, energy)
+    runtime = getattr(generator, "runtime", lambda: None)()  # e.g. compile time
     finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped,
-                               **({"cost": spend} if spend else {}), "energy": energy})
+                               **({"cost": spend} if spend else {}), "energy": energy,
+                               **({"runtime": runtime} if runtime else {})})
     return summary

@@ -1,12 +1,16 @@
 """The generation engine on a real (random, tiny) diffusers pipeline."""
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from audit.api.generator import GenerationRequest
-from audit.generators.diffusers_backend import classify
+from audit.generators.diffusers_backend import status_of
 from audit.generators.tiny import TinyGenerator
+from tests.conftest import run_cli
 
 # Batched matmuls on CPU may round differently from single ones: an image made
 # inside a batch may differ from the same seed made alone by at most this many
@@ -77,14 +81,50 @@ def test_guidance_one_disables_cfg(tiny_generator):
     assert result.status == "ok"
 
 
-def test_classify_blank_nan_ok():
+def test_status_blank_nan_ok():
     rng = np.random.default_rng(0)
-    assert classify(rng.random((8, 8, 3))) == "ok"
-    assert classify(np.zeros((8, 8, 3))) == "blank"
-    assert classify(np.full((8, 8, 3), 0.5)) == "blank"
-    noisy = np.zeros((8, 8, 3))
-    noisy[0, 0, 0] = np.nan
-    assert classify(noisy) == "nan"
+    assert status_of(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), True) == "ok"
+    assert status_of(np.zeros((8, 8, 3), np.uint8), True) == "blank"
+    almost = np.full((8, 8, 3), 128, np.uint8)
+    almost[0, 0, 0] = 129  # within one 8-bit level
+    assert status_of(almost, True) == "blank"
+    assert status_of(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), False) == "nan"
+
+
+def host_uint8(images) -> np.ndarray:
+    """The conversion the engine used to do: diffusers' "np" output (the
+    tensor to float32 on the host), clipped, x255, rounded."""
+    floats = images.cpu().permute(0, 2, 3, 1).float().numpy()
+    return np.round(np.clip(floats, 0, 1) * 255).astype(np.uint8)
+
+
+def test_device_uint8_conversion_equals_the_host_one_bit_for_bit():
+    import torch
+
+    from audit.generators.diffusers_backend import to_uint8
+
+    torch.manual_seed(0)
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        images = (torch.rand(3, 3, 16, 16) * 1.2 - 0.1).to(dtype)
+        images[0, 0, 0, :8] = torch.tensor([(k + 0.5) / 255 for k in range(8)])  # ties
+        images[2, 1, 3, 3] = float("nan")
+        pixels, finite = to_uint8(images)
+        assert finite == [True, True, False]
+        assert np.array_equal(pixels[:2], host_uint8(images)[:2]), dtype
+
+
+def test_engine_pixels_are_the_pipeline_images(tiny_generator):
+    import torch
+
+    wanted = request(3)
+    image = np.asarray(tiny_generator.generate([wanted])[0].image)
+    pipe = tiny_generator.pipe
+    with torch.inference_mode():
+        out = pipe(prompt=wanted.prompt, negative_prompt=wanted.negative_prompt,
+                   num_inference_steps=wanted.steps,
+                   guidance_scale=wanted.guidance, width=wanted.width, height=wanted.height,
+                   generator=torch.Generator("cpu").manual_seed(wanted.seed), output_type="pt")
+    assert np.array_equal(image, host_uint8(out.images)[0])
 
 
 class _OOMAbove(TinyGenerator):
@@ -124,3 +164,35 @@ def test_out_of_memory_at_batch_size_one_is_an_error_status():
 def test_mixed_batch_keys_are_refused(tiny_generator):
     with pytest.raises(ValueError):
         tiny_generator.generate([request(1), request(2, steps=3)])
+
+
+def test_compile_is_recorded_and_cached_across_runs(tmp_path):
+    """torch.compile on CPU (inductor, C++): the first run compiles, the second
+    finds the compiled code in the cache and its first call is far shorter."""
+    env = {"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    first_calls = []
+    for name in ("cold", "warm"):
+        out = tmp_path / name
+        result = run_cli("generate", "smoke", "--model", "tiny", "--compile", "--out", str(out),
+                         "-M", "generator_device=cpu", env=env)
+        assert result.returncode == 0, result.stderr
+        card = json.loads((out / "run.json").read_text())
+        assert card["model"]["compiled"] is True and card["model"]["fused_qkv"] is True
+        compiled = card["history"][-1]["runtime"]["compile"]
+        assert compiled["mode"] == "default" and compiled["cache"] == env[
+            "TORCHINDUCTOR_CACHE_DIR"]
+        assert compiled["compile_seconds"] == pytest.approx(
+            compiled["first_call_seconds"] - compiled["steady_call_seconds"], abs=2e-3)
+        first_calls.append(compiled["first_call_seconds"])
+        assert (pd.read_parquet(out / "images.parquet").status == "ok").all()
+    assert first_calls[1] < first_calls[0] / 2, first_calls
+    assert any((tmp_path / "inductor").iterdir())
+
+
+def test_compile_mode_is_checked():
+    from audit.errors import UsageError
+
+    with pytest.raises(UsageError, match="compile_mode must be one of"):
+        TinyGenerator(device="cpu", compile=True, compile_mode="fastest")
+    with pytest.raises(UsageError, match="compile_mode goes with compile"):
+        TinyGenerator(device="cpu", compile_mode="max-autotune")
