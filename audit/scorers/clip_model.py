@@ -9,6 +9,7 @@ mistake the tests guard against.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -243,12 +244,18 @@ class ImageEncoder:
                 device, dtype=self.bundle.dtype)
         geometric, normalize = split
 
+        # The caller's CUDA stream (fused scoring runs in its own): the copies
+        # made on the upload threads must be ordered before the kernels below.
+        stream = torch.cuda.current_stream(device) if device.startswith("cuda") else None
+
         def upload(array: np.ndarray) -> Any:
             # CHW on the device whatever the array's memory order; .to() keeps a
             # dense layout, so this is one plain copy (asynchronous when the
             # score stage decoded into pinned memory), in a thread.
             writable = array if array.flags.writeable else array.copy()
-            return torch.from_numpy(writable).permute(2, 0, 1).to(device, non_blocking=True)
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                return torch.from_numpy(writable).permute(2, 0, 1).to(device,
+                                                                      non_blocking=True)
 
         with ThreadPoolExecutor(self.workers) as pool:
             uploaded = list(pool.map(upload, [rgb_array(i) for i in images]))

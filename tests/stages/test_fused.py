@@ -154,3 +154,28 @@ def test_only_images_whose_png_matches_are_taken_from_memory():
                                                                      ("b", "blank")}
     # a PNG rewritten since (another sha256) is scored from the file instead
     assert fused.take([("a", None, "other")])[1] == set()
+
+
+def test_lanes_merge_into_the_rows_one_lane_gives():
+    """On a GPU machine CLIP scores in one lane and the CPU scorers in
+    another; the rows taken are those of a single lane, once each."""
+    from audit.scorers import make_scorers
+    from audit.stages.fused import FusedScoring
+    from audit.stages.score import in_order
+
+    clip, skin = make_scorers(["clip", "skin_tone"], options={
+        "clip": {"model": "tiny-random", "pretrained": "none"}}, device="cpu")
+    rng = np.random.default_rng(2)
+    handed = [(f"img{i}", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), f"sha{i}")
+              for i in range(6)]
+    taken = []
+    for lanes in ([[clip, skin]], [[clip], [skin]]):
+        with FusedScoring([clip, skin], lanes=lanes) as fused:
+            fused.submit(handed[:4])
+            fused.submit(handed[4:])
+            fused.close()
+        rows, ids = fused.take([(i, None, key) for i, _, key in handed])
+        assert ids == {i for i, _, _ in handed} and len(rows["inputs"]) == 6
+        taken.append(in_order(rows, [i for i, _, _ in handed], ["clip", "skin_tone"]))
+    for table in ("decisions", "measurements", "inputs"):
+        assert taken[0][table] == taken[1][table] and taken[0][table], table
