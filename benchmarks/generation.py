@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -82,6 +83,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path,
                         help="also write a torch.profiler trace of two engine batches here "
                              "(chrome://tracing or Perfetto)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time every row this many times, interleaved, and report the "
+                             "median (for noisy machines)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     quiet_libraries()
@@ -155,17 +159,25 @@ def main() -> None:
                  ("engine_then_score", len(requests), lambda: two_pass(tmp / "two"))]
         if args.profile:
             profile(engine, suite, batch, tmp / "profiled", args.profile)
-        timings: dict[str, float] = {}
-        joules: dict[str, float | None] = {}
-        for name, count, work in runs:
-            sync()
-            meter = EnergyMeter(engine.device if args.energy else "cpu").start()
-            start = time.perf_counter()
-            work()
-            sync()
-            timings[name] = count / (time.perf_counter() - start)
-            gpu = meter.stop()["gpu"]["joules"]
-            joules[name] = gpu / count if gpu is not None else None
+        rates: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        energies: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        for _ in range(args.repeat):
+            for name, count, work in runs:
+                for folder in tmp.iterdir():  # each repeat generates afresh
+                    if folder.is_dir():
+                        shutil.rmtree(folder)
+                sync()
+                meter = EnergyMeter(engine.device if args.energy else "cpu").start()
+                start = time.perf_counter()
+                work()
+                sync()
+                rates[name].append(count / (time.perf_counter() - start))
+                gpu = meter.stop()["gpu"]["joules"]
+                if gpu is not None:
+                    energies[name].append(gpu / count)
+        timings = {name: statistics.median(values) for name, values in rates.items()}
+        joules = {name: statistics.median(values) if values else None
+                  for name, values in energies.items()}
 
     info = engine.describe()
     result: dict[str, Any] = {
@@ -173,7 +185,8 @@ def main() -> None:
         "images": len(requests), "loop_images": len(loop_requests), "steps": args.steps,
         "size": args.size, "batch_size": batch, "clip": args.clip,
         "compile_seconds": round(compile_seconds, 1) if compile_seconds else None,
-        "images_per_s": {k: round(v, 3) for k, v in timings.items()},
+        "repeat": args.repeat, "images_per_s": {k: round(v, 3) for k, v in timings.items()},
+        "images_per_s_each": {k: [round(v, 3) for v in vs] for k, vs in rates.items()},
         "ratios": ratios(timings)}
     if args.energy:
         result["gpu_joules_per_image"] = {k: v and round(v, 2) for k, v in joules.items()}
