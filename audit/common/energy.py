@@ -123,7 +123,7 @@ class EnergyMeter:
             except Exception as exc:  # no driver library, no permission, old GPU
                 self.gpu_error = f"{type(exc).__name__}: {exc}"[:200]
         elif self.device == "remote":
-            self.gpu_error = "the images were made elsewhere (an API or Ray actors); their " \
+            self.gpu_error = "the work ran elsewhere (a paid API or Ray actors); those " \
                              "devices are not metered from here"
         else:
             self.gpu_error = f"{NO_GPU} (device {self.device})"

@@ -45,9 +45,8 @@ def to_uint8(images: Any) -> tuple[np.ndarray, list[bool]]:
     device) -> (B, H, W, 3) uint8 on the host and whether each image was
     finite. The same float32 clip, x255 and round-half-even as converting
     diffusers' "np" output on the host, so the bytes are equal; done where
-    the tensor is,
-    so only a quarter of the bytes cross to the host and no host thread
-    spends time on float arithmetic."""
+    the tensor is, so only a quarter of the bytes cross to the host and no
+    host thread spends time on float arithmetic."""
     import torch
 
     x = images.float()
@@ -246,7 +245,6 @@ class DiffusersGenerator(Generator):
             "compiled": self.compiled,
             **({"compile_mode": self.compile_mode, "fused_qkv": self.fused_qkv}
                if self.compiled else {}),
-            "output": "uint8 on the device",
             "scheduler": {"name": self._scheduler_name, "class": type(scheduler).__name__,
                           "config": {k: v for k, v in scheduler.config.items()
                                      if k != "_use_default_values"}},

@@ -200,10 +200,11 @@ def run_score(run: RunDir, scorers: Sequence[Scorer] | Any, *,
     valid = images[images.status == "ok"]
     entries = [(r.image_id, run.image_file(r.path), r.sha256) for r in valid.itertuples()]
     extra: dict[str, Any] = {}
-    device = next((str(s.device) for s in scorers if str(s.device).startswith("cuda")), "cpu") \
-        if not hasattr(scorers, "score_entries") else "cpu"
+    pool = hasattr(scorers, "score_entries")
+    device = "remote" if pool else next(
+        (str(s.device) for s in scorers if str(s.device).startswith("cuda")), "cpu")
     with EnergyMeter(device) as meter:
-        if hasattr(scorers, "score_entries"):
+        if pool:
             rows, cards = scorers.score_entries(entries, progress), scorers.cards()
         else:
             rows, done = fused.take(entries) if fused is not None else (empty_rows(), set())
@@ -213,8 +214,8 @@ def run_score(run: RunDir, scorers: Sequence[Scorer] | Any, *,
             if fused is not None:
                 extra["fused"] = {"while_generating": len(done), "from_png": len(rest)}
     run.write_scores(in_order(rows, [e[0] for e in entries], [c["name"] for c in cards]))
-    energy = per_image(meter.result or meter.stop(), len(entries) - extra.get(
-        "fused", {}).get("while_generating", 0))
+    energy = per_image(meter.result, len(entries) - extra.get("fused", {}).get(
+        "while_generating", 0))
     return record_scoring(run.root, scorers=cards,
                           summary={**_summary(rows, len(entries)), "options": options or {},
                                    **extra, "energy": energy})
