@@ -40,6 +40,7 @@ class _Lane:
         self.rows = empty_rows()
         self.keys: dict[str, str] = {}  # image_id -> sha256 of the PNG it was scored as
         self.error: BaseException | None = None
+        self.cancelled = False  # generation failed: what is queued is dropped
         self.queue: queue.Queue[list[Handed] | None] = queue.Queue(maxsize=depth)
         self.thread = threading.Thread(target=self._work, name=name, daemon=True)
         self.thread.start()
@@ -73,8 +74,8 @@ class _Lane:
             done = False
             while not done:
                 batch, done = self._next()
-                if not batch or self.error is not None:
-                    continue  # after an error: keep draining so submit never blocks
+                if not batch or self.error is not None or self.cancelled:
+                    continue  # keep draining so submit never blocks
                 try:
                     loaded = [screen(image_id, np.asarray(image), key)
                               for image_id, image, key in batch]
@@ -134,6 +135,7 @@ class FusedScoring:
 
     def __exit__(self, *exc: Any) -> None:
         for lane in self.lanes:  # generation failed: stop the threads, drop results
+            lane.cancelled = lane.thread.is_alive()
             lane.stop()
 
     def take(self, entries: Sequence[tuple[str, Any, str | None]]) -> tuple[Rows, set[str]]:

@@ -179,3 +179,31 @@ def test_lanes_merge_into_the_rows_one_lane_gives():
         taken.append(in_order(rows, [i for i, _, _ in handed], ["clip", "skin_tone"]))
     for table in ("decisions", "measurements", "inputs"):
         assert taken[0][table] == taken[1][table] and taken[0][table], table
+
+
+class Gated(Failing):
+    """Blocks in its first batch until released; counts the batches it scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def score(self, images):
+        self.calls += 1
+        self.started.set()
+        self.release.wait(30)
+        return Scored()
+
+
+def test_generation_failing_drops_what_is_still_queued():
+    from audit.stages.fused import FusedScoring
+
+    pixels = np.random.default_rng(3).integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    scorer = Gated()
+    with pytest.raises(KeyboardInterrupt), FusedScoring([scorer], depth=1) as fused:
+        fused.submit([("a", pixels, "ka")])
+        assert scorer.started.wait(30)
+        fused.submit([("b", pixels, "kb")])  # queued behind the batch in progress
+        threading.Timer(1.0, scorer.release.set).start()
+        raise KeyboardInterrupt  # as Ctrl+C in the generating thread
+    assert scorer.calls == 1  # "b" was dropped, not scored
