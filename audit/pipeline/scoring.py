@@ -66,7 +66,10 @@ class ScoringPlan:
         check_options(names, scorer_options or {})
         return cls(names, dict(scorer_options or {}), device, batch_size, progress)
 
-    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path) -> Any:
+    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path
+              ) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+        """The scorers, and the options they were built with (the suite's under
+        the caller's)."""
         from audit.rundir import RunDir
         from audit.scorers import make_scorers
 
