@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -146,6 +147,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     from audit.common.devices import quiet_libraries
     from audit.generators import check_model_options, generator_class, make_generator
     from audit.rundir import RunDir
+    from audit.stages.fused import FusedScoring
     from audit.stages.generate import check_cost, pending_requests, run_generate
     from audit.suites import load_suite
     from audit.suites.load import MAX_SEED, RANDOM_SEED
@@ -223,22 +225,15 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
                           max_cost=max_cost, confirmed=confirm_cost)  # before any write
         scored = None
         if scoring is not None:
-            from audit.stages.fused import FusedScoring
-
             scorers, options = scoring.build(loaded.scorer_options(), run_dir)
-        with RunDir(run_dir).lock():
-            if scoring is None:
-                summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
-                                       command=command, progress=progress, config=config,
-                                       cost=cost)
-            else:
-                with FusedScoring(scorers) as fused:
-                    summary = run_generate(loaded, generator, run_dir, n=n,
-                                           batch_size=batch_size, command=command,
-                                           progress=progress, config=config, cost=cost,
-                                           on_stored=fused.submit)
-                    fused.close()
-                    scored = scoring.finish(run_dir, scorers, options, fused)
+        with RunDir(run_dir).lock(), (FusedScoring(scorers) if scoring is not None
+                                      else contextlib.nullcontext()) as fused:
+            summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+                                   command=command, progress=progress, config=config,
+                                   cost=cost, on_stored=fused.submit if fused else None)
+            if fused is not None:
+                fused.close()
+                scored = scoring.finish(run_dir, scorers, options, fused)
     finally:
         if ray:
             generator.close()
