@@ -9,7 +9,11 @@ The Python API (keyword-only; nothing prints)::
 
 ``audit.generate``, ``audit.score``, ``audit.assess`` and ``audit.report``
 run one stage each; ``audit.calibrate`` fits CLIP's abstention on labelled
-images; ``audit.import_images`` makes a run of images made elsewhere.
+images; ``audit.import_images`` makes a run of images made elsewhere;
+``audit.export`` and ``audit.validate`` write and check the course
+assignment's zips; ``audit.probes`` lists and checks suites and
+``audit.plan`` sizes an audit; ``audit.compare`` pairs two runs
+image by image.
 Importing this package stays cheap (no torch, no diffusers): the functions
 load on first use.
 """
@@ -19,7 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "calibrate", "generate", "import_images", "report", "run", "score"]
+__all__ = ["assess", "calibrate", "compare", "export", "generate", "import_images", "plan",
+           "probes", "report", "run", "score", "validate"]
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from audit.scorers.clip_model import ImageEncoder, load_clip
 from audit.scorers.clip_zero_shot import ClipZeroShot
-from audit.stages.score import _batches, _score_entries, decode_threads, on_gpu
+from audit.stages.score import _batches, decode_threads, on_gpu, score_entries
 
 
 def sync() -> None:
@@ -83,11 +83,11 @@ def main() -> None:
         # keys as a run's images.parquet holds them (its sha256 column)
         entries = [(p.name, p, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths]
         scorer = ClipZeroShot(encoder)
-        _score_entries(entries[:batch], [scorer], None)  # warm-up (text embeddings too)
+        score_entries(entries[:batch], [scorer], None)  # warm-up (text embeddings too)
         encoder.cache.vectors.clear()
         sync()
         start = time.perf_counter()
-        _score_entries(entries, [scorer], None)
+        score_entries(entries, [scorer], None)
         sync()
         full = len(entries) / (time.perf_counter() - start)
         decode_only = {}

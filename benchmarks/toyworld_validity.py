@@ -12,7 +12,7 @@
    directional amplification against the training data, and the off-class,
    classifier and unreadable terms (audit demo's tables); the toy CLIP's
    accuracy against the readers on the generated images, per occupation;
-5. a grid of generated samples per occupation -> docs/toyworld-samples.png.
+5. a grid of generated samples per occupation -> docs/images/toyworld-samples.png.
 
     python benchmarks/toyworld_validity.py [--per-occupation 200] [--n 50] [--weights DIR]
 """
@@ -149,7 +149,8 @@ def main() -> None:
         pooled = table.assign(right=table.accuracy * table.decided).groupby("attribute")
         print((pooled.right.sum() / pooled.decided.sum()).round(3).to_string())
 
-    grid = folder / "samples.png" if args.weights else REPO / "docs" / "toyworld-samples.png"
+    grid = (folder / "samples.png" if args.weights
+            else REPO / "docs" / "images" / "toyworld-samples.png")
     samples_grid(grid, model)
     print(f"samples: {grid}")
 

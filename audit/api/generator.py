@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -77,3 +77,45 @@ class Generator(ABC):
         """The sampler's display name for the PNG ``parameters`` chunk, for the
         scheduler ``prepare`` set up."""
         return "default"
+
+    def runtime(self) -> dict[str, Any] | None:
+        """What the last run learned about the backend (e.g. compile times),
+        recorded in run.json's history; None when there is nothing to say."""
+        return None
+
+    def close(self) -> None:
+        """Release what the backend holds outside this process (actors, sessions)."""
+
+
+# Optional capabilities. The generate stage asks ``isinstance`` of these,
+# never ``hasattr``: a backend says what it can do by the class it derives from.
+
+
+class HostedGenerator(Generator):
+    """A provider's API, addressed as ``NAME:MODEL`` on the command line
+    (``openai:dall-e-3``) where NAME is the registered name. Its images are
+    paid for and arrive one by one, so the stage stores each as it arrives
+    (a killed run must not pay twice); steps, sampler and guidance are the
+    provider's, never claimed in the PNG; its GPU is not metered here."""
+
+    example_model: ClassVar[str]  # shown when the model part is missing: "dall-e-3"
+
+    @abstractmethod
+    def iter_generate(self, requests: Sequence[GenerationRequest]) -> Iterator[GeneratedImage]:
+        """Results in the order they arrive."""
+
+    @abstractmethod
+    def price(self, request: GenerationRequest) -> float:
+        """Estimated USD for one image, checked against ``--max-cost`` before
+        anything is requested."""
+
+
+class GeneratorPool(Generator):
+    """Batches computed elsewhere (a Ray cluster); this process stores them."""
+
+    cluster: dict[str, Any]  # what run.json's ``config.ray`` records
+
+    @abstractmethod
+    def map_batches(self, batches: Sequence[list[GenerationRequest]], *,
+                    progress: Any | None = None) -> Iterator[tuple[int, list[GeneratedImage]]]:
+        """(batch number, results) in the order batches finish."""

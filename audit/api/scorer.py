@@ -105,7 +105,8 @@ class Scorer(ABC):
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> Scorer:
-        """Construct from an option mapping (``context``: audit.scorers.BuildContext)."""
+        """Construct from an option mapping (``context``: audit.scorers.BuildContext,
+        whose ``shared`` holds objects several scorers use)."""
         return cls(**options)
 
     @classmethod
@@ -130,6 +131,29 @@ class Scorer(ABC):
     @abstractmethod
     def card(self) -> dict[str, Any]:
         """Version, weights sha256, preprocessing, label sets, thresholds, limitations."""
+
+
+# (image_id, image file, sha256 or None): what a scoring pool is given.
+ScoreEntry = tuple[str, Path, "str | None"]
+# The score tables' rows before they are written: "decisions", "measurements", "inputs".
+ScoreRows = dict[str, list[dict[str, Any]]]
+
+
+class ScorerPool(ABC):
+    """Scorers that run elsewhere (a Ray cluster): given a run's image files,
+    it returns the rows the score stage writes here, in the entries' order."""
+
+    @abstractmethod
+    def score_entries(self, entries: list[ScoreEntry], progress: Any | None) -> ScoreRows:
+        """The three tables' rows for these images."""
+
+    @abstractmethod
+    def cards(self) -> list[dict[str, Any]]:
+        """Each scorer's card, as ``Scorer.card`` gives it."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the workers."""
 
 
 def resolve_file_option(options: dict[str, Any], key: str, base: Path,

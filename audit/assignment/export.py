@@ -131,13 +131,14 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
     stats_path = run.stats_json
     stats = run.read_stats()
     notes = []
-    if stats is None:  # a scored run without statistics yet: compute them with defaults
+    if stats is None:  # a scored run without statistics yet: assess it, in memory only
         if not run.is_scored():
             raise UsageError("not scored yet: run 'audit score RUN' first", where=str(run_dir))
         from audit.pipeline.assessment import assess
 
-        stats = assess(run=Path(run_dir)).document
-        notes.append(f"wrote {stats_path} with default settings ('audit stats RUN' for others)")
+        stats = assess(run=Path(run_dir), write=False).document
+        notes.append(f"no {stats_path}: assessed in memory with default settings and not "
+                     "saved ('audit stats RUN' writes it, with other settings if you like)")
     model = run.read_card().get("model", {}).get("id", "the model")
     images = run.read_images()
     findings = findings or choose_findings(stats)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.console import Console
-
-from audit.errors import UsageError
 
 console = Console()
 TaskOpt = typer.Option(None, "--task", help="bias, story, open-ended or movie-poster "
@@ -30,33 +26,24 @@ def validate(
 
     Example: audit validate bias.zip
     """
-    from audit.assignment import TASKS
-    from audit.assignment.submission import Unreadable
-    from audit.assignment.validate import report
-    from audit.assignment.validate import validate as run_validate
+    import audit
 
-    if task is not None and task not in TASKS:
-        raise UsageError(f"unknown --task '{task}' (known: {', '.join(TASKS)})")
-    try:
-        sub, found_task = run_validate(path, task=task, allow_any_model=allow_any_model)
-    except Unreadable as exc:
-        raise UsageError(str(exc)) from None
-    result = report(path, sub, found_task)
+    result = audit.validate(path=path, task=task, allow_any_model=allow_any_model)
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result.report, indent=2))
     else:
         from rich.markup import escape
 
-        for finding in sub.findings:  # user text may contain [brackets]: escape it
+        for finding in result.findings:  # user text may contain [brackets]: escape it
             colour = "red" if finding.level == "error" else "yellow"
             hint = f" [dim]→ {escape(finding.hint)}[/dim]" if finding.hint else ""
             console.print(f"[{colour}]{finding.level}[/{colour}] {escape(finding.where)}: "
                           f"{escape(finding.message)}{hint}", highlight=False, soft_wrap=True)
-        verdict = "valid" if result["valid"] else "INVALID"
-        what = f"{found_task} submission" if found_task else "submission (task unknown)"
-        console.print(f"{path}: {verdict} {what}, {result['errors']} error(s), "
-                      f"{result['warnings']} warning(s)", markup=False, soft_wrap=True)
-    if not result["valid"]:
+        verdict = "valid" if result.valid else "INVALID"
+        what = f"{result.task} submission" if result.task else "submission (task unknown)"
+        console.print(f"{path}: {verdict} {what}, {result.report['errors']} error(s), "
+                      f"{result.report['warnings']} warning(s)", markup=False, soft_wrap=True)
+    if not result.valid:
         raise typer.Exit(1)
 
 
@@ -87,48 +74,24 @@ def export(
     audit export story runs/x --select story.yaml ;
     audit export story runs/x --pick photo--nurse/3 --pick photo--nurse/4 --story "..."
     """
-    from audit.assignment import TASKS
-    from audit.assignment.export import (
-        export_bias,
-        export_pairs,
-        parse_finding,
-        selection_from_picks,
-    )
-    from audit.assignment.validate import validate as run_validate
+    import audit
 
-    if task not in TASKS:
-        raise UsageError(f"unknown task '{task}' (known: {', '.join(TASKS)})")
-    out = out or Path(f"{task}.zip")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        draft = Path(tmp) / out.name  # checked before it may replace anything at --out
-        if task == "bias":
-            findings = [parse_finding(f) for f in finding] if finding else None
-            for note in export_bias(run, draft, findings=findings, harms=harm or None,
-                                    images_per_bias=images_per_bias):
-                console.print(f"note {note}", markup=False, style="yellow")
-        else:
-            if (select is None) == (not pick):
-                raise UsageError(f"'{task}' needs --select FILE.yaml or --pick ITEM/SEED ... "
-                                 "naming the images (one of the two)")
-            chosen = select if select is not None else selection_from_picks(
-                list(pick), story=story, goal=goal)
-            export_pairs(task, run, chosen, draft, allow_any_model=allow_any_model)
-        sub, _ = run_validate(draft, task=task, allow_any_model=allow_any_model)
-        errors = [f for f in sub.findings if f.level == "error"]
-        for item in sub.findings:
-            where = item.where.replace(str(draft), str(out))
-            console.print(f"{item.level} {where}: {item.message}"
-                          + (f" -> {item.hint}" if item.hint else ""), markup=False,
-                          style="red" if item.level == "error" else "yellow", soft_wrap=True)
-        if errors:
-            console.print(f"not written: {out} would fail audit validate with "
-                          f"{len(errors)} error(s) (listed above)", markup=False,
-                          soft_wrap=True)
-            raise typer.Exit(1)
-        os.replace(draft, out)
-    console.print(f"wrote {out}: passes audit validate ({len(sub.findings)} warning(s))",
-                  markup=False)
+    result = audit.export(task=task, run=run, out=out, selection=select, picks=pick or None,
+                          story=story, goal=goal, findings=finding or None, harms=harm or None,
+                          images_per_bias=images_per_bias, allow_any_model=allow_any_model)
+    for note in result.notes:
+        console.print(f"note {note}", markup=False, style="yellow")
+    for item in result.validation.findings:
+        console.print(f"{item.level} {item.where}: {item.message}"
+                      + (f" -> {item.hint}" if item.hint else ""), markup=False,
+                      style="red" if item.level == "error" else "yellow", soft_wrap=True)
+    if not result.written:
+        console.print(f"not written: {result.out} would fail audit validate with "
+                      f"{len(result.validation.errors)} error(s) (listed above)", markup=False,
+                      soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"wrote {result.out}: passes audit validate "
+                  f"({len(result.validation.findings)} warning(s))", markup=False)
 
 
 def register(app: typer.Typer) -> None:

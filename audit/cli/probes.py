@@ -19,17 +19,21 @@ console = Console()
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Bundled suites with their version, size and attributes."""
-    from audit.suites import expand, list_suites
+    import audit
 
+    found = audit.probes()
+    broken = [p for p in found if not p.valid]
+    if broken:
+        raise InvalidInput(f"{broken[0].problems[0]} (run 'audit probes validate')")
     if as_json:
-        typer.echo(json.dumps([{"name": s.name, "version": s.version, "items": len(expand(s)),
-                                "images_per_item": s.images_per_item,
-                                "attributes": s.attributes, "reference": s.reference}
-                               for s in list_suites()], indent=2))
+        typer.echo(json.dumps([{"name": p.suite.name, "version": p.suite.version,
+                                "items": len(p.items),
+                                "images_per_item": p.suite.images_per_item,
+                                "attributes": p.suite.attributes,
+                                "reference": p.suite.reference} for p in found], indent=2))
         return
-    rows = [(suite.name, suite.version, len(expand(suite)), suite.images_per_item,
-             ", ".join(suite.attributes), suite.reference or "uniform")
-            for suite in list_suites()]
+    rows = [(p.suite.name, p.suite.version, len(p.items), p.suite.images_per_item,
+             ", ".join(p.suite.attributes), p.suite.reference or "uniform") for p in found]
     print_table(console, ("suite", "version", "items", "images/item", "attributes",
                           "reference"), rows, wrap=("attributes",))
 
@@ -70,13 +74,12 @@ def validate(
     paths: list[Path] = typer.Argument(None, help="Suite files; all bundled suites if omitted."),
 ) -> None:
     """Check suites against schemas/probe-suite.schema.json; lists every problem."""
-    from audit.paths import probes_dir
-    from audit.suites import suite_problems
+    import audit
 
-    files = paths or sorted(p for p in probes_dir().glob("*.yaml") if not p.name.startswith("_"))
-    problems = [line for path in files for line in suite_problems(path)]
+    checked = audit.probes(suites=list(paths) if paths else None)
+    problems = [line for suite in checked for line in suite.problems]
     for line in problems:
         typer.echo(line, err=True)
     if problems:
-        raise InvalidInput(f"{len(problems)} problem(s) in {len(files)} suite file(s)")
-    typer.echo(f"{len(files)} suite file(s) valid")
+        raise InvalidInput(f"{len(problems)} problem(s) in {len(checked)} suite file(s)")
+    typer.echo(f"{len(checked)} suite file(s) valid")

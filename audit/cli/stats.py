@@ -9,8 +9,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from audit.errors import UsageError
-
 console = Console()
 
 
@@ -114,28 +112,12 @@ def plan(
     Example: audit plan --p0 0.5 --p1 0.65   (says 97: exact power first
     reaches 0.8 at 90 and stays from 97)
     """
-    from audit.stats.power import plan as make_plan
-    from audit.stats.power import rates_from_confusion
+    import audit
 
-    abstention = 0.0
-    if confusion is not None:
-        from audit.user_tables import read_confusion
-
-        attributes = read_confusion(confusion)
-        if attribute not in attributes or category is None:
-            raise UsageError(f"--confusion needs --attribute (one of: {', '.join(attributes)}) "
-                             "and --category", where=str(confusion))
-        try:
-            sensitivity, specificity, abstention = rates_from_confusion(
-                attributes[attribute], category)
-        except ValueError as exc:
-            raise UsageError(str(exc), where=str(confusion)) from None
-    try:
-        result = make_plan(p0=p0, p1=p1, alpha=alpha, power=power, tests=tests,
-                           correction=correction, effects=effects, sensitivity=sensitivity,
-                           specificity=specificity, loss=1 - (1 - loss) * (1 - abstention))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    result = audit.plan(p0=p0, p1=p1, alpha=alpha, power=power, tests=tests,
+                        correction=correction, effects=effects, sensitivity=sensitivity,
+                        specificity=specificity, confusion=confusion, attribute=attribute,
+                        category=category, loss=loss)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return

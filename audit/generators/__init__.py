@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from audit.api.generator import Generator
+from audit.api.generator import Generator, HostedGenerator
 from audit.errors import UsageError
 from audit.registry import Registry, suggest
 
@@ -15,7 +15,15 @@ GENERATORS.register("toyworld", "audit.toyworld.model:ToyworldGenerator")
 GENERATORS.register("diffusers", "audit.generators.diffusers_backend:DiffusersGenerator")
 GENERATORS.register("openai", "audit.generators.openai_images:OpenAIGenerator")
 GENERATORS.register("stability", "audit.generators.stability:StabilityGenerator")
-PROVIDERS = ("openai", "stability")  # --model PROVIDER:MODEL
+
+
+def hosted_class(name: str) -> type[HostedGenerator] | None:
+    """The registered backend ``name`` when it is a provider's API (addressed
+    as ``name:MODEL``): bundled or a plugin, known by its class."""
+    if name not in GENERATORS:
+        return None
+    cls = GENERATORS.get(name)
+    return cls if issubclass(cls, HostedGenerator) else None
 
 
 def generator_class(model: str) -> type[Generator]:
@@ -26,11 +34,13 @@ def generator_class(model: str) -> type[Generator]:
     from audit.generators.loading import ALIASES, resolve_source
 
     provider, sep, _ = model.partition(":")
-    if sep and provider in PROVIDERS:
-        return GENERATORS.get(provider)
-    if model in PROVIDERS:
+    hosted = hosted_class(provider) if sep else None
+    if hosted is not None:
+        return hosted
+    hosted = hosted_class(model)
+    if hosted is not None:
         raise UsageError(f"--model {model}:MODEL names the provider's model, e.g. "
-                         f"{'openai:dall-e-3' if model == 'openai' else 'stability:core'}")
+                         f"{model}:{hosted.example_model}")
     if model in GENERATORS:
         return GENERATORS.get(model)
     if model.startswith(("dall-e", "gpt-image")):

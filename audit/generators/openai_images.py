@@ -47,6 +47,7 @@ def nearest_size(width: int, height: int, sizes: tuple[str, ...]) -> str:
 class OpenAIGenerator(RemoteGenerator):
     name = "openai"
     provider = "openai"
+    example_model = "dall-e-3"
     key_variable = "OPENAI_API_KEY"
     options: ClassVar[dict[str, str]] = {
         **RemoteGenerator.options,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
 
-from audit.api.generator import GeneratedImage, GenerationRequest, Generator, Status
+from audit.api.generator import GeneratedImage, GenerationRequest, HostedGenerator, Status
 from audit.errors import UsageError
 
 REDACTED = "[redacted]"
@@ -80,10 +80,10 @@ def price_table() -> dict[str, Any]:
     return yaml.safe_load((package_data_dir() / "prices.yaml").read_text())
 
 
-class RemoteGenerator(Generator):
+class RemoteGenerator(HostedGenerator):
     """Base of the API backends (``openai:MODEL``, ``stability:SERVICE``)."""
 
-    provider: ClassVar[str]
+    provider: ClassVar[str]  # the provider's name in messages and run.json
     key_variable: ClassVar[str]
     options: ClassVar[dict[str, str]] = {
         "concurrency": "requests in flight at once (default 4; --concurrency)",
@@ -132,7 +132,6 @@ class RemoteGenerator(Generator):
     def price(self, request: GenerationRequest) -> float:
         return self.fixed_price if self.fixed_price is not None else self.listed_price(request)
 
-    # -- shared behaviour ---------------------------------------------------------
     def redact(self, text: str) -> str:
         """The key, and the fragments of it providers echo ("sk-...abcd"),
         never reach a message, log or file."""

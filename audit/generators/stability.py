@@ -49,6 +49,7 @@ def aspect_ratio(width: int, height: int) -> str:
 class StabilityGenerator(RemoteGenerator):
     name = "stability"
     provider = "stability"
+    example_model = "core"
     key_variable = "STABILITY_API_KEY"
     options: ClassVar[dict[str, str]] = {
         **RemoteGenerator.options,

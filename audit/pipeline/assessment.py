@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from audit.api.scorer import ABSTAIN
 from audit.errors import UsageError
 
+if TYPE_CHECKING:
+    from audit.stats.assess import StatsResult
+
 
 @dataclass(frozen=True)
 class AssessResult:
     document: dict[str, Any]  # stats.json (schemas/stats.schema.json)
     path: Path | None  # where it was written, if it was
-    result: Any  # audit.stats.assess.StatsResult: the same tables as DataFrames
+    result: StatsResult  # the same tables as DataFrames
 
     @property
     def proportions(self) -> pd.DataFrame:

@@ -7,10 +7,13 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.common.progress import Progress
 from audit.errors import UsageError
+
+if TYPE_CHECKING:
+    from audit.pipeline.scoring import ScoreResult, ScoringPlan
 
 GENERATION_KEYS = ("steps", "guidance", "width", "height", "scheduler")
 
@@ -27,7 +30,7 @@ class GenerateResult:
     content_warning: str | None = field(default=None, repr=False)
     cost: dict[str, Any] | None = None  # paid backends: USD estimated before, spent after
     energy: dict[str, Any] | None = None  # this invocation's GPU and CPU joules, Wh per image
-    scored: Any = None  # ScoreResult, when scored while generating (``scoring``)
+    scored: ScoreResult | None = None  # when scored while generating (``scoring``)
 
     def images(self) -> Any:
         """images.parquet as a DataFrame (one row per requested image)."""
@@ -118,7 +121,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
              model_options: dict[str, Any] | None = None, progress: Progress | None = None,
              max_cost: float | None = None, confirm_cost: bool = False,
              ray: str | None = None, ray_actors: int | None = None,
-             scoring: Any = None, command: str = "") -> GenerateResult:
+             scoring: ScoringPlan | None = None, command: str = "") -> GenerateResult:
     """Generate every item x seed of ``suite`` with ``model`` into ``out``
     (default runs/SUITE__MODEL); rerunning resumes.
 
@@ -209,10 +212,10 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     config = {**({"seed_drawn": True} if seed_drawn else {}),
               **({"styles": applied} if applied else {}), **({"sweep": swept} if swept else {})}
     if ray:
-        from audit.generators import PROVIDERS
-        from audit.generators.ray_pool import RayGenerator
+        from audit.api.generator import HostedGenerator
+        from audit.stages.ray_pool import RayGenerator
 
-        if model.partition(":")[0] in PROVIDERS:
+        if issubclass(generator_class(model), HostedGenerator):
             raise UsageError("--ray is for models that run here; a paid API runs from this "
                              "machine with --concurrency")
         generator: Any = RayGenerator(model, address=ray, actors=ray_actors, device=device,
@@ -235,8 +238,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
                 fused.close()
                 scored = scoring.finish(run_dir, scorers, options, fused)
     finally:
-        if ray:
-            generator.close()
+        generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning,
                           summary.cost, summary.energy, scored)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.common.progress import Progress
 from audit.errors import UsageError
 
+if TYPE_CHECKING:
+    from audit.rundir.layout import ScorePaths
+
 
 @dataclass(frozen=True)
 class ScoreResult:
-    tables: Any  # ScorePaths: where decisions, measurements and inputs were written
+    tables: ScorePaths  # where decisions, measurements and inputs were written
     scorers: list[str]
     images: int
     decisions: int
@@ -104,6 +107,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     on a pool of Ray actors (``ray_actors`` of them); the tables are the
     same as without it.
     """
+    from audit.api.scorer import ScorerPool
     from audit.common.devices import quiet_libraries
     from audit.rundir import RunDir, ScorePaths
     from audit.scorers import check_names, check_options, default_scorers, make_scorers
@@ -128,11 +132,12 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
         suite_options = rundir.read_card().get("suite", {}).get("scorer_options") or {}
         scorer_options = _with_suite_options(names, suite_options, scorer_options)
         if ray:
-            from audit.scorers.ray_pool import RayScorers
+            from audit.stages.ray_pool import RayScorers
 
-            built: Any = RayScorers(names, options=scorer_options or {}, device=device,
-                                    cache_folder=rundir.embeddings, batch_size=batch_size,
-                                    address=ray, actors=ray_actors)
+            built: list[Any] | RayScorers = RayScorers(
+                names, options=scorer_options or {}, device=device,
+                cache_folder=rundir.embeddings, batch_size=batch_size, address=ray,
+                actors=ray_actors)
         else:
             built = make_scorers(names, options=scorer_options, device=device,
                                  cache_folder=rundir.embeddings, batch_size=batch_size)
@@ -142,7 +147,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
                                     options={k: dict(v) for k, v in
                                              (scorer_options or {}).items()})
         finally:
-            if ray:
+            if isinstance(built, ScorerPool):
                 built.close()
         paths = rundir.scores
     else:

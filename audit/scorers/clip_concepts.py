@@ -26,7 +26,7 @@ from audit.api.scorer import (
 )
 from audit.data_files import unsafe_concepts
 from audit.paths import package_data_dir
-from audit.scorers.clip_model import ImageEncoder
+from audit.scorers.clip_model import ImageEncoder, shared_encoder
 from audit.scorers.clip_zero_shot import CLIP_OPTIONS
 
 DEFAULT_CONCEPTS = package_data_dir() / "attributes" / "unsafe-concepts.yaml"
@@ -68,8 +68,8 @@ class ClipConcepts(Scorer):
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> ClipConcepts:
-        encoder = context.clip_encoder(options.get("model", "ViT-L-14"),
-                                       options.get("pretrained", "default"))
+        encoder = shared_encoder(context, options.get("model", "ViT-L-14"),
+                                 options.get("pretrained", "default"))
         return cls(encoder, options.get("concepts"))
 
     @classmethod

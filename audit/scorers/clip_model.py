@@ -200,6 +200,15 @@ def converts_to_rgb(step: Any) -> bool:
     return type(step).__name__ == "MaybeConvertMode" and getattr(step, "mode", "RGB") == "RGB"
 
 
+def shared_encoder(context: Any, model: str, pretrained: str | None) -> ImageEncoder:
+    """One encoder per (model, weights) for the scorers a ``BuildContext``
+    builds: clip and clip_concepts on the same CLIP encode each image once."""
+    return context.shared(
+        ("clip", model, resolve_pretrained(model, pretrained)),
+        lambda: ImageEncoder(load_clip(model, pretrained, device=context.device),
+                             cache_folder=context.cache_folder, batch_size=context.batch_size))
+
+
 class ImageEncoder:
     """Batched, cached image embeddings (L2-normalised, float32)."""
 

@@ -18,7 +18,7 @@ from audit.api.scorer import (
     resolve_file_option,
 )
 from audit.data_files import clip_attributes
-from audit.scorers.clip_model import ImageEncoder, default_attributes
+from audit.scorers.clip_model import ImageEncoder, default_attributes, shared_encoder
 
 CLIP_OPTIONS = {
     "model": "open_clip model name, a JSON model config, 'toyworld-clip' or 'tiny-random'",
@@ -76,7 +76,7 @@ class ClipZeroShot(Scorer):
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> ClipZeroShot:
         model = options.get("model", "ViT-L-14")
-        encoder = context.clip_encoder(model, options.get("pretrained", "default"))
+        encoder = shared_encoder(context, model, options.get("pretrained", "default"))
         return cls(encoder, options.get("attributes"), options.get("calibration"))
 
     @classmethod

@@ -28,7 +28,14 @@ from audit.api.scorer import (
 from audit.data_files import age_groups
 from audit.errors import UsageError
 from audit.paths import package_data_dir
-from audit.scorers.faces import Face, FaceDetector, detected_faces, largest
+from audit.scorers.faces import (
+    Face,
+    FaceDetector,
+    age_gender_predictor,
+    detected_faces,
+    largest,
+    shared_detector,
+)
 
 GENDER = "gender_presentation"
 DEFAULT_THRESHOLD = 0.2
@@ -73,7 +80,8 @@ class FaceAttributes(Scorer):
             raise UsageError(f"face_attributes option: {exc}") from None
         if not 0 <= upsample <= 3:
             raise UsageError(f"face_attributes.upsample must be 0 to 3, got {upsample}")
-        return cls(detector=context.face_detector(upsample), predictor=context.age_gender(),
+        return cls(detector=shared_detector(context, upsample),
+                   predictor=context.shared(("age_gender",), age_gender_predictor),
                    threshold=threshold, age_groups_file=options.get("age_groups"))
 
     @classmethod

@@ -62,6 +62,12 @@ class FaceDetector:
         return faces
 
 
+def shared_detector(context: Any, upsample: int = 0) -> FaceDetector:
+    """One detector per upsampling for the scorers a ``BuildContext`` builds:
+    its boxes are the face gate of face_attributes and skin_tone."""
+    return context.shared(("faces", upsample), lambda: FaceDetector(upsample))
+
+
 def detected_faces(item: ScoreInput, detector: FaceDetector) -> list[Face]:
     """The image's faces, detected once however many scorers ask."""
     key = ("faces", detector.upsample)

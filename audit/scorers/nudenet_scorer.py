@@ -57,7 +57,7 @@ class NudeNet(Scorer):
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> NudeNet:
         numbers = {k: float(v) for k, v in options.items()}
-        return cls(detector=context.nudenet(), **numbers)
+        return cls(detector=context.shared(("nudenet",), nudenet_detector), **numbers)
 
     def labels(self) -> dict[str, list[str]]:
         return {"nudenet": [*LABELS, "none"], "nsfw": ["unsafe", "safe"],

@@ -4,13 +4,16 @@ stores them on the ScoreInput)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from audit.api.scorer import ScoreInput, rgb_array
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -22,41 +25,14 @@ class BuildContext:
     batch_size: int | None = None
     _shared: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
-    def clip_encoder(self, model: str, pretrained: str | None) -> Any:
-        """One ImageEncoder per (model, weights): clip and clip_concepts on the
-        same CLIP encode each image once."""
-        from audit.scorers.clip_model import ImageEncoder, load_clip, resolve_pretrained
-
-        key = ("clip", model, resolve_pretrained(model, pretrained))
+    def shared(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+        """One object per ``key`` for every scorer built with this context:
+        clip and clip_concepts on the same CLIP encode each image once,
+        face_attributes and skin_tone share one face detector. The key names
+        what makes two objects interchangeable (model, weights, settings)."""
         if key not in self._shared:
-            self._shared[key] = ImageEncoder(load_clip(model, pretrained, device=self.device),
-                                             cache_folder=self.cache_folder,
-                                             batch_size=self.batch_size)
+            self._shared[key] = build()
         return self._shared[key]
-
-    def face_detector(self, upsample: int = 0) -> Any:
-        """One dlib face detector per upsampling: its boxes are the face gate
-        of face_attributes and skin_tone (computed once per image)."""
-        from audit.scorers.faces import FaceDetector
-
-        key = ("faces", upsample)
-        if key not in self._shared:
-            self._shared[key] = FaceDetector(upsample)
-        return self._shared[key]
-
-    def age_gender(self) -> Any:
-        from audit.scorers.faces import age_gender_predictor
-
-        if ("age_gender",) not in self._shared:
-            self._shared[("age_gender",)] = age_gender_predictor()
-        return self._shared[("age_gender",)]
-
-    def nudenet(self) -> Any:
-        from audit.scorers.nudenet_scorer import nudenet_detector
-
-        if ("nudenet",) not in self._shared:
-            self._shared[("nudenet",)] = nudenet_detector()
-        return self._shared[("nudenet",)]
 
 
 FACES = ("FACE_FEMALE", "FACE_MALE")

@@ -106,9 +106,14 @@ class SkinTone(Scorer):
         faces = options.get("faces", default)
         groups = options.get("tone_groups")
         if faces == "dlib":
-            return cls("dlib", context.face_detector(), tone_groups_file=groups)
+            from audit.scorers.faces import shared_detector
+
+            return cls("dlib", shared_detector(context), tone_groups_file=groups)
         if faces == "nudenet":
-            return cls("nudenet", context.nudenet(), tone_groups_file=groups)
+            from audit.scorers.nudenet_scorer import nudenet_detector
+
+            return cls("nudenet", context.shared(("nudenet",), nudenet_detector),
+                       tone_groups_file=groups)
         if faces != "none":
             raise UsageError(f"skin_tone.faces must be 'dlib', 'nudenet' or 'none', "
                              f"got '{faces}'")

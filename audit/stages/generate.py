@@ -16,7 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from audit.api.generator import GeneratedImage, GenerationRequest, Generator
+from audit.api.generator import (
+    GeneratedImage,
+    GenerationRequest,
+    Generator,
+    GeneratorPool,
+    HostedGenerator,
+)
 from audit.common.progress import Progress
 from audit.errors import UsageError
 from audit.rundir.atomic import write_bytes
@@ -131,7 +137,7 @@ def _schedule_type(label: str) -> str | None:
 
 
 def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler: str,
-          model: dict[str, Any]) -> dict[str, Any]:
+          model: dict[str, Any], hosted: bool) -> dict[str, Any]:
     request = result.request
     row = {**row, "status": result.status, "error": result.error, "seconds": result.seconds,
            "batch_index": result.batch_index, "batch_size": result.batch_size,
@@ -142,7 +148,7 @@ def _save(result: GeneratedImage, row: dict[str, Any], run_dir: Path, *, sampler
         row["provider"] = json.dumps(said, sort_keys=True)
     if result.image is not None:
         relative = RunDir.image_relative(row["item_id"], request.seed)
-        if "provider" in model:  # steps, sampler, CFG were not the provider's: not claimed
+        if hosted:  # steps, sampler, CFG were not the provider's: not claimed
             parameters = f"{request.prompt}\nModel: {model['id']}"
         else:
             parameters = a1111_parameters(request.to_dict(), sampler=sampler,
@@ -165,7 +171,7 @@ def _sweep_of(config: dict[str, Any] | None) -> tuple[str, list[Any]] | None:
 def _metered_device(generator: Generator, model: dict[str, Any]) -> str:
     """The GPU this process can meter: none for a paid API (the provider's)
     or a Ray pool (the actors' devices are not metered from here)."""
-    if "provider" in model or getattr(generator, "map_batches", None) is not None:
+    if isinstance(generator, HostedGenerator | GeneratorPool):
         return "remote"
     return str(model.get("device", "cpu"))
 
@@ -178,10 +184,9 @@ def check_cost(generator: Generator, todo: list[tuple[Item, GenerationRequest]],
     """The estimated price of what a paid backend is about to request
     (already saved images are not requested again); refused above the
     ceiling unless confirmed. None for backends that cost nothing."""
-    price = getattr(generator, "price", None)
-    if price is None:
+    if not isinstance(generator, HostedGenerator):
         return None
-    estimate = round(sum(price(request) for _, request in todo), 4)
+    estimate = round(sum(generator.price(request) for _, request in todo), 4)
     ceiling = DEFAULT_MAX_COST if max_cost is None else max_cost
     if estimate > ceiling and not confirmed:
         raise UsageError(f"estimated cost USD {estimate:.2f} for {len(todo)} images is above "
@@ -240,7 +245,8 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         def save(result: GeneratedImage) -> dict[str, Any]:
             row = _record(items[result.request.image_id], suite, model["id"], result.request)
             row["batch_id"] = f"{invocation:03d}-{number:05d}-{result.sub_batch}"
-            return _save(result, row, run_dir, sampler=label, model=model)
+            return _save(result, row, run_dir, sampler=label, model=model,
+                         hosted=isinstance(generator, HostedGenerator))
 
         rows = list(encoders.map(save, results))  # zlib releases the GIL
         table.append(rows)  # journal after the PNGs: a journalled row has its file
@@ -262,14 +268,12 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         """(batch number, results): from a pool of workers in the order they
         finish (``map_batches``, Ray), else batch after batch here."""
         requests = [[r for _, r in batch] for batch in batches]
-        mapping = getattr(generator, "map_batches", None)
-        if mapping is not None:
-            yield from mapping(requests, progress=progress)
+        if isinstance(generator, GeneratorPool):
+            yield from generator.map_batches(requests, progress=progress)
             return
         for number, batch in enumerate(requests):
             yield number, generator.generate(batch)
 
-    streaming = getattr(generator, "iter_generate", None)
     meter = EnergyMeter(_metered_device(generator, model)).start()
     # PNG encoding and hashing run on a writer thread while the next batch
     # generates; depth one, so at most one batch is ever in flight. A remote
@@ -278,10 +282,10 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer, \
             ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1),
                                thread_name_prefix="png-encoder") as encoders:
-        if streaming is not None:
+        if isinstance(generator, HostedGenerator):
             for number, batch in enumerate(batches):
                 items = {r.image_id: i for i, r in batch}
-                for result in streaming([r for _, r in batch]):
+                for result in generator.iter_generate([r for _, r in batch]):
                     stored = store(number, items, [result], sampler())
                     if progress:
                         progress.advance(stored)
@@ -306,7 +310,7 @@ def run_generate(suite: Suite, generator: Generator, run_dir: Path, *, n: int | 
         energy["includes"] = "scoring done while generating (fused)"
     summary = GenerateSummary(len(planned), len(planned) - len(todo), len(todo), statuses,
                               spend, energy)
-    runtime = getattr(generator, "runtime", lambda: None)()  # e.g. compile time
+    runtime = generator.runtime()  # e.g. compile time
     finish_run(run_dir, card, {"generated": summary.generated, "skipped": summary.skipped,
                                **({"cost": spend} if spend else {}), "energy": energy,
                                **({"runtime": runtime} if runtime else {})})

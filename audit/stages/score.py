@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from audit.api.scorer import ScoreInput, Scorer
+from audit.api.scorer import ScoreEntry, ScoreInput, Scorer, ScoreRows, ScorerPool
 from audit.common.progress import Progress
 from audit.rundir.layout import RunDir, ScorePaths
 from audit.rundir.runcard import record_scoring
@@ -120,7 +120,7 @@ def on_gpu(scorers: Sequence[Scorer]) -> bool:
     return any(str(s.device).startswith("cuda") for s in scorers)
 
 
-Rows = dict[str, list[dict[str, Any]]]
+Rows = ScoreRows
 
 
 def empty_rows() -> Rows:
@@ -162,9 +162,10 @@ def in_order(rows: Rows, image_ids: Sequence[str], scorer_names: Sequence[str]) 
     return {table: sorted(part, key=key) for table, part in rows.items()}
 
 
-def _score_entries(entries: list[tuple[str, Path, str | None]], scorers: Sequence[Scorer],
-                   progress: Progress | None, *, rows: Rows | None = None) -> Rows:
-    """Decode and score ``entries`` into ``rows``."""
+def score_entries(entries: list[ScoreEntry], scorers: Sequence[Scorer],
+                  progress: Progress | None, *, rows: Rows | None = None) -> Rows:
+    """Decode and score ``entries`` into ``rows`` in this process (a Ray
+    scoring actor calls this too)."""
     rows = rows if rows is not None else empty_rows()
     if progress:
         progress.start(len(entries), 0)
@@ -187,29 +188,28 @@ def _summary(rows: dict[str, list[dict[str, Any]]], images: int) -> dict[str, An
             "measurements": len(rows["measurements"]), "statuses": _statuses(rows)}
 
 
-def run_score(run: RunDir, scorers: Sequence[Scorer] | Any, *,
+def run_score(run: RunDir, scorers: Sequence[Scorer] | ScorerPool, *,
               progress: Progress | None = None, options: dict[str, Any] | None = None,
               fused: FusedScoring | None = None) -> dict[str, Any]:
-    """``scorers``: built scorers, or a pool that scores elsewhere
-    (``RayScorers``: ``score_entries`` and ``cards``); the tables are
-    written here either way. ``fused``: what was scored while generating;
-    those images are not decoded again, every other one is."""
+    """``scorers``: built scorers, or a pool that scores elsewhere (Ray);
+    the tables are written here either way. ``fused``: what was scored while
+    generating; those images are not decoded again, every other one is."""
     from audit.common.energy import EnergyMeter, per_image
 
     images = run.read_images()
     valid = images[images.status == "ok"]
     entries = [(r.image_id, run.image_file(r.path), r.sha256) for r in valid.itertuples()]
     extra: dict[str, Any] = {}
-    pool = hasattr(scorers, "score_entries")
+    pool = isinstance(scorers, ScorerPool)
     device = "remote" if pool else next(
         (str(s.device) for s in scorers if str(s.device).startswith("cuda")), "cpu")
     with EnergyMeter(device) as meter:
-        if pool:
+        if isinstance(scorers, ScorerPool):
             rows, cards = scorers.score_entries(entries, progress), scorers.cards()
         else:
             rows, done = fused.take(entries) if fused is not None else (empty_rows(), set())
             rest = [e for e in entries if e[0] not in done]
-            rows = _score_entries(rest, scorers, progress, rows=rows)
+            rows = score_entries(rest, scorers, progress, rows=rows)
             cards = [s.card() for s in scorers]
             if fused is not None:
                 extra["fused"] = {"while_generating": len(done), "from_png": len(rest)}
@@ -245,7 +245,7 @@ def score_folder(folder: Path, out: ScorePaths, scorers: Sequence[Scorer], *,
                  progress: Progress | None = None) -> dict[str, Any]:
     """Any folder of images; image_id is the path relative to the folder."""
     entries, refused = folder_images(folder)
-    rows = _score_entries(entries, scorers, progress)
+    rows = score_entries(entries, scorers, progress)
     rows["inputs"] += [{"image_id": i, "status": "error", "error": why} for i, why in refused]
     write_tables(in_order(rows, [e[0] for e in entries], [s.name for s in scorers]),
                  out.as_dict())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from audit.stats.goodness import TestResult
@@ -139,3 +140,30 @@ def linear_trend(table: np.ndarray, row_scores: np.ndarray | None = None,
         return TestResult("none (no spread)", float("nan"), float("nan"))
     m2 = (n - 1) * cov**2 / (var_u * var_v)
     return TestResult("linear-by-linear trend", float(m2), float(stats.chi2.sf(m2, 1)))
+
+
+def compare_paired_runs(a: pd.DataFrame, b: pd.DataFrame, *, alpha: float = 0.05,
+                        correction: str = "bh") -> pd.DataFrame:
+    """Two runs on the same prompts and seeds, image by image. ``a`` and ``b``
+    hold one confident label per (item_id, seed, attribute), from each run's
+    answering scorer. Per (attribute, category, item): paired counts, the
+    difference share(A) - share(B) with its Agresti-Min interval and the exact
+    McNemar p-value; p-values adjusted across the whole table (one family:
+    every comparison shown is a finding). Pairs where either run abstained
+    are left out (``n_pairs`` counts what remains)."""
+    from audit.stats.multiplicity import adjust
+
+    keys = ["item_id", "seed", "attribute"]
+    both = a[[*keys, "label"]].merge(b[[*keys, "label"]], on=keys, suffixes=("_a", "_b"))
+    rows = []
+    for (attribute, item), frame in both.groupby(["attribute", "item_id"], sort=True):
+        for category in sorted(set(frame.label_a) | set(frame.label_b)):
+            out = paired_difference(frame.label_a.to_numpy() == category,
+                                    frame.label_b.to_numpy() == category, alpha=alpha)
+            rows.append({"attribute": attribute, "category": category, "item_id": item, **out})
+    table = pd.DataFrame(rows, columns=["attribute", "category", "item_id", "n_pairs", "both",
+                                        "only_a", "only_b", "neither", "difference", "ci_low",
+                                        "ci_high", "ci_method", "test", "statistic", "p_value"])
+    table["p_adjusted"] = adjust(table.p_value.to_numpy(), method=correction) if len(
+        table) else []
+    return table

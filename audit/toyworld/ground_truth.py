@@ -65,10 +65,6 @@ def overall_shares(data: dict[tuple[str, str, str], float]) -> dict[tuple[str, s
     return {key: float(np.mean(values)) for key, values in sums.items()}
 
 
-def _share(hits: np.ndarray, among: np.ndarray) -> float:
-    return float(hits[among].mean()) if among.any() else float("nan")
-
-
 def _said(labels: pd.DataFrame, image_ids: pd.Series, attribute: str
           ) -> tuple[np.ndarray, np.ndarray]:
     """The answering scorer's labels for these images, and which are confident."""

@@ -216,28 +216,26 @@ def compare(all_runs: list[RunView]) -> None:
     a_name = st.selectbox("Run A", names, index=0)
     b_name = st.selectbox("Run B", names, index=1)
     a, b = all_runs[names.index(a_name)], all_runs[names.index(b_name)]
-    from audit.stats.compare import paired_difference
+    import audit
 
-    da = a.decisions.merge(a.images[["image_id", "item_id", "seed"]], on="image_id")
-    db = b.decisions.merge(b.images[["image_id", "item_id", "seed"]], on="image_id")
-    both = da.merge(db, on=["item_id", "seed", "attribute"], suffixes=("_a", "_b"))
-    both = both[~both.label_a.isin(["unclear", "no_person"])
-                & ~both.label_b.isin(["unclear", "no_person"])]
-    if both.empty:
+    try:
+        table = audit.compare(runs=[a.path, b.path]).table
+    except AuditError as exc:
+        st.error(literal(str(exc)))
+        return
+    if table.empty:
         st.info("No prompt and seed labelled in both runs.")
         return
-    attribute = st.selectbox("Attribute", sorted(both.attribute.unique()), key="cmp_attr")
-    pairs = both[both.attribute == attribute]
-    category = st.selectbox("Category", sorted(set(pairs.label_a) | set(pairs.label_b)))
-    rows = []
-    for item, frame in pairs.groupby("item_id"):
-        out = paired_difference(frame.label_a.to_numpy() == category,
-                                frame.label_b.to_numpy() == category)
-        rows.append({"prompt": item, **{k: out[k] for k in (
-            "n_pairs", "only_a", "only_b", "difference", "ci_low", "ci_high", "p_value")}})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.caption("Paired on identical prompts and seeds: exact McNemar test, Agresti-Min "
-               "interval for share(A) - share(B).")
+    attribute = st.selectbox("Attribute", sorted(table.attribute.unique()), key="cmp_attr")
+    rows = table[table.attribute == attribute]
+    category = st.selectbox("Category", sorted(rows.category.unique()))
+    shown = rows[rows.category == category].rename(columns={"item_id": "prompt"})
+    st.dataframe(shown[["prompt", "n_pairs", "only_a", "only_b", "difference", "ci_low",
+                        "ci_high", "p_value", "p_adjusted"]], hide_index=True)
+    st.caption("Paired on identical prompts and seeds, the answering scorer's confident "
+               "labels: exact McNemar test, Agresti-Min interval for share(A) - share(B), "
+               "p-values adjusted (BH) across every attribute, category and prompt "
+               "(audit.compare).")
 
 
 def safety(view: RunView) -> None:
@@ -263,18 +261,17 @@ def validate_page() -> None:
                                   "(the course does not)", value=False)
     if upload is None:
         return
-    from audit.assignment.submission import Unreadable
-    from audit.assignment.validate import report, validate
+    import audit
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "submission.zip"
         path.write_bytes(upload.getvalue())
         try:
-            sub, task = validate(path, allow_any_model=allow_any_model)
-        except Unreadable as exc:
+            checked = audit.validate(path=path, allow_any_model=allow_any_model)
+        except AuditError as exc:
             st.error(literal(str(exc).replace(str(path), upload.name)))
             return
-        result = report(path, sub, task)
+    task, result = checked.task, checked.report
     what = f"{task} submission" if task else "submission (task unknown)"
     (st.success if result["valid"] else st.error)(
         f"{'valid' if result['valid'] else 'INVALID'} {what}: "
@@ -302,7 +299,8 @@ def export_page(view: RunView) -> None:
 
 
 def _bias_builder(view: RunView):
-    from audit.assignment.export import BiasFinding, bias_drafts, choose_findings, export_bias
+    import audit
+    from audit.assignment.export import BiasFinding, bias_drafts, choose_findings
 
     if not view.stats:
         st.info("No statistics yet: run 'audit stats RUN'.")
@@ -326,12 +324,12 @@ def _bias_builder(view: RunView):
                                          value=description, key=f"description-{i}"))
         harms.append(st.text_area(literal(f"Harm of finding {i + 1}, read and edit"),
                                   value=harm, key=f"harm-{i}"))
-    return lambda out: export_bias(view.path, out, findings=findings, harms=harms,
-                                   descriptions=descriptions)
+    return lambda out: audit.export(task="bias", run=view.path, out=out, findings=chosen,
+                                    harms=harms, descriptions=descriptions)
 
 
 def _pairs_builder(view: RunView, task: str, allow_any_model: bool):
-    from audit.assignment.export import export_pairs
+    import audit
 
     valid = view.images[view.images.status == "ok"].sort_values(["item_id", "seed"])
     prompts = dict(zip(valid.image_id, valid.prompt, strict=True))
@@ -358,31 +356,26 @@ def _pairs_builder(view: RunView, task: str, allow_any_model: bool):
     if not picked:
         st.info("Pick the images to export.")
         return None
-    return lambda out: export_pairs(task, view.path, selection, out,
+    return lambda out: audit.export(task=task, run=view.path, out=out, selection=selection,
                                     allow_any_model=allow_any_model)
 
 
 def _check_and_offer(task: str, build, allow_any_model: bool) -> None:
-    """Build into a scratch folder, show every validator finding, and offer
-    the download only when the zip is valid."""
-    from audit.assignment.validate import validate
-
+    """Export through ``audit.export`` (built in scratch, validated, written
+    only when it passes) and offer the download only then."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"{task}.zip"
         try:
-            build(out)
+            result = build(Path(tmp) / f"{task}.zip")
         except AuditError as exc:
             st.error(literal(str(exc)))
             return
-        sub, _ = validate(out, task=task, allow_any_model=allow_any_model)
-        data = out.read_bytes()
-    errors = [f for f in sub.findings if f.level == "error"]
-    for finding in sub.findings:
+        data = result.out.read_bytes() if result.written else None
+    for finding in result.validation.findings:
         text = f"{finding.level} · {finding.where.split('!')[-1]}: {finding.message}"
         st.text(text + (f"  → {finding.hint}" if finding.hint else ""))
-    if errors:
-        st.error(f"{task}.zip would fail audit validate with {len(errors)} error(s); fix them "
-                 "before downloading.")
+    if not result.written:
+        st.error(f"{task}.zip would fail audit validate with {len(result.validation.errors)} "
+                 "error(s); fix them before downloading.")
         return
     st.success(f"{task}.zip passes audit validate.")
     st.download_button(f"Download {task}.zip", data, file_name=f"{task}.zip")

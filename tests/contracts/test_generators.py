@@ -1,13 +1,14 @@
 """The contract every Generator passes: one result per request in order, at
 the requested size, with a known status; the same request gives the same
-pixels; provenance is JSON; backend options are declared."""
+pixels; provenance is JSON; backend options and optional capabilities are
+declared (a hosted API is a ``HostedGenerator``, reachable as NAME:MODEL)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from audit.api.generator import STATUSES, GenerationRequest, Generator
+from audit.api.generator import STATUSES, GenerationRequest, Generator, HostedGenerator
 
 
 def requests(prompts=("a photo of a nurse", "a photo of a pilot"), seeds=(0, 1), size=32):
@@ -46,6 +47,21 @@ class GeneratorContract:
         assert info["id"] and json.dumps(info)
         assert isinstance(generator.sampler_label(), str) and generator.sampler_label()
         assert all(isinstance(k, str) and h for k, h in type(generator).options.items())
+
+    def test_declared_capabilities(self, generator):
+        from audit.generators import GENERATORS, generator_class
+
+        runtime = generator.runtime()
+        assert runtime is None or json.dumps(runtime)
+        if not isinstance(generator, HostedGenerator):
+            return
+        cls = type(generator)
+        assert generator_class(f"{cls.name}:{cls.example_model}") is cls
+        assert cls.name in GENERATORS.names()
+        batch = requests(size=self.size)
+        assert all(generator.price(r) >= 0 for r in batch)
+        streamed = list(generator.iter_generate(batch))
+        assert sorted(r.request.image_id for r in streamed) == sorted(r.image_id for r in batch)
 
 
 class TestTiny(GeneratorContract):

@@ -1,22 +1,26 @@
-"""Generation on a Ray cluster: a pool of actors, each holding the real
-backend (loaded once), fed whole batches by the driver.
+"""Generation and scoring on a Ray cluster: pools of actors, each holding
+the real backend or scorers (loaded once), fed whole batches by the driver.
 
-The driver keeps every write: actors return the images, and the generate
-stage stores them exactly as a single-process run does (PNG, journal,
-table). One writer means a batch Ray retries after an actor died is still
+The driver keeps every write: actors return images or score rows, and the
+stages store them exactly as a single-process run does (PNG, journal,
+tables). One writer means a batch Ray retries after an actor died is still
 written once, the run directory needs no shared storage for PNG writes from
 many nodes, and the files are byte-identical to a single-process run's.
 Fault tolerance is Ray's own: actors restart (``max_restarts``) and their
-unfinished calls are retried (``max_task_retries``).
+unfinished calls are retried (``max_task_retries``). Scoring actors read the
+run's PNGs, so on a cluster the run lives on shared storage.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
-from audit.api.generator import GeneratedImage, GenerationRequest, Generator
+from audit.api.generator import GeneratedImage, GenerationRequest, GeneratorPool
+from audit.api.scorer import ScoreEntry, ScoreRows, ScorerPool
+from audit.common.progress import Notes, Progress
 from audit.errors import UsageError
 
 IN_FLIGHT_PER_ACTOR = 2
@@ -88,7 +92,7 @@ def pool_size(cluster: dict[str, Any], actors: int | None, threads: int, address
     return actors, threads
 
 
-class _Worker:
+class _GenerateWorker:
     """One actor: the backend, built once, and the node it runs on."""
 
     def __init__(self, model: str, device: str, dtype: str, options: dict[str, Any],
@@ -118,7 +122,6 @@ class _Worker:
         return results
 
 
-
 def _actor_class(gpus: int) -> Any:
     """The Ray actor: one per GPU (or one CPU each), restarted by Ray when it
     dies, its unfinished calls retried. A plain (not threaded) actor: torch
@@ -126,10 +129,10 @@ def _actor_class(gpus: int) -> Any:
     import ray
 
     return ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1, max_restarts=-1,
-                      max_task_retries=-1)(_Worker)
+                      max_task_retries=-1)(_GenerateWorker)
 
 
-class RayGenerator(Generator):
+class RayGenerator(GeneratorPool):
     """A Generator whose batches run on a pool of Ray actors."""
 
     name = "ray"
@@ -182,7 +185,7 @@ class RayGenerator(Generator):
         """(batch number, results) as batches finish; ``progress.note`` hears
         how many actors are alive."""
         def note() -> None:
-            if hasattr(progress, "note"):
+            if isinstance(progress, Notes):
                 alive = self.alive()
                 progress.note(f"{alive if alive is not None else '?'}/{len(self.actors)} Ray "
                               "actors alive")
@@ -191,6 +194,80 @@ class RayGenerator(Generator):
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]:
         return next(iter(self.map_batches([list(requests)])))[1]
+
+    def close(self) -> None:
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+
+class _ScoreWorker:
+    def __init__(self, names: list[str], options: dict[str, dict[str, Any]], device: str,
+                 cache_folder: str | None, batch_size: int | None, threads: int) -> None:
+        import torch
+
+        from audit.common.devices import quiet_libraries
+        from audit.scorers import make_scorers
+
+        torch.set_num_threads(threads)  # CPU results depend on it; use the driver's
+        quiet_libraries()
+        self.scorers = make_scorers(names, options=options, device=device,
+                                    cache_folder=Path(cache_folder) if cache_folder else None,
+                                    batch_size=batch_size)
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [s.card() for s in self.scorers]
+
+    def score(self, entries: list[tuple[str, str, str | None]]) -> ScoreRows:
+        from audit.stages.score import score_entries
+
+        return score_entries([(i, Path(p), key) for i, p, key in entries], self.scorers, None)
+
+
+class RayScorers(ScorerPool):
+    """The scorers, as a pool of Ray actors (``audit score --ray``)."""
+
+    def __init__(self, names: list[str], *, options: dict[str, dict[str, Any]], device: str,
+                 cache_folder: Path | None, batch_size: int | None, address: str,
+                 actors: int | None = None) -> None:
+        import ray
+        import torch
+
+        self.cluster = connect(address)
+        gpus = self.cluster["gpus"]
+        count, threads = pool_size(self.cluster, actors, torch.get_num_threads(), address)
+        worker = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
+                            max_restarts=-1, max_task_retries=-1)(_ScoreWorker)
+        self.actors = [worker.remote(names, options, device,
+                                     str(cache_folder) if cache_folder else None, batch_size,
+                                     threads) for _ in range(count)]
+        self.cluster.update(actors=count, threads_per_actor=threads)
+        self.names = names
+
+    def cards(self) -> list[dict[str, Any]]:
+        import ray
+
+        return ray.get(self.actors[0].cards.remote())
+
+    def score_entries(self, entries: list[ScoreEntry], progress: Progress | None
+                      ) -> ScoreRows:
+        """The three tables' rows, chunk by chunk in the order of ``entries``."""
+        from audit.stages.score import BATCH
+
+        chunks = [[(i, str(p), key) for i, p, key in entries[start:start + BATCH]]
+                  for start in range(0, len(entries), BATCH)]
+        if progress:
+            progress.start(len(entries), 0)
+        results: dict[int, ScoreRows] = {}
+        for number, result in dispatch(self.actors, "score", chunks):
+            results[number] = result
+            if progress:
+                progress.advance(len(chunks[number]))
+        rows: ScoreRows = {"decisions": [], "measurements": [], "inputs": []}
+        for number in range(len(chunks)):
+            for table, part in results[number].items():
+                rows[table] += part
+        return rows
 
     def close(self) -> None:
         import ray
