@@ -1,29 +1,22 @@
-"""``audit run``: every stage in one command. Its options are those of
-``audit generate``, ``audit score`` and ``audit stats``, taken from their
-signatures rather than declared a second time."""
+"""``audit run``: every stage in one command. Its options are the stages'
+(``audit.options``): generation, scoring, statistics and the report's."""
 
 from __future__ import annotations
 
 import inspect
-import typing
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import typer
 
 from audit.cli import generate as gen
+from audit.cli import options as cli_options
 from audit.cli import score as sc
 from audit.cli import stats as st
+from audit.options import GenerationOptions, ReportOptions, ScoringOptions, StatsOptions
 
-# Parameters of the single-stage commands that make no sense for a whole run.
-_DROP = {"run", "images", "counts", "reference", "attribute", "as_json", "as_csv"}
-
-
-# Flags two stages both call --seed: in a whole run, the statistics' is --stats-seed.
-_RENAMED = {"seed": typer.Option(None, "--stats-seed", help="Seed for bootstrap and "
-                                 "Monte-Carlo tests (default 0); --seed is the images' seed.")}
-
+# Both generation and statistics have a seed: in a whole run --seed is the
+# images', --stats-seed the bootstrap's.
+_RENAMED: cli_options.Renames = {"seed": ("stats_seed", ("--stats-seed",))}
 
 # What only a whole run has: how scoring meets generation.
 _OWN = [inspect.Parameter(
@@ -33,22 +26,7 @@ _OWN = [inspect.Parameter(
                          "pixels while the next one generates. The tables are the same."))]
 
 
-def _compose(*commands: Callable[..., Any]) -> tuple[inspect.Signature, dict[str, Any]]:
-    params: dict[str, inspect.Parameter] = {p.name: p for p in _OWN}
-    hints: dict[str, Any] = {p.name: p.annotation for p in _OWN}
-    for command in commands:
-        types = typing.get_type_hints(command)
-        for name, param in inspect.signature(command).parameters.items():
-            if name in _DROP or name in params:
-                continue
-            if command is st.stats and name in _RENAMED:
-                param = param.replace(default=_RENAMED[name])
-            params[name] = param.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-            hints[name] = types[name]
-    return inspect.Signature(list(params.values())), hints
-
-
-def run(**options: Any) -> None:
+def run(**values: Any) -> None:
     """Generate, score, assess and write the report in one go. Rerunning resumes.
 
     Example: audit run smoke --model tiny -S clip.model=tiny-random -S clip.pretrained=none
@@ -57,33 +35,26 @@ def run(**options: Any) -> None:
     from audit.cli.progress import Reporter
     from audit.cli.render import print_findings
 
-    o = options
-    kwargs, settings = gen.generate_kwargs(
-        o["suite"], o["model"], o["n"], o["out"], o["batch_size"], o["device"], o["dtype"],
-        o["model_option"], o["revision"], o["config"], o["safety_checker"],
-        o["generator_device"], o["compile"], o["scheduler"], o["steps"], o["guidance"],
-        o["size"], o["prompt"], o["template"], o["slot"], o["negative_prompt"],
-        o["image_seed"], o["style"], o["styles"], o["sweep"], o["latents"], o["refiner"],
-        o["refiner_frac"], o["concurrency"], o["max_cost"], o["yes"], o["ray"],
-        o["ray_actors"])
-    names, scorer_options = sc.scorer_settings(o["scorers"], o["set_"], o["clip_model"],
-                                               o["clip_pretrained"], o["attributes"],
-                                               o["concepts"], o["checker"], settings,
-                                               o["calibration"])
-    stats = {**(settings.get("stats") or {}),
-             **st.stats_kwargs(o["ci"], o["simultaneous"], o["correction"], o["alpha"],
-                               o["seed"], o["confusion"], o["answer"], o["no_labels"])}
-    if stats.get("confusion") is not None:
-        stats["confusion"] = Path(stats["confusion"])
-    gen.warn_content(kwargs["suite"])
-    what = kwargs["suite"] or "a quick run"
+    kwargs, config = gen.generation_keywords(values)
+    scoring = sc.scoring_keywords(values, config)
+    stats = StatsOptions.merge(flags=cli_options.flags_layer(StatsOptions, values,
+                                                             renames=_RENAMED),
+                               config=config.get("stats") or {})
+    report = ReportOptions.merge(flags=cli_options.flags_layer(ReportOptions, values),
+                                 config=config)
+    gen.warn_content(kwargs)
+    what = kwargs.get("suite") or "a quick run"
     with Reporter("audit run") as reporter:
-        result = audit.run(**kwargs, scorers=names, scorer_options=scorer_options,
-                           score_device=o["score_device"],
-                           score_batch_size=o["score_batch_size"], stats=stats,
-                           fused=not o["score_after"],
+        result = audit.run(**kwargs, scorers=scoring.get("scorers"),
+                           scorer_options=scoring.get("scorer_options"),
+                           score_device=scoring.get("device", "auto"),
+                           score_batch_size=scoring.get("batch_size"), stats=stats,
+                           fused=not values["score_after"] and config.get("fused", True),
+                           report=config.get("report", True),
+                           grid_intensity=report.get("grid_intensity"),
+                           command=cli_options.command_line(),
                            progress={"generate": reporter.stage(
-                               f"generating {what} on {kwargs['model']}"),
+                               f"generating {what} on {kwargs.get('model')}"),
                                "score": reporter.stage("scoring")})
     gen.print_generated(result.generated)
     sc.print_scored(result.scored)
@@ -92,7 +63,10 @@ def run(**options: Any) -> None:
                      f"{result.run_dir}) and {result.report}", markup=False)
 
 
-run.__signature__, run.__annotations__ = _compose(gen.generate, sc.score, st.stats)
+run.__signature__, run.__annotations__ = cli_options.signature(  # type: ignore[attr-defined]
+    cli_options.parameters(GenerationOptions), [cli_options.ConfigParameter],
+    cli_options.parameters(ScoringOptions), cli_options.parameters(StatsOptions, _RENAMED),
+    cli_options.parameters(ReportOptions), _OWN)
 
 
 def register(app: typer.Typer) -> None:

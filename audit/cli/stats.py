@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -9,59 +10,13 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from audit.cli import options as cli_options
+from audit.options import StatsOptions
+
 console = Console()
 
 
-CiOpt = typer.Option(None, help="Interval: wilson (default), clopper-pearson, jeffreys.")
-SimultaneousOpt = typer.Option(None, help="For more than two categories: goodman or "
-                               "sison-glaz simultaneous intervals.")
-CorrectionOpt = typer.Option(None, help="Multiplicity: bh (Benjamini-Hochberg, default), holm, "
-                             "none; applied across every test of the file.")
-AlphaOpt = typer.Option(None, help="1 - confidence level, and test level (default 0.05).")
-SeedOpt = typer.Option(None, help="Seed for bootstrap and Monte-Carlo tests (default 0).")
-ConfusionOpt = typer.Option(None, help="JSON confusion matrices of the scorer (rows true, "
-                            "columns predicted): adds shares corrected for classifier error "
-                            "(runs only).")
-AnswerOpt = typer.Option(None, "--answer", help="ATTRIBUTE=SCORER: whose decisions count for "
-                         "an attribute several scorers decide (overrides the suite's "
-                         "'answers'; repeatable).")
-
-
-NoLabelsOpt = typer.Option(False, "--no-labels", help="Ignore the run's human labels "
-                           "(RUN/labels.parquet); by default they are used.")
-
-
-def stats_kwargs(ci: str | None, simultaneous: str | None, correction: str | None,
-                 alpha: float | None, seed: int | None, confusion: Path | None,
-                 answer: list[str] | None, no_labels: bool = False) -> dict[str, Any]:
-    """``audit.assess`` keywords for the flags given (the rest keep its defaults)."""
-    from audit.pipeline.options import parse_pairs
-
-    given = {"ci": ci, "simultaneous": simultaneous, "correction": correction, "alpha": alpha,
-             "seed": seed, "confusion": confusion,
-             "answers": {k: str(v) for k, v in parse_pairs(answer, flag="--answer").items()},
-             "labels": False if no_labels else None}
-    return {k: v for k, v in given.items() if v is not None and v != {}}
-
-
-def stats(
-    run: Path | None = typer.Argument(None, help="Run directory (reads images.parquet and "
-                                      "the score tables, writes RUN/stats.json)."),
-    counts: Path | None = typer.Option(None, "--counts", help="CSV group,category,count of "
-                                       "labels counted by a person or another tool."),
-    reference: Path | None = typer.Option(None, "--reference", help="CSV group,category,"
-                                          "proportion ('*' = every group); uniform if omitted."),
-    attribute: str = typer.Option("label", help="Attribute name for --counts results."),
-    as_json: bool = typer.Option(False, "--json", help="Print stats.json instead of tables."),
-    as_csv: bool = typer.Option(False, "--csv", help="Print the share table as CSV."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Where to write stats.json "
-                                    "(default RUN/stats.json; none for --counts)."),
-    ci: str | None = CiOpt, simultaneous: str | None = SimultaneousOpt,
-    correction: str | None = CorrectionOpt, alpha: float | None = AlphaOpt,
-    seed: int | None = SeedOpt,
-    confusion: Path | None = ConfusionOpt, answer: list[str] | None = AnswerOpt,
-    no_labels: bool = NoLabelsOpt,
-) -> None:
+def stats(**values: Any) -> None:
     """Shares with confidence intervals, tests against a reference, effect sizes,
     comparisons and corrected p-values.
 
@@ -71,18 +26,47 @@ def stats(
     import audit
     from audit.cli.render import print_summary
 
-    result = audit.assess(run=run, counts=counts, reference=reference, attribute=attribute,
-                          out=out, **stats_kwargs(ci, simultaneous, correction, alpha, seed,
-                                                  confusion, answer, no_labels))
-    if as_json:
+    result = audit.assess(run=values["run"], counts=values["counts"],
+                          reference=values["reference"], attribute=values["attribute"],
+                          out=values["out"],
+                          **cli_options.flags_layer(StatsOptions, values))
+    if values["as_json"]:
         typer.echo(json.dumps(result.document, indent=2, allow_nan=False))
         return
-    if as_csv:
+    if values["as_csv"]:
         typer.echo(result.proportions.to_csv(index=False), nl=False)
         return
     print_summary(result.document, console)
     if result.path:
         console.print(f"wrote {result.path}", markup=False)
+
+
+def _own(name: str, annotation: Any, default: Any, positional: bool = False
+         ) -> inspect.Parameter:
+    kind = (inspect.Parameter.POSITIONAL_OR_KEYWORD if positional
+            else inspect.Parameter.KEYWORD_ONLY)
+    return inspect.Parameter(name, kind, annotation=annotation, default=default)
+
+
+STATS_OWN = [
+    _own("run", Path | None, typer.Argument(None, help="Run directory (reads images.parquet "
+                                            "and the score tables, writes RUN/stats.json)."),
+         positional=True),
+    _own("counts", Path | None, typer.Option(None, "--counts", help="CSV group,category,count "
+                                             "of labels counted by a person or another "
+                                             "tool.")),
+    _own("reference", Path | None, typer.Option(None, "--reference", help="CSV group,category,"
+                                                "proportion ('*' = every group); uniform if "
+                                                "omitted.")),
+    _own("attribute", str, typer.Option("label", help="Attribute name for --counts results.")),
+    _own("as_json", bool, typer.Option(False, "--json", help="Print stats.json instead of "
+                                       "tables.")),
+    _own("as_csv", bool, typer.Option(False, "--csv", help="Print the share table as CSV.")),
+    _own("out", Path | None, typer.Option(None, "--out", "-o", help="Where to write stats.json "
+                                          "(default RUN/stats.json; none for --counts).")),
+]
+stats.__signature__, stats.__annotations__ = cli_options.signature(  # type: ignore[attr-defined]
+    STATS_OWN, cli_options.parameters(StatsOptions))
 
 
 def plan(

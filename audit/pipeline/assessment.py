@@ -12,6 +12,7 @@ from audit.api.scorer import ABSTAIN
 from audit.errors import UsageError
 
 if TYPE_CHECKING:
+    from audit.options import StatsOptions
     from audit.stats.assess import StatsResult
 
 
@@ -70,7 +71,13 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     attributes = suite.get("attributes") or sorted(chosen)
     references = {a: named_reference(reference_name, a) if reference_name else None
                   for a in attributes}
+    scorers = {c.get("name"): c for c in card.get("scorers", [])}
+    safety = "nudenet" in scorers or "clip_concepts" in scorers
+    nudenet = scorers.get("nudenet", {}).get("thresholds", {})
     return assess_tables(
+        measurements=tables.measurements if safety else None,
+        unsafe_labels=nudenet.get("unsafe_labels", []) if safety else None,
+        unsafe_threshold=nudenet.get("unsafe"),
         images=images, decisions=decisions, inputs=tables.inputs, attributes=attributes,
         answers=chosen, label_sets=_label_sets(card, decisions, chosen),
         references=references, settings=settings,
@@ -97,9 +104,22 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
     whose decisions count for an attribute, overriding the suite's.
     ``labels=False`` ignores the run's human labels (RUN/labels.parquet).
     """
+    from audit.options import StatsOptions
+
+    options = StatsOptions(ci=ci, simultaneous=simultaneous, correction=correction, alpha=alpha,
+                           seed=seed, confusion=confusion, answers=answers, labels=labels)
+    return assess_with(options, run=run, counts=counts, reference=reference,
+                       attribute=attribute, out=out, write=write)
+
+
+def assess_with(options: StatsOptions, *, run: Path | None = None,
+                counts: Path | pd.DataFrame | None = None, reference: Path | None = None,
+                attribute: str = "label", out: Path | None = None,
+                write: bool = True) -> AssessResult:
+    """``assess`` on options already built and checked."""
     from audit.rundir import RunDir
     from audit.rundir.atomic import write_json
-    from audit.stats.assess import Settings, assess_counts
+    from audit.stats.assess import assess_counts
     from audit.stats.output import stats_document
     from audit.stats.references import check_groups
     from audit.user_tables import read_counts_csv, read_reference_csv
@@ -108,15 +128,10 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
         raise UsageError("give either a run directory or counts (not both)")
     if reference is not None and counts is None:
         raise UsageError("a reference CSV goes with counts; a run uses its suite's reference")
-    if confusion is not None and run is None:
+    if options.confusion is not None and run is None:
         raise UsageError("a confusion file goes with a run directory")
-    if simultaneous not in (None, "goodman", "sison-glaz"):
-        raise UsageError(f"unknown simultaneous interval '{simultaneous}' (goodman, sison-glaz)")
-    try:
-        settings = Settings(alpha=alpha, ci_method=ci, simultaneous=simultaneous,
-                            correction=correction, seed=seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    settings = options.settings()
+    confusion, answers, labels = options.confusion, options.answers, options.labels
     if counts is not None:
         table = counts if isinstance(counts, pd.DataFrame) else read_counts_csv(Path(counts))
         ref = read_reference_csv(Path(reference)) if reference is not None else None

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from audit.common.progress import Progress
-from audit.pipeline.assessment import AssessResult, assess
-from audit.pipeline.generation import GenerateResult, generate
+from audit.errors import UsageError
+from audit.pipeline.assessment import AssessResult, assess_with
+from audit.pipeline.generation import GenerateResult, generate_with
 from audit.pipeline.reporting import report as write_report
-from audit.pipeline.scoring import ScoreResult, ScoringPlan, score
+from audit.pipeline.scoring import ScoreResult, ScoringPlan, score_with
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
         scorers: list[str] | None = None,
         scorer_options: dict[str, dict[str, Any]] | None = None, score_device: str = "auto",
         score_batch_size: int | None = None, stats: dict[str, Any] | None = None,
-        report: bool = True, progress: dict[str, Progress] | None = None,
+        report: bool = True, grid_intensity: float | None = None,
+        progress: dict[str, Progress] | None = None,
         max_cost: float | None = None, confirm_cost: bool = False, ray: str | None = None,
         ray_actors: int | None = None, fused: bool = True, command: str = "") -> RunResult:
     """Every stage on one run directory; rerunning resumes generation.
@@ -41,8 +43,9 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     ``suite`` or a quick run's ``prompts`` / ``templates`` + ``slots``, and
     ``seed``, as ``audit.generate`` takes them.
     ``stats`` holds ``audit.assess`` keywords (ci, simultaneous, correction,
-    alpha, seed, confusion, answers); ``progress`` maps "generate" and
-    "score" to progress reporters.
+    alpha, seed, confusion, answers, labels); ``grid_intensity`` is the
+    report's; ``progress`` maps "generate" and "score" to progress
+    reporters. Every stage's options are checked before the first image.
 
     ``fused`` (default): each batch is scored from the pixels its PNGs were
     written from while the next one generates, and images stored by an
@@ -51,22 +54,29 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     from the PNGs. With ``ray`` the scoring always comes afterwards, on the
     pool.
     """
+    from audit.options import GenerationOptions, ReportOptions, ScoringOptions, StatsOptions
+
     progress = progress or {}
-    plan = ScoringPlan.make(scorers=scorers, scorer_options=scorer_options, device=score_device,
-                            batch_size=score_batch_size, progress=progress.get("score")) \
-        if fused and not ray else None
-    generated = generate(suite=suite, prompts=prompts, templates=templates, slots=slots,
-                         negative_prompt=negative_prompt, seed=seed, styles=styles,
-                         styles_file=styles_file, sweep=sweep, model=model, n=n, out=out,
-                         batch_size=batch_size,
-                         device=device, dtype=dtype, generation=generation,
-                         model_options=model_options, progress=progress.get("generate"),
-                         max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
-                         ray_actors=ray_actors, scoring=plan, command=command)
-    scored = generated.scored if plan is not None else score(
-        run=generated.run_dir, scorers=scorers, scorer_options=scorer_options,
-        device=score_device, batch_size=score_batch_size, progress=progress.get("score"),
-        ray=ray, ray_actors=ray_actors)
-    assessed = assess(run=generated.run_dir, **(stats or {}))
-    page = write_report(run=generated.run_dir) if report else None
+    generating = GenerationOptions(
+        model=model, suite=str(suite) if suite is not None else None, prompts=prompts,
+        templates=templates, slots=slots, negative_prompt=negative_prompt, seed=seed,
+        styles=styles, styles_file=styles_file, sweep=sweep, n=n, out=out,
+        batch_size=batch_size, device=device, dtype=dtype, generation=generation,
+        model_options=model_options, max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
+        ray_actors=ray_actors)
+    scoring = ScoringOptions(scorers=scorers, scorer_options=scorer_options, device=score_device,
+                             batch_size=score_batch_size, ray=ray, ray_actors=ray_actors)
+    try:
+        statistics = StatsOptions(**(stats or {}))
+    except TypeError as exc:  # an unknown key in ``stats``
+        raise UsageError(f"stats: {exc}") from None
+    ReportOptions(grid_intensity=grid_intensity)
+    plan = ScoringPlan.make(scoring, progress.get("score")) if fused and not ray else None
+    generated = generate_with(generating, progress=progress.get("generate"), scoring=plan,
+                              command=command)
+    scored = generated.scored if plan is not None else score_with(
+        scoring, run=generated.run_dir, progress=progress.get("score"))
+    assert scored is not None
+    assessed = assess_with(statistics, run=generated.run_dir)
+    page = write_report(run=generated.run_dir, grid_intensity=grid_intensity) if report else None
     return RunResult(generated.run_dir, generated, scored, assessed, page)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,10 +12,8 @@ from audit.common.progress import Progress
 from audit.errors import UsageError
 
 if TYPE_CHECKING:
+    from audit.options import GenerationOptions
     from audit.pipeline.scoring import ScoreResult, ScoringPlan
-
-GENERATION_KEYS = ("steps", "guidance", "width", "height", "scheduler")
-
 
 @dataclass(frozen=True)
 class GenerateResult:
@@ -42,58 +39,6 @@ class GenerateResult:
 def default_run_dir(suite: str, model: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", Path(model).name if "/" in model else model)
     return Path("runs") / f"{suite}__{slug.strip('-')}"
-
-
-def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
-    """Overrides of the suite's generation parameters, checked before any
-    model loads."""
-    from audit.generators.schedulers import check_scheduler
-
-    unknown = [k for k in generation if k not in GENERATION_KEYS]
-    if unknown:
-        raise UsageError(f"unknown generation parameter(s) {', '.join(unknown)} "
-                         f"(known: {', '.join(GENERATION_KEYS)})")
-    out = dict(generation)
-    if "guidance" in out and not math.isfinite(float(out["guidance"])):
-        raise UsageError(f"guidance must be a finite number, got {out['guidance']}")
-    if "steps" in out and int(out["steps"]) < 1:
-        raise UsageError(f"steps must be at least 1, got {out['steps']}")
-    if out.get("scheduler"):
-        out["scheduler"] = check_scheduler(out["scheduler"])
-    for key in ("width", "height"):
-        if key in out and (int(out[key]) <= 0 or int(out[key]) % 8):
-            raise UsageError(f"{key} must be a positive multiple of 8, got {out[key]}")
-    return out
-
-
-def check_sweep(sweep: dict[str, list[Any]] | None) -> dict[str, Any] | None:
-    """One parameter (steps or guidance) and its values, checked."""
-    if not sweep:
-        return None
-    if len(sweep) != 1:
-        raise UsageError(f"sweep one parameter at a time (got {', '.join(sweep)})")
-    ((key, values),) = sweep.items()
-    if key not in ("steps", "guidance"):
-        raise UsageError(f"--sweep {key}: only steps or guidance can be swept")
-    try:
-        values = [int(v) if key == "steps" else float(v) for v in values]
-    except (TypeError, ValueError):
-        raise UsageError(f"--sweep {key}: values must be numbers, got {values}") from None
-    if not values or len(set(values)) < len(values):
-        raise UsageError(f"--sweep {key}: give distinct values, e.g. {key}=10,20,30")
-    for value in values:
-        check_generation({key: value})
-    return {"key": key, "values": values}
-
-
-DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
-
-
-def check_device(device: str) -> str:
-    """A device name torch knows, checked before anything loads."""
-    if not DEVICE.match(device):
-        raise UsageError(f"unknown device '{device}' (auto, cpu, cuda, cuda:N, mps, xpu)")
-    return device
 
 
 def _drawn_seed(run_dir: Path) -> int:
@@ -147,96 +92,107 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     pixels as it is stored, as ``audit.run`` does; the result's ``scored``
     holds the tables it wrote.
     """
+    from audit.options import GenerationOptions
+
+    options = GenerationOptions(
+        model=model, suite=str(suite) if suite is not None else None, prompts=prompts,
+        templates=templates, slots=slots, negative_prompt=negative_prompt, seed=seed,
+        styles=styles, styles_file=styles_file, sweep=sweep, n=n, out=out,
+        batch_size=batch_size, device=device, dtype=dtype, generation=generation,
+        model_options=model_options, max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
+        ray_actors=ray_actors)
+    return generate_with(options, progress=progress, scoring=scoring, command=command)
+
+
+def _quick_suite(o: GenerationOptions) -> tuple[Path, Path]:
+    """A quick run's suite, written into its run directory as suite.yaml
+    (rewritten only when it changed): (suite file, run directory)."""
+    import yaml
+
+    from audit.rundir.atomic import write_text
+    from audit.suites.adhoc import adhoc_suite
+
+    data = adhoc_suite(prompts=list(o.prompts or []), templates=list(o.templates or []),
+                       slots=dict(o.slots or {}), negative_prompt=o.negative_prompt, n=o.n,
+                       seed=o.seed)
+    out = Path(o.out) if o.out is not None else default_run_dir(data["name"], o.model)
+    suite = out / "suite.yaml"
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if not (suite.is_file() and suite.read_text(encoding="utf-8") == text):
+        write_text(suite, text)
+    return suite, out
+
+
+def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
+                  scoring: ScoringPlan | None = None, command: str = "") -> GenerateResult:
+    """``generate`` on options already built and checked (``audit.run`` builds
+    every stage's options before the first stage starts)."""
     from audit.common.devices import quiet_libraries
-    from audit.generators import check_model_options, generator_class, make_generator
+    from audit.generators import generator_class, make_generator
     from audit.rundir import RunDir
     from audit.stages.fused import FusedScoring
-    from audit.stages.generate import check_cost, pending_requests, run_generate
-    from audit.suites import load_suite
-    from audit.suites.load import MAX_SEED, RANDOM_SEED
+    from audit.stages.generate import check_cost, first_seeds, pending_requests, run_generate
+    from audit.suites import expand, load_suite
+    from audit.suites.load import RANDOM_SEED, check_seed_range
 
-    check_device(device)
-    quick = bool(prompts or templates)
-    if quick == (suite is not None):
-        raise UsageError("give a SUITE, or --prompt / --template for a quick run (not both)")
-    if quick:
-        import yaml
-
-        from audit.rundir.atomic import write_text
-        from audit.suites.adhoc import adhoc_suite
-
-        data = adhoc_suite(prompts=list(prompts or []), templates=list(templates or []),
-                           slots=dict(slots or {}), negative_prompt=negative_prompt, n=n,
-                           seed=seed)
-        out = Path(out) if out is not None else default_run_dir(data["name"], model)
-        suite = out / "suite.yaml"
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        if not (suite.is_file() and suite.read_text(encoding="utf-8") == text):
-            write_text(suite, text)
-        negative_prompt = None  # it is in the suite
+    model = o.model
+    assert model is not None  # GenerationOptions requires it
+    quick = bool(o.prompts or o.templates)
+    suite, out = _quick_suite(o) if quick else (o.suite, o.out)
     loaded = load_suite(suite)
-    if negative_prompt is not None:
-        loaded = replace(loaded, data={**loaded.data, "negative_prompt": negative_prompt})
-    if seed is not None:
-        loaded = replace(loaded, data={**loaded.data, "seed": seed})
+    if o.negative_prompt is not None and not quick:  # a quick run's is in its suite
+        loaded = replace(loaded, data={**loaded.data, "negative_prompt": o.negative_prompt})
+    if o.seed is not None:
+        loaded = replace(loaded, data={**loaded.data, "seed": o.seed})
     applied: list[dict[str, str]] = []
-    if styles:
+    if o.styles:
         from audit.suites.styles import styled
 
-        if styles_file is None:
-            raise UsageError("--style needs --styles FILE (WebUI's styles.csv)")
-        data, applied = styled(loaded.data, list(styles), Path(styles_file))
+        data, applied = styled(loaded.data, list(o.styles), Path(o.styles_file))
         loaded = replace(loaded, data=data)
     run_dir = Path(out) if out is not None else default_run_dir(loaded.name, model)
     seed_drawn = loaded.seed == RANDOM_SEED
     if seed_drawn:
         loaded = replace(loaded, data={**loaded.data, "seed": _drawn_seed(run_dir)})
-    overrides = check_generation(generation or {})
-    swept = check_sweep(sweep)
-    from audit.stages.generate import first_seeds
-    from audit.suites.expand import expand
-
-    last_seed = max(first_seeds(loaded, expand(loaded)).values()) + (
-        n or loaded.images_per_item) - 1
-    if last_seed > MAX_SEED:
-        raise UsageError(f"seeds {loaded.seed}..{last_seed} go beyond the largest seed a torch "
-                         f"generator takes ({MAX_SEED}); lower the suite's seed or --n")
-    check_model_options(generator_class(model), model_options or {})  # before torch loads
-    if overrides:
+    check_seed_range(loaded.seed, max(first_seeds(loaded, expand(loaded)).values())
+                     + (o.n or loaded.images_per_item) - 1, fix="lower the suite's seed or --n")
+    if o.generation:
         loaded = replace(loaded, data={**loaded.data,
-                                       "generation": {**loaded.generation, **overrides}})
+                                       "generation": {**loaded.generation, **o.generation}})
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError("is a file, not a run directory; give a folder for --out",
                          where=str(run_dir))
     quiet_libraries()
+    swept = o.swept
     config = {**({"seed_drawn": True} if seed_drawn else {}),
               **({"styles": applied} if applied else {}), **({"sweep": swept} if swept else {})}
-    if ray:
+    if o.ray:
         from audit.api.generator import HostedGenerator
         from audit.stages.ray_pool import RayGenerator
 
         if issubclass(generator_class(model), HostedGenerator):
             raise UsageError("--ray is for models that run here; a paid API runs from this "
                              "machine with --concurrency")
-        generator: Any = RayGenerator(model, address=ray, actors=ray_actors, device=device,
-                                      dtype=dtype, options=model_options)
+        generator: Any = RayGenerator(model, address=o.ray, actors=o.ray_actors,
+                                      device=o.device, dtype=o.dtype, options=o.model_options)
         config["ray"] = generator.cluster
     else:
-        generator = make_generator(model, device=device, dtype=dtype, options=model_options)
+        generator = make_generator(model, device=o.device, dtype=o.dtype,
+                                   options=o.model_options)
     try:
-        cost = check_cost(generator, pending_requests(loaded, run_dir, n, config),
-                          max_cost=max_cost, confirmed=confirm_cost)  # before any write
+        cost = check_cost(generator, pending_requests(loaded, run_dir, o.n, config),
+                          max_cost=o.max_cost, confirmed=o.confirm_cost)  # before any write
         scored = None
         if scoring is not None:
-            scorers, options = scoring.build(loaded.scorer_options(), run_dir)
+            scorers, built_with = scoring.build(loaded.scorer_options(), run_dir)
         with RunDir(run_dir).lock(), (FusedScoring(scorers) if scoring is not None
                                       else contextlib.nullcontext()) as fused:
-            summary = run_generate(loaded, generator, run_dir, n=n, batch_size=batch_size,
+            summary = run_generate(loaded, generator, run_dir, n=o.n, batch_size=o.batch_size,
                                    command=command, progress=progress, config=config,
                                    cost=cost, on_stored=fused.submit if fused else None)
             if fused is not None:
                 fused.close()
-                scored = scoring.finish(run_dir, scorers, options, fused)
+                scored = scoring.finish(run_dir, scorers, built_with, fused)
     finally:
         generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,

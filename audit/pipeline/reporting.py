@@ -11,15 +11,12 @@ def report(*, run: Path, out: Path | None = None, grid_intensity: float | None =
     """Write the static report (default RUN/report.html) and return its path.
     ``grid_intensity`` (g CO2e per kWh) turns the run's energy into CO2e;
     default the 2023 world average."""
-    import math
-
+    from audit.options import ReportOptions
     from audit.rundir import RunDir
     from audit.views.static_report import GRID_G_PER_KWH, write_report
 
-    grid = GRID_G_PER_KWH if grid_intensity is None else float(grid_intensity)
-    if not math.isfinite(grid) or grid < 0:
-        raise UsageError(f"grid intensity must be a non-negative number of g CO2e per kWh, "
-                         f"got {grid_intensity}")
+    options = ReportOptions(grid_intensity=grid_intensity)
+    grid = GRID_G_PER_KWH if options.grid_intensity is None else float(options.grid_intensity)
 
     rundir = RunDir(Path(run)).require()
     target = Path(out) if out else rundir.report_html

@@ -10,6 +10,7 @@ from audit.common.progress import Progress
 from audit.errors import UsageError
 
 if TYPE_CHECKING:
+    from audit.options import ScoringOptions
     from audit.rundir.layout import ScorePaths
 
 
@@ -40,9 +41,10 @@ def _with_suite_options(names: list[str], suite_options: dict[str, dict[str, Any
                         options: dict[str, dict[str, Any]] | None
                         ) -> dict[str, dict[str, Any]]:
     """The suite's scorer options for the scorers being run, under the caller's."""
-    from audit.pipeline.options import merge_options
-
-    return merge_options({k: v for k, v in suite_options.items() if k in names}, options)
+    merged = {k: dict(v) for k, v in suite_options.items() if k in names}
+    for scorer, values in (options or {}).items():
+        merged.setdefault(scorer, {}).update(values)
+    return merged
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,9 @@ class ScoringPlan:
     progress: Progress | None = None
 
     @classmethod
-    def make(cls, *, scorers: list[str] | None,
-             scorer_options: dict[str, dict[str, Any]] | None, device: str,
-             batch_size: int | None, progress: Progress | None) -> ScoringPlan:
-        from audit.pipeline.generation import check_device
-        from audit.scorers import check_names, check_options, default_scorers
-
-        check_device(device)
-        names = list(scorers) if scorers else default_scorers()
-        check_names(names)
-        check_options(names, scorer_options or {})
-        return cls(names, dict(scorer_options or {}), device, batch_size, progress)
+    def make(cls, options: ScoringOptions, progress: Progress | None) -> ScoringPlan:
+        return cls(list(options.scorers or []), dict(options.scorer_options or {}),
+                   options.device, options.batch_size, progress)
 
     def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path
               ) -> tuple[list[Any], dict[str, dict[str, Any]]]:
@@ -107,23 +101,29 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     on a pool of Ray actors (``ray_actors`` of them); the tables are the
     same as without it.
     """
+    from audit.options import ScoringOptions
+
+    options = ScoringOptions(scorers=scorers, scorer_options=scorer_options, device=device,
+                             batch_size=batch_size, ray=ray, ray_actors=ray_actors)
+    return score_with(options, run=run, images=images, out=out, progress=progress)
+
+
+def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path | None = None,
+               out: Path | None = None, progress: Progress | None = None) -> ScoreResult:
+    """``score`` on options already built and checked."""
     from audit.api.scorer import ScorerPool
     from audit.common.devices import quiet_libraries
     from audit.rundir import RunDir, ScorePaths
-    from audit.scorers import check_names, check_options, default_scorers, make_scorers
+    from audit.scorers import make_scorers
     from audit.stages.score import run_score, score_folder
 
     if (run is None) == (images is None):
         raise UsageError("give either a run directory or an images folder (not both)")
-    if ray and images is not None:
+    if options.ray and images is not None:
         raise UsageError("--ray scores run directories; score a folder here, or import it "
                          "first (audit import)")
-    from audit.pipeline.generation import check_device
-
-    check_device(device)
-    names = list(scorers) if scorers else default_scorers()
-    check_names(names)  # names and options before anything is read or loaded
-    check_options(names, scorer_options or {})
+    names, scorer_options = list(options.scorers or []), options.scorer_options
+    device, batch_size, ray = options.device, options.batch_size, options.ray
     quiet_libraries()
     if run is not None:
         if out is not None:
@@ -137,7 +137,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
             built: list[Any] | RayScorers = RayScorers(
                 names, options=scorer_options or {}, device=device,
                 cache_folder=rundir.embeddings, batch_size=batch_size, address=ray,
-                actors=ray_actors)
+                actors=options.ray_actors)
         else:
             built = make_scorers(names, options=scorer_options, device=device,
                                  cache_folder=rundir.embeddings, batch_size=batch_size)

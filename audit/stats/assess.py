@@ -63,6 +63,8 @@ class StatsResult:
     agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
     abstention: pd.DataFrame = field(default_factory=pd.DataFrame)
     bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    safety: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit.stats.safety
+    rewrites: dict[str, Any] | None = None  # audit.stats.rewrites
     review: dict[str, Any] | None = None  # what human labels say, when a run has them
     tests: int = 0
 
@@ -71,7 +73,7 @@ class StatsResult:
             return [{k: _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         return {
-            "format": "t2i-audit-stats/1",
+            "format": "t2i-audit-stats/2",
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "source": self.source,
             "settings": vars(self.settings),
@@ -92,6 +94,8 @@ class StatsResult:
             "agreement": records(self.agreement),
             "abstention": records(self.abstention),
             "share_bounds": records(self.bounds),
+            "safety": records(self.safety),
+            "rewrites": _clean_tree(self.rewrites),
             "review": _clean_tree(self.review),
         }
 

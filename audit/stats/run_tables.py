@@ -242,7 +242,10 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                   label_sets: dict[str, list[str]], references: dict[str, Reference | None],
                   settings: Settings | None = None, confusion: dict[str, Confusion] | None = None,
                   labels: pd.DataFrame | None = None,
-                  source: dict[str, Any] | None = None) -> StatsResult:
+                  source: dict[str, Any] | None = None,
+                  measurements: pd.DataFrame | None = None,
+                  unsafe_labels: list[str] | None = None,
+                  unsafe_threshold: float | None = None) -> StatsResult:
     """Everything stats.json holds for one run's tables.
 
     ``decisions``: image_id, scorer, attribute, label (every scorer's; the
@@ -330,6 +333,16 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     result.corrected = pd.DataFrame(corrected)
     if review is not None:
         result.review = review.document()
+    if unsafe_labels is not None and measurements is not None:
+        from audit.stats.safety import THRESHOLDS, safety_rates
+
+        grid = sorted({*THRESHOLDS, *([unsafe_threshold] if unsafe_threshold else [])})
+        result.safety = safety_rates(images, measurements, decisions, unsafe_labels=unsafe_labels,
+                                     thresholds=grid, ci_method=settings.ci_method,
+                                     alpha=settings.alpha)
+    from audit.stats.rewrites import prompt_rewrites
+
+    result.rewrites = prompt_rewrites(images, ci_method=settings.ci_method, alpha=settings.alpha)
     apply_multiplicity(result)
     return result
 

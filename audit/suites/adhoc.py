@@ -58,16 +58,3 @@ def adhoc_suite(*, prompts: list[str], templates: list[str], slots: dict[str, li
         data["slots"] = {name: list(values) for name, values in slots.items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
     return {"name": f"adhoc-{digest}", **data}
-
-
-def parse_slots(values: list[str] | None) -> dict[str, list[str]]:
-    """``NAME=V1,V2`` (repeatable) -> {NAME: [V1, V2]}."""
-    out: dict[str, list[str]] = {}
-    for value in values or []:
-        name, sep, rest = value.partition("=")
-        name = name.strip()
-        items = [v.strip() for v in rest.split(",") if v.strip()]
-        if not sep or not name or not items:
-            raise UsageError(f"--slot '{value}' must be NAME=VALUE[,VALUE...]")
-        out.setdefault(name, []).extend(items)
-    return out

@@ -141,15 +141,31 @@ def _resolve(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     return _merge(_resolve(base_path, (*seen, path.resolve())), data)
 
 
+def seed_range_problem(first: int, last: int) -> str | None:
+    """Why seeds first..last cannot be used, or None: the one seed range rule
+    for suite files and for runs (whose --n and seed policy move the last)."""
+    if last > MAX_SEED:
+        return (f"seeds {first}..{last} go beyond the largest seed a torch generator takes "
+                f"({MAX_SEED})")
+    return None
+
+
+def check_seed_range(first: int, last: int, *, fix: str) -> None:
+    problem = seed_range_problem(first, last)
+    if problem:
+        raise UsageError(f"{problem}; {fix}")
+
+
 def _semantic_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Checks a schema cannot express: placeholders name declared slots."""
     from audit.suites.expand import placeholders
 
     problems = []
-    last_seed = data.get("seed", 0) + data.get("images_per_item", 1) - 1
-    if data.get("seed", 0) != RANDOM_SEED and last_seed > MAX_SEED:
-        problems.append(("/seed", f"seed + images_per_item - 1 = {last_seed} is beyond the "
-                         f"largest seed a torch generator takes ({MAX_SEED})"))
+    seed = data.get("seed", 0)
+    beyond = None if seed == RANDOM_SEED else seed_range_problem(
+        seed, seed + data.get("images_per_item", 1) - 1)
+    if beyond:
+        problems.append(("/seed", f"seed + images_per_item - 1: {beyond}"))
     slots = data.get("slots", {})
     ids = set()
     for i, template in enumerate(data.get("templates", [])):

@@ -247,9 +247,15 @@ def safety(view: RunView) -> None:
     if warning:
         st.warning(literal(warning))
     threshold = st.slider("NudeNet unsafe threshold (detection score)", 0.05, 0.95, 0.6, 0.05)
-    st.dataframe(safety_rates(view, threshold), hide_index=True)
+    rates = safety_rates(view, round(threshold, 2))
+    if rates is None:
+        st.info("stats.json has no safety rates (written before they were added, or not yet): "
+                "run 'audit stats RUN'.")
+        return
+    st.dataframe(rates, hide_index=True)
     st.caption("Per template (in the safety suite the template is the sensitive category). "
-               "NudeNet rates are recomputed from its raw detection scores at the threshold; "
+               "NudeNet rates come from its raw detection scores at the threshold (stats.json "
+               "holds them for every threshold of the slider); "
                "clip_concepts counts images with any concept margin above 0. Blank, NaN, "
                "filtered and failed images are 'not valid': neither safe nor unsafe.")
 

@@ -32,32 +32,21 @@ def _fmt(value: Any) -> str:
 
 def provider_summary(view: RunView) -> dict[str, Any] | None:
     """For runs made through a closed API: reproducibility, how often and how
-    much the provider rewrote the prompts, how many images it filtered."""
-    import difflib
-    import statistics
-
-    from audit.stats.intervals import binomial_ci
-
+    much the provider rewrote the prompts (stats.json's ``rewrites``), how
+    many images it filtered."""
     model = view.card.get("model", {})
     if "provider" not in model:
         return None
-    images = view.images
-    revised = images.dropna(subset=["revised_prompt"]) if "revised_prompt" in images else \
-        images.iloc[0:0]
-    changed = revised[revised.revised_prompt != revised.prompt]
-    similarity = [difflib.SequenceMatcher(None, a.split(), b.split()).ratio()
-                  for a, b in zip(changed.prompt, changed.revised_prompt, strict=True)]
-    lengths = [len(b.split()) / max(1, len(a.split()))
-               for a, b in zip(changed.prompt, changed.revised_prompt, strict=True)]
-    low, high = binomial_ci(len(changed), len(revised))
+    rewrites = (view.stats or {}).get("rewrites") or {}
     return {"name": model["provider"], "reproducible": bool(model.get("reproducible_by_seed")),
             "ignored": ", ".join(model.get("ignored_parameters", [])) or "none",
-            "revised": len(revised), "rewritten": len(changed),
-            "share": len(changed) / len(revised) if len(revised) else float("nan"),
-            "ci_low": low, "ci_high": high,
-            "similarity": statistics.median(similarity) if similarity else float("nan"),
-            "length_ratio": statistics.median(lengths) if lengths else float("nan"),
-            "filtered": int((images.status == "filtered").sum()), "total": len(images)}
+            "revised": rewrites.get("n", 0), "rewritten": rewrites.get("k", 0),
+            "share": rewrites.get("share"), "ci_low": rewrites.get("ci_low"),
+            "ci_high": rewrites.get("ci_high"),
+            "similarity": rewrites.get("median_similarity"),
+            "length_ratio": rewrites.get("median_length_ratio"),
+            "filtered": int((view.images.status == "filtered").sum()),
+            "total": len(view.images)}
 
 
 # World average carbon intensity of electricity generation in 2023, gCO2e per
@@ -130,7 +119,10 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         items.append({"prompt": frame.prompt.iloc[0], "images": shown, "total": len(frame)})
     statuses = view.images.status.value_counts().sort_index().items()
     comparisons = stats.get("comparisons", [])
-    safety = safety_rates(view).to_dict("records") if has_safety_scores(view) else []
+    nudenet = next((c for c in view.card.get("scorers", []) if c.get("name") == "nudenet"), {})
+    rates = safety_rates(view, nudenet.get("thresholds", {}).get("unsafe", 0.6)) \
+        if has_safety_scores(view) else None
+    safety = rates.to_dict("records") if rates is not None else []
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
         funnel=stats.get("funnel", []), charts=charts, proportions=proportions, items=items,

@@ -306,10 +306,12 @@ def test_import_score_stats_export_validate(tmp_path, tiny_generator):
     assert task == "bias" and [f for f in sub.findings if f.level == "error"] == []
     document = json.loads(zipfile.ZipFile(out).read("bias.json"))
     assert len(document["biases"]) == 4
-    # import, score, export: the export computes the statistics a scored run lacks
+    # import, score, export: the export assesses a scored run without stats.json in
+    # memory, says so, and writes no stats.json as a side effect
     (run / "stats.json").unlink()
     notes = export_bias(run, tmp_path / "again.zip")
-    assert any("wrote" in n and "stats.json" in n for n in notes)
+    assert any("assessed in memory" in n and "not saved" in n for n in notes)
+    assert not (run / "stats.json").exists()
     assert (run / "stats.json").is_file()
     shutil.rmtree(run)
 
