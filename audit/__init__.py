@@ -12,8 +12,10 @@ run one stage each; ``audit.calibrate`` fits CLIP's abstention on labelled
 images; ``audit.import_images`` makes a run of images made elsewhere;
 ``audit.export`` and ``audit.validate`` write and check the course
 assignment's zips; ``audit.probes`` lists and checks suites and
-``audit.plan`` sizes an audit; ``audit.compare`` pairs two runs
-image by image.
+``audit.plan`` sizes an audit; ``audit.labels`` reads and adds human
+labels; ``audit.compare`` pairs two runs
+image by image; ``audit.demo`` audits the bundled toy model against
+its known truth.
 Importing this package stays cheap (no torch, no diffusers): the functions
 load on first use.
 """
@@ -23,8 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "calibrate", "compare", "export", "generate", "import_images", "plan",
-           "probes", "report", "run", "score", "validate"]
+__all__ = ["assess", "calibrate", "compare", "demo", "export", "generate", "import_images",
+           "labels", "plan", "probes", "report", "run", "score", "validate"]
 
 
 def __dir__() -> list[str]:

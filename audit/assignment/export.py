@@ -20,6 +20,7 @@ from audit.errors import InvalidInput, UsageError
 from audit.generators.loading import ALIASES
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_bytes
+from audit.rundir.card import RunCard
 
 WORDS = {"gender_presentation": "perceived gender presentation",
          "skin_tone_group": "perceived skin tone", "monk_tone": "Monk skin tone (colorimetry)",
@@ -55,8 +56,8 @@ class BiasFinding:
     category: str
 
 
-def course_model_name(card: dict[str, Any], allow_any_model: bool) -> str:
-    model = card.get("model", {}).get("id", "")
+def course_model_name(card: RunCard, allow_any_model: bool) -> str:
+    model = card.model_id or ""
     if model in MODELS:
         return model
     for alias, hub_id in ALIASES.items():
@@ -139,7 +140,7 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         stats = assess(run=Path(run_dir), write=False).document
         notes.append(f"no {stats_path}: assessed in memory with default settings and not "
                      "saved ('audit stats RUN' writes it, with other settings if you like)")
-    model = run.read_card().get("model", {}).get("id", "the model")
+    model = run.card().model_id or "the model"
     images = run.read_images()
     findings = findings or choose_findings(stats)
     if len(findings) != 4:
@@ -180,7 +181,7 @@ def bias_drafts(run_dir: Path, findings: list[BiasFinding]) -> list[tuple[str, s
     """(description, harm) as export_bias would draft them, for editing."""
     run = RunDir(run_dir).require()
     stats = run.read_stats() or {"proportions": []}
-    model = run.read_card().get("model", {}).get("id", "the model")
+    model = run.card().model_id or "the model"
     images = run.read_images()
     lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
     drafts = []
@@ -213,7 +214,7 @@ def export_pairs(task: str, run_dir: Path, selection: Path | dict[str, Any], out
                            where=f"{selection} /pairs")
     run = RunDir(run_dir).require()
     images = run.read_images().set_index("image_id")
-    model = course_model_name(run.read_card(), allow_any_model) if task != "movie-poster" \
+    model = course_model_name(run.card(), allow_any_model) if task != "movie-poster" \
         else None
     pairs, files = [], {}
     for index, entry in enumerate(spec["pairs"]):

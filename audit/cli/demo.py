@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,41 +30,14 @@ def demo(
     import audit
     from audit.cli.generate import print_generated
     from audit.cli.progress import Reporter
-    from audit.toyworld.model import WEIGHTS, weights_sources
-    from audit.toyworld.train import data_shares
 
-    folder = weights or WEIGHTS
-    if not (folder / "training.json").is_file():
-        from audit.errors import UsageError
-
-        raise UsageError(f"{folder}: not a toy-world weights folder (no training.json)")
-    model, clip = weights_sources(weights)
     with Reporter("audit demo") as reporter:
-        result = audit.run(suite="toyworld", model=model, n=n, out=out, scorers=["clip"],
-                           scorer_options={"clip": {"model": "toyworld-clip",
-                                                    "pretrained": clip}},
-                           progress={"generate": reporter.stage("generating toyworld images"),
-                                     "score": reporter.stage("scoring with the toy CLIP")},
-                           command="audit demo")
-    print_generated(result.generated)
-    training = json.loads((folder / "training.json").read_text())
-    data = data_shares(training["preset"]["images_per_occupation"], training["seed"])
-    terms, amplification = separated(result.run_dir, data)
-    print_separated(terms, amplification)
-    console.print(f"Report: {result.report}", markup=False)
-
-
-def separated(run: Path, data: dict[tuple[str, str, str], float]) -> tuple[Any, dict]:
-    """The run read by the pixel readers, split into generator, off-class,
-    classifier and unreadable terms per cell, and the directional bias
-    amplification per attribute."""
-    from audit.rundir import RunDir
-    from audit.toyworld.ground_truth import bias_amplification, read_run, separated_terms
-
-    readings = read_run(run)
-    decisions = RunDir(run).read_scores().decisions
-    clip = decisions[decisions.scorer == "clip"][["image_id", "attribute", "label"]]
-    return separated_terms(readings, clip, data), bias_amplification(readings, data)
+        result = audit.demo(n=n, out=out, weights=weights, progress={
+            "generate": reporter.stage("generating toyworld images"),
+            "score": reporter.stage("scoring with the toy CLIP")})
+    print_generated(result.run.generated)
+    print_separated(result.terms, result.amplification)
+    console.print(f"Report: {result.run.report}", markup=False)
 
 
 def print_separated(terms: Any, amplification: dict[str, dict[str, Any]]) -> None:

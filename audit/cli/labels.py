@@ -24,10 +24,9 @@ def import_(
 
     Example: audit labels import runs/occupations__SDXL my-labels.csv
     """
-    from audit.review.labels import import_labels
-    from audit.rundir import RunDir
+    import audit
 
-    added = import_labels(RunDir(run).require(), file, reviewer=reviewer)
+    added = audit.labels(run=run, add=file, reviewer=reviewer).added
     replaced = int(added.replaces.notna().sum())
     console.print(f"imported {len(added)} labels from {file.name} "
                   f"({added.image_id.nunique()} images, {replaced} replacing a reviewer's "
@@ -46,7 +45,7 @@ def export(
 
     Example: audit labels export runs/occupations__SDXL -o labels.csv
     """
-    from audit.review.labels import export_labels, write_csv
-    from audit.rundir import RunDir
+    import audit
+    from audit.cli.render import write_csv
 
-    write_csv(export_labels(RunDir(run).require(), history=history), out)
+    write_csv(audit.labels(run=run, history=history).table, out)

@@ -9,6 +9,7 @@ with an ellipsis: a cut number is a wrong number.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich import box
@@ -147,3 +148,15 @@ def print_findings(document: dict[str, Any], console: Console, *, limit: int = 1
                   f"{len(document['comparisons'])} comparisons; {method['tests']} test(s), "
                   f"p-values adjusted by {method['method']}. Labels are perceived "
                   "attributes, not identities.", markup=False)
+
+
+def write_csv(frame: Any, out: Path | None) -> None:
+    """A table as CSV to ``out`` (atomically) or to stdout."""
+    import sys
+
+    if out is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    from audit.rundir.atomic import write_text
+
+    write_text(out, frame.to_csv(index=False))

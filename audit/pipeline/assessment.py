@@ -13,6 +13,7 @@ from audit.errors import UsageError
 
 if TYPE_CHECKING:
     from audit.options import StatsOptions
+    from audit.rundir.card import RunCard
     from audit.stats.assess import StatsResult
 
 
@@ -32,14 +33,13 @@ class AssessResult:
         return self.result.comparisons
 
 
-def _label_sets(card: dict[str, Any], decisions: pd.DataFrame,
+def _label_sets(card: RunCard, decisions: pd.DataFrame,
                 answers: dict[str, str]) -> dict[str, list[str]]:
     """Confident labels per attribute from the answering scorer's card (so
     unseen categories count as 0), else the labels that occur."""
-    cards = {c.get("name"): c for c in card.get("scorers", [])}
     sets = {}
     for attribute, scorer in answers.items():
-        labels = cards.get(scorer, {}).get("labels", {}).get(attribute)
+        labels = (card.scorer(scorer) or {}).get("labels", {}).get(attribute)
         if labels is None:
             labels = sorted(decisions[decisions.attribute == attribute].label.unique())
         sets[attribute] = [label for label in labels if label not in ABSTAIN]
@@ -60,20 +60,19 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     from audit.user_tables import read_confusion
 
     rundir = RunDir(Path(run)).require()
-    card = rundir.read_card()
+    card = rundir.card()
     images = rundir.read_images()
     tables = rundir.read_scores()
     decisions = tables.decisions[["image_id", "scorer", "attribute", "label"]]
-    suite = card.get("suite", {})
-    chosen = resolve_answers(decisions, requested={**suite.get("answers", {}), **(answers or {})},
+    suite = card.suite
+    chosen = resolve_answers(decisions, requested={**suite.answers, **(answers or {})},
                              defaults=default_answers(), where=str(rundir.scores.decisions))
-    reference_name = suite.get("reference")
-    attributes = suite.get("attributes") or sorted(chosen)
+    reference_name = suite.reference
+    attributes = suite.attributes or sorted(chosen)
     references = {a: named_reference(reference_name, a) if reference_name else None
                   for a in attributes}
-    scorers = {c.get("name"): c for c in card.get("scorers", [])}
-    safety = "nudenet" in scorers or "clip_concepts" in scorers
-    nudenet = scorers.get("nudenet", {}).get("thresholds", {})
+    safety = card.scorer("nudenet") is not None or card.scorer("clip_concepts") is not None
+    nudenet = (card.scorer("nudenet") or {}).get("thresholds", {})
     return assess_tables(
         measurements=tables.measurements if safety else None,
         unsafe_labels=nudenet.get("unsafe_labels", []) if safety else None,
@@ -85,8 +84,8 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
                    for attribute, spec in read_confusion(confusion).items()}
         if confusion is not None else None,
         labels=current_labels(rundir.read_labels()) if use_labels else None,
-        source={"kind": "run", "run": str(rundir.root), "suite": suite.get("name"),
-                "suite_version": suite.get("version"), "model": card.get("model", {}).get("id"),
+        source={"kind": "run", "run": str(rundir.root), "suite": suite.name,
+                "suite_version": suite.version, "model": card.model_id,
                 "reference": reference_name})
 
 

@@ -27,8 +27,8 @@ def _confident(run: Path, answers: dict[str, str] | None) -> tuple[pd.DataFrame,
 
     rundir = RunDir(Path(run)).require()
     decisions = rundir.read_scores().decisions
-    suite = rundir.read_card().get("suite", {})
-    picked = resolve_answers(decisions, requested={**suite.get("answers", {}), **(answers or {})},
+    picked = resolve_answers(decisions, requested={**rundir.card().suite.answers,
+                                                   **(answers or {})},
                              defaults=default_answers(), where=str(rundir.scores.decisions))
     labels = chosen(decisions, picked)
     labels = labels[~labels.label.isin(ABSTAIN)]

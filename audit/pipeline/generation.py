@@ -50,7 +50,7 @@ def _drawn_seed(run_dir: Path) -> int:
 
     run = RunDir(run_dir)
     if run.exists():
-        config = run.read_card().get("config", {})
+        config = run.card().config
         if config.get("seed_drawn"):
             return int(config["seed"])
     return secrets.randbelow(2**32)

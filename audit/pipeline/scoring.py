@@ -95,8 +95,9 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     """Score a run directory (``run``) or any folder of images (``images``
     with ``out``: the decision table's path; the other tables go beside it).
 
-    ``scorers`` defaults to clip, skin_tone, clip_concepts and nudenet (when
-    installed); ``scorer_options`` maps a scorer name to its options, e.g.
+    ``scorers`` defaults to clip, skin_tone, clip_concepts, and
+    face_attributes and nudenet when their extras are installed;
+    ``scorer_options`` maps a scorer name to its options, e.g.
     ``{"clip": {"model": "toyworld-clip"}}``. ``ray`` (a run only) scores
     on a pool of Ray actors (``ray_actors`` of them); the tables are the
     same as without it.
@@ -129,7 +130,7 @@ def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path
         if out is not None:
             raise UsageError("out goes with images; a run's scores go to RUN/scores/")
         rundir = RunDir(Path(run)).require()
-        suite_options = rundir.read_card().get("suite", {}).get("scorer_options") or {}
+        suite_options = rundir.card().suite.scorer_options
         scorer_options = _with_suite_options(names, suite_options, scorer_options)
         if ray:
             from audit.stages.ray_pool import RayScorers

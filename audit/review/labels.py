@@ -7,33 +7,32 @@ refused, so every label can enter a confusion matrix.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from audit.errors import InvalidInput
 from audit.rundir import RunDir
+from audit.rundir.card import RunCard
 from audit.rundir.labels import current_labels
 
 CSV_COLUMNS = ["image_id", "attribute", "label"]
 MAX_FIELD = 200  # characters; longer is not a label or an image id
 
 
-def label_choices(card: dict[str, Any], attribute: str) -> list[str]:
+def label_choices(card: RunCard, attribute: str) -> list[str]:
     """Labels a reviewer may give: every scorer's declared labels for the
     attribute (in the run's scorer order), plus ``unclear``."""
     declared: list[str] = []
-    for scorer in card.get("scorers", []):
+    for scorer in card.scorers:
         declared += scorer.get("labels", {}).get(attribute, [])
     return list(dict.fromkeys([*declared, "unclear"])) if declared else []
 
 
-def check_label(card: dict[str, Any], attribute: str, label: str) -> None:
+def check_label(card: RunCard, attribute: str, label: str) -> None:
     choices = label_choices(card, attribute)
     if not choices:
-        known = sorted({a for s in card.get("scorers", []) for a in s.get("labels", {})})
+        known = sorted({a for s in card.scorers for a in s.get("labels", {})})
         raise InvalidInput(f"field attribute: '{attribute[:MAX_FIELD]}' is not scored in this "
                            f"run (scored: {', '.join(known) or 'none'})")
     if label not in choices:
@@ -44,7 +43,7 @@ def check_label(card: dict[str, Any], attribute: str, label: str) -> None:
 def add_label(run: RunDir, *, image_id: str, attribute: str, label: str,
               reviewer: str = "", source: str = "viewer") -> None:
     """One label, checked, appended (the viewer's Relabel form)."""
-    card = run.read_card()
+    card = run.card()
     check_label(card, attribute, label)
     if image_id not in set(run.read_images().image_id):
         raise InvalidInput(f"field image_id: '{image_id[:MAX_FIELD]}' is not an image of "
@@ -60,7 +59,7 @@ def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd
 
     frame = read_csv(path)
     require_columns(frame, CSV_COLUMNS, path)
-    card = run.read_card()
+    card = run.card()
     images = set(run.read_images().image_id)
     checked: set[tuple[str, str]] = set()
     rows = []
@@ -93,12 +92,3 @@ def export_labels(run: RunDir, *, history: bool = False) -> pd.DataFrame:
     """Current labels (each reviewer's latest), or every row with ``history``."""
     table = run.read_labels()
     return table if history else current_labels(table)
-
-
-def write_csv(frame: pd.DataFrame, out: Path | None) -> None:
-    if out is None:
-        frame.to_csv(sys.stdout, index=False)
-        return
-    from audit.rundir.atomic import write_text
-
-    write_text(out, frame.to_csv(index=False))

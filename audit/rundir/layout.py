@@ -23,10 +23,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.errors import InvalidInput, UsageError
 from audit.rundir.images_table import TABLE
+
+if TYPE_CHECKING:
+    from audit.rundir.card import RunCard
 from audit.rundir.runcard import RUN_JSON
 
 LOCK = ".lock"
@@ -161,9 +164,16 @@ class RunDir:
 
     # -- run.json ---------------------------------------------------------
     def read_card(self) -> dict[str, Any]:
+        """run.json as a mapping (for its writer); readers use ``card()``."""
         from audit.rundir.runcard import read_run
 
         return read_run(self.root)
+
+    def card(self) -> RunCard:
+        """run.json, typed."""
+        from audit.rundir.card import RunCard
+
+        return RunCard.from_dict(self.read_card())
 
     # -- images.parquet ---------------------------------------------------
     def read_images(self) -> Any:

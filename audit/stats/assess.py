@@ -1,6 +1,6 @@
 """Assemble proportions, tests, effects and corrected p-values into one result.
 
-Everything here is a function of count tables; ``audit.stats.runs`` turns a
+Everything here is a function of count tables; ``audit.stats.run_tables`` turns a
 run directory into such tables first.
 """
 

@@ -43,10 +43,10 @@ def run_paths() -> list[str]:
 def overview(view: RunView) -> None:
     card = view.card
     st.header("Overview")
-    st.markdown(f"**Suite** {literal(card['suite']['name'])} "
-                f"{literal(card['suite']['version'])} · **model** {literal(card['model']['id'])} "
-                f"({literal(card['model'].get('pipeline_class'))}, "
-                f"{literal(card['model'].get('dtype'))}) · started {literal(card.get('started'))}")
+    st.markdown(f"**Suite** {literal(card.suite.name)} "
+                f"{literal(card.suite.version)} · **model** {literal(card.model_id)} "
+                f"({literal(card.model.get('pipeline_class'))}, "
+                f"{literal(card.model.get('dtype'))}) · started {literal(card.started)}")
     for note in warnings_for(view):
         st.warning(literal(note))
     counts = view.images.status.value_counts().rename_axis("status").reset_index(name="images")

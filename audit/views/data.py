@@ -15,6 +15,7 @@ import pandas as pd
 
 from audit.rundir import RunDir
 from audit.rundir.atomic import atomic_path
+from audit.rundir.card import RunCard
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&\"'])")
 
@@ -41,8 +42,8 @@ class RunView:
         return RunDir(self.path)
 
     @cached_property
-    def card(self) -> dict[str, Any]:
-        return self.run.read_card()
+    def card(self) -> RunCard:
+        return self.run.card()
 
     @cached_property
     def images(self) -> pd.DataFrame:
@@ -62,7 +63,7 @@ class RunView:
 
     @property
     def name(self) -> str:
-        return f"{self.card['suite']['name']} · {self.card['model']['id']} ({self.path.name})"
+        return f"{self.card.suite.name} · {self.card.model_id} ({self.path.name})"
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -74,8 +75,8 @@ class RunView:
             from audit.data_files import default_answers
             from audit.stats.run_tables import resolve_answers
 
-            answers = resolve_answers(decisions, requested=self.card.get("suite", {}).get(
-                "answers", {}), defaults=default_answers(), where=str(self.path))
+            answers = resolve_answers(decisions, requested=self.card.suite.answers,
+                                      defaults=default_answers(), where=str(self.path))
         keep = decisions.scorer == decisions.attribute.map(answers)
         return decisions[keep][["image_id", "attribute", "scorer", "label"]]
 
@@ -83,8 +84,7 @@ class RunView:
     def audited(self) -> list[str]:
         """The attributes this run audits (the suite's, person gate excluded),
         in the suite's order; those decided when the suite names none."""
-        wanted = self.card.get("suite", {}).get("attributes") or sorted(
-            set(self.decisions.attribute))
+        wanted = self.card.suite.attributes or sorted(set(self.decisions.attribute))
         return [a for a in wanted if a != "person_present"]
 
     @cached_property
@@ -153,24 +153,24 @@ class RunView:
 def warnings_for(view: RunView) -> list[str]:
     """Things a reader should know before trusting the numbers."""
     notes = []
-    n = view.card.get("config", {}).get("n")
+    n = view.card.config.get("n")
     if n and n < 20:
         widths = [r["ci_high"] - r["ci_low"] for r in (view.stats or {}).get("proportions", [])
                   if r.get("ci_high") is not None and r.get("ci_low") is not None]
         spread = (f": the intervals in stats.json are up to {max(widths):.0%} wide"
                   if widths else ": intervals will be wide")
         notes.append(f"{n} images per prompt{spread}; see 'audit plan' for the n you need.")
-    if view.card.get("model", {}).get("source") == "builtin":
+    if view.card.model.get("source") == "builtin":
         notes.append("The model is a built-in random test pipeline: its images are noise.")
     if any(str(c.get("weights", "")).startswith("random")  # face_attributes: files -> sha256
-           for c in view.card.get("scorers", [])):
+           for c in view.card.scorers):
         notes.append("A scorer has random weights (tests only): its labels mean nothing.")
     if view.stats is None:
         notes.append("No stats.json yet: run 'audit stats RUN'.")
     concepts = concept_warning(view)
     if concepts:
         notes.append(concepts)
-    warning = view.card.get("suite", {}).get("content_warning")
+    warning = view.card.suite.content_warning
     if warning:
         notes.append(f"Content warning: {warning}")
     return notes
@@ -188,12 +188,11 @@ def has_safety_scores(view: RunView) -> bool:
 
 def concept_warning(view: RunView) -> str | None:
     """Concept margins from a CLIP that never saw real images mean nothing."""
-    for card in view.card.get("scorers", []):
-        if card.get("name") == "clip_concepts" and (
-                card.get("model") in TOY_CLIPS or card.get("pretrained") is None):
-            return (f"clip_concepts ran on {card.get('model')} "
-                    f"({'random weights' if card.get('pretrained') is None else 'a toy CLIP'}), "
-                    "which has never seen real unsafe content: its concept flags mean nothing.")
+    card = view.card.scorer("clip_concepts")
+    if card is not None and (card.get("model") in TOY_CLIPS or card.get("pretrained") is None):
+        return (f"clip_concepts ran on {card.get('model')} "
+                f"({'random weights' if card.get('pretrained') is None else 'a toy CLIP'}), "
+                "which has never seen real unsafe content: its concept flags mean nothing.")
     return None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from audit.common.energy import NO_GPU
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_text
+from audit.rundir.card import RunCard
 from audit.stats.assess import is_diagnostic
 from audit.views.charts import png_bytes, share_chart
 from audit.views.data import RunView, has_safety_scores, safety_rates, warnings_for
@@ -34,8 +35,8 @@ def provider_summary(view: RunView) -> dict[str, Any] | None:
     """For runs made through a closed API: reproducibility, how often and how
     much the provider rewrote the prompts (stats.json's ``rewrites``), how
     many images it filtered."""
-    model = view.card.get("model", {})
-    if "provider" not in model:
+    model = view.card.model
+    if not view.card.hosted:
         return None
     rewrites = (view.stats or {}).get("rewrites") or {}
     return {"name": model["provider"], "reproducible": bool(model.get("reproducible_by_seed")),
@@ -59,16 +60,16 @@ def _wh(joules: float | None) -> float | None:
     return None if joules is None else joules / 3600
 
 
-def energy_summary(card: dict[str, Any], grid: float) -> dict[str, Any] | None:
+def energy_summary(card: RunCard, grid: float) -> dict[str, Any] | None:
     """One row per invocation that generated or scored, as run.json recorded
     it (machines and sources may differ between invocations of one run),
     and Wh and gCO2e per image over all of them."""
     rows = []
-    for entry in card.get("history", []):
+    for entry in card.history:
         if entry.get("energy"):
             rows.append({"stage": "generate", "at": entry["started"], **entry["energy"]})
-    if (card.get("scored") or {}).get("energy"):
-        rows.append({"stage": "score", "at": card["scored"]["at"], **card["scored"]["energy"]})
+    if (card.scored or {}).get("energy"):
+        rows.append({"stage": "score", "at": card.scored["at"], **card.scored["energy"]})
     if not rows:
         return None
     images = sum(r["images"] for r in rows if r["stage"] == "generate")
@@ -119,7 +120,7 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         items.append({"prompt": frame.prompt.iloc[0], "images": shown, "total": len(frame)})
     statuses = view.images.status.value_counts().sort_index().items()
     comparisons = stats.get("comparisons", [])
-    nudenet = next((c for c in view.card.get("scorers", []) if c.get("name") == "nudenet"), {})
+    nudenet = view.card.scorer("nudenet") or {}
     rates = safety_rates(view, nudenet.get("thresholds", {}).get("unsafe", 0.6)) \
         if has_safety_scores(view) else None
     safety = rates.to_dict("records") if rates is not None else []
