@@ -84,6 +84,7 @@ def _declared_flags(*classes):
     ("score", (ScoringOptions,), {"--config", "--images", "--out", "-o"}),
     ("stats", (StatsOptions,), {"--counts", "--reference", "--attribute", "--json", "--csv",
                                 "--out", "-o"}),
+    ("report", (ReportOptions,), {"--out", "-o"}),
     ("run", (GenerationOptions, ScoringOptions, StatsOptions, ReportOptions),
      {"--config", "--score-after", "--stats-seed"}),
 ])

@@ -21,11 +21,6 @@ from audit.options import Alias, Spec, StageOptions, spec_of
 Renames = dict[str, tuple[str, tuple[str, ...]]]  # field -> (dest, flags)
 
 
-def dest(cls: type[StageOptions], name: str) -> str:
-    (f,) = [f for f in fields(cls) if f.name == name]  # type: ignore[arg-type]
-    return spec_of(f).config_key or f.name
-
-
 def _annotation(cli_type: Any, default: Any) -> Any:
     return cli_type if default is not None else cli_type | None
 
@@ -69,10 +64,11 @@ def _given(value: Any, spec: Spec) -> bool:
 def flags_layer(cls: type[StageOptions], values: dict[str, Any], *,
                 renames: Renames | None = None, running: list[str] | None = None
                 ) -> dict[str, Any]:
-    """The options given on the command line, as the stage's keywords.
-    Alias flags write into their mapping under the option's own flag
-    (``-M``, ``-S`` win over ``--revision``, ``--clip-model``); scorer aliases
-    apply to the scorers being run (``running``)."""
+    """The options given on the command line, as the stage's keywords. An
+    alias flag fills its key of a mapping unless the mapping's own flag set
+    it (``-M revision=`` wins over ``--revision``, ``-S clip.model=`` over
+    ``--clip-model``); scorer aliases apply to the scorers being run
+    (``running``)."""
     renames = renames or {}
     out: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+
+from audit.cli import options as cli_options
+from audit.options import ReportOptions
 
 console = Console()
 RUNS_ENV = "T2I_AUDIT_RUNS"
 
 
-def report(
-    run: Path = typer.Argument(..., help="Run directory."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="HTML file to write "
-                                    "(default RUN/report.html)."),
-    grid_intensity: float | None = typer.Option(
-        None, "--grid-intensity", help="Grid carbon intensity in g CO2e per kWh, to turn "
-        "the run's energy into CO2e (default 480, the 2023 world average)."),
-) -> None:
+def report(**values: Any) -> None:
     """Write one self-contained HTML report (inline charts and thumbnails, no
     scripts) for sharing.
 
@@ -31,8 +29,18 @@ def report(
     """
     import audit
 
-    console.print(f"wrote {audit.report(run=run, out=out, grid_intensity=grid_intensity)}",
-                  markup=False)
+    written = audit.report(run=values["run"], out=values["out"],
+                           **cli_options.flags_layer(ReportOptions, values))
+    console.print(f"wrote {written}", markup=False)
+
+
+report.__signature__, report.__annotations__ = cli_options.signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("run", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Path,
+                       default=typer.Argument(..., help="Run directory.")),
+     inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, annotation=Path | None,
+                       default=typer.Option(None, "--out", "-o", help="HTML file to write "
+                                            "(default RUN/report.html)."))],
+    cli_options.parameters(ReportOptions))
 
 
 def free_port() -> int:
