@@ -58,6 +58,11 @@ class Generator(ABC):
     # Backend-specific options (``-M KEY=VALUE`` / ``model_options={...}``):
     # key -> one-line help; passed to the constructor as keywords.
     options: ClassVar[dict[str, str]] = {}
+    # What a suite made on the command line (--prompt / --template) takes from
+    # this model where the user gave nothing: "generation" (size, steps,
+    # guidance, scheduler it was made for), and the "attributes", "reference"
+    # and "scorer_options" that fit it. Written into the run's suite.yaml.
+    suite_defaults: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GeneratedImage]: ...

@@ -26,6 +26,23 @@ def generation_keywords(values: dict[str, Any]) -> tuple[dict[str, Any], dict[st
 
 
 def print_generated(result: Any) -> None:
+    taken = result.model_defaults
+    if taken:
+        said = []
+        generation = taken.get("generation", {})
+        if {"width", "height"} <= set(generation):
+            said.append(f"{generation['width']}x{generation['height']}")
+        said += [f"{k} {generation[k]}" for k in ("steps", "guidance", "scheduler")
+                 if k in generation]
+        if taken.get("attributes"):
+            said.append("attributes " + ", ".join(taken["attributes"]))
+        if taken.get("reference"):
+            said.append(f"reference {taken['reference']}")
+        clip = taken.get("scorer_options", {}).get("clip", {}).get("model")
+        if clip:
+            said.append(f"CLIP {clip}")
+        console.print(f"quick run with {result.model}'s own settings: {'; '.join(said)} "
+                      "(flags such as --size or -S override them)", markup=False)
     print_table(console, ("status", "images"), sorted(result.statuses.items()))
     console.print(f"{result.run_dir}: {result.generated} generated, {result.skipped} already "
                   "done", markup=False)

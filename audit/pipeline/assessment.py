@@ -66,7 +66,8 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     decisions = tables.decisions[["image_id", "scorer", "attribute", "label"]]
     suite = card.suite
     chosen = resolve_answers(decisions, requested={**suite.answers, **(answers or {})},
-                             defaults=default_answers(), where=str(rundir.scores.decisions))
+                             defaults=default_answers(), where=str(rundir.scores.decisions),
+                             needed=suite.attributes or None)
     reference_name = suite.reference
     attributes = suite.attributes or sorted(chosen)
     references = {a: named_reference(reference_name, a) if reference_name else None

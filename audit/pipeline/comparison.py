@@ -27,9 +27,10 @@ def _confident(run: Path, answers: dict[str, str] | None) -> tuple[pd.DataFrame,
 
     rundir = RunDir(Path(run)).require()
     decisions = rundir.read_scores().decisions
-    picked = resolve_answers(decisions, requested={**rundir.card().suite.answers,
-                                                   **(answers or {})},
-                             defaults=default_answers(), where=str(rundir.scores.decisions))
+    suite = rundir.card().suite
+    picked = resolve_answers(decisions, requested={**suite.answers, **(answers or {})},
+                             defaults=default_answers(), where=str(rundir.scores.decisions),
+                             needed=suite.attributes or None)
     labels = chosen(decisions, picked)
     labels = labels[~labels.label.isin(ABSTAIN)]
     images = rundir.read_images()[["image_id", "item_id", "seed"]]

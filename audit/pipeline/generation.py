@@ -28,6 +28,8 @@ class GenerateResult:
     cost: dict[str, Any] | None = None  # paid backends: USD estimated before, spent after
     energy: dict[str, Any] | None = None  # this invocation's GPU and CPU joules, Wh per image
     scored: ScoreResult | None = None  # when scored while generating (``scoring``)
+    # what a quick run took from the model's own settings (Generator.suite_defaults)
+    model_defaults: dict[str, Any] | None = None
 
     def images(self) -> Any:
         """images.parquet as a DataFrame (one row per requested image)."""
@@ -109,12 +111,13 @@ def _quick_suite(o: GenerationOptions) -> tuple[Path, Path]:
     (rewritten only when it changed): (suite file, run directory)."""
     import yaml
 
+    from audit.generators import generator_class
     from audit.rundir.atomic import write_text
     from audit.suites.adhoc import adhoc_suite
 
     data = adhoc_suite(prompts=list(o.prompts or []), templates=list(o.templates or []),
                        slots=dict(o.slots or {}), negative_prompt=o.negative_prompt, n=o.n,
-                       seed=o.seed)
+                       seed=o.seed, defaults=generator_class(o.model).suite_defaults)
     out = Path(o.out) if o.out is not None else default_run_dir(data["name"], o.model)
     suite = out / "suite.yaml"
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -197,4 +200,18 @@ def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
         generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,
                           summary.generated, dict(summary.statuses), loaded.content_warning,
-                          summary.cost, summary.energy, scored)
+                          summary.cost, summary.energy, scored,
+                          _taken_from_model(o) if quick else None)
+
+
+def _taken_from_model(o: GenerationOptions) -> dict[str, Any] | None:
+    """The model's suite defaults a quick run used: those the caller did not
+    override."""
+    from audit.generators import generator_class
+
+    defaults = dict(generator_class(str(o.model)).suite_defaults)
+    generation = {k: v for k, v in defaults.get("generation", {}).items()
+                  if k not in (o.generation or {})}
+    taken = {**defaults, "generation": generation} if generation else {
+        k: v for k, v in defaults.items() if k != "generation"}
+    return taken or None

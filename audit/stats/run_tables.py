@@ -39,10 +39,13 @@ NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
 
 
 def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
-                    defaults: dict[str, str], where: str) -> dict[str, str]:
+                    defaults: dict[str, str], where: str,
+                    needed: list[str] | None = None) -> dict[str, str]:
     """Which scorer answers each attribute: the one requested (suite or
     caller), else the only scorer that decided it, else the default table's
-    choice. Several candidates and no rule is an error, not a coin flip."""
+    choice. Several candidates and no rule is an error, not a coin flip, for
+    an attribute in ``needed`` (default: every one); one not needed is left
+    out of the answers (it still counts in the agreement between scorers)."""
     answers: dict[str, str] = {}
     for attribute, frame in decisions.groupby("attribute", sort=True):
         names = sorted(set(frame.scorer))
@@ -52,6 +55,8 @@ def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
                 choice = names[0]
             elif defaults.get(attribute) in names:
                 choice = defaults[attribute]
+            elif needed is not None and attribute not in needed:
+                continue
             else:
                 raise UsageError(f"attribute '{attribute}' is decided by {', '.join(names)}; "
                                  f"say which answers it (suite 'answers: {{{attribute}: "

@@ -18,9 +18,13 @@ DEFAULT_N = 10
 
 
 def adhoc_suite(*, prompts: list[str], templates: list[str], slots: dict[str, list[str]],
-                negative_prompt: str | None, n: int | None, seed: int | None) -> dict[str, Any]:
+                negative_prompt: str | None, n: int | None, seed: int | None,
+                defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """The suite's data; its name carries a hash of the prompts, so two
-    different quick runs do not share a default run directory."""
+    different quick runs do not share a default run directory. ``defaults``
+    are the model's (``Generator.suite_defaults``): its generation settings,
+    attributes, reference and scorer options."""
+    defaults = defaults or {}
     entries = []
     for prompt in prompts:
         if placeholders(prompt):
@@ -50,11 +54,16 @@ def adhoc_suite(*, prompts: list[str], templates: list[str], slots: dict[str, li
         "images_per_item": n or DEFAULT_N,
         "seed": 0 if seed is None else seed,
         "negative_prompt": negative_prompt or "",
-        "generation": dict(DEFAULT_GENERATION),  # --steps, --size, ... override it
-        "attributes": ATTRIBUTES,
+        # --steps, --size, ... override it
+        "generation": {**DEFAULT_GENERATION, **defaults.get("generation", {})},
+        "attributes": list(defaults.get("attributes", ATTRIBUTES)),
         "templates": [{"id": i, "text": t} for i, t in zip(ids, entries, strict=True)],
     }
     if slots:
         data["slots"] = {name: list(values) for name, values in slots.items()}
+    if defaults.get("reference"):
+        data["reference"] = defaults["reference"]
+    if defaults.get("scorer_options"):
+        data["scorer_options"] = {k: dict(v) for k, v in defaults["scorer_options"].items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
     return {"name": f"adhoc-{digest}", **data}

@@ -4,7 +4,7 @@ the same diffusers code path as any local pipeline folder."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from audit.generators.diffusers_backend import DiffusersGenerator
 from audit.generators.loading import ModelSource, load_pipeline
@@ -24,6 +24,15 @@ class ToyworldGenerator(DiffusersGenerator):
     """SD-architecture pipeline trained on the toy world (see world.yaml)."""
 
     name = "toyworld"
+    # Made for 64 px: 512 px would be 64x the work for images it never learned.
+    suite_defaults: ClassVar[dict[str, Any]] = {
+        "generation": {"steps": 20, "guidance": 5.0, "width": 64, "height": 64,
+                       "scheduler": "default"},
+        "attributes": ["person_present", "presentation", "tone_group", "age_group"],
+        "reference": "toyworld",
+        "scorer_options": {"clip": {"model": "toyworld-clip"},
+                           "clip_concepts": {"model": "toyworld-clip"}},
+    }
 
     def __init__(self, model: str = "toyworld", **kwargs: Any) -> None:
         super().__init__(model, **kwargs)

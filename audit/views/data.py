@@ -76,7 +76,8 @@ class RunView:
             from audit.stats.run_tables import resolve_answers
 
             answers = resolve_answers(decisions, requested=self.card.suite.answers,
-                                      defaults=default_answers(), where=str(self.path))
+                                      defaults=default_answers(), where=str(self.path),
+                                      needed=self.card.suite.attributes or None)
         keep = decisions.scorer == decisions.attribute.map(answers)
         return decisions[keep][["image_id", "attribute", "scorer", "label"]]
 

@@ -132,3 +132,26 @@ def test_a_sweep_over_steps_makes_one_item_per_value_with_the_same_seeds(tmp_pat
         result = run_cli("generate", "--prompt", "x", "--sweep", bad, "--out",
                          str(tmp_path / "r"), *TINY)
         assert result.returncode == 2 and message in result.stderr, (bad, result.stderr)
+
+
+def test_a_quick_run_takes_the_models_own_settings_and_says_so(tmp_path):
+    """toyworld was made for 64 px with its own CLIP and a known truth: a quick
+    run on it needs no other flag, offline, and tests the world's attributes
+    against the world's shares. A flag still overrides a model default."""
+    run = tmp_path / "run"
+    result = run_cli("run", "--template", "a photo of {occupation|a}", "--slot",
+                     "occupation=nurse,ceo", "--model", "toyworld", "--n", "2",
+                     "--steps", "4", "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "quick run with toyworld's own settings: 64x64; guidance 5.0" in " ".join(
+        result.stdout.split())
+    card = json.loads((run / "run.json").read_text())
+    generation = card["config"]["generation"]
+    assert (generation["width"], generation["height"], generation["steps"]) == (64, 64, 4)
+    suite = yaml.safe_load((run / "suite.yaml").read_text())
+    assert suite["reference"] == "toyworld"
+    stats = json.loads((run / "stats.json").read_text())
+    tested = {(r["attribute"], r["reference"] is not None) for r in stats["proportions"]}
+    assert {("presentation", True), ("tone_group", True), ("age_group", True)} <= tested
+    clip = next(c for c in card["scorers"] if c["name"] == "clip")
+    assert clip["model"] == "toyworld-clip"

@@ -259,3 +259,22 @@ def test_a_malformed_confusion_file_is_one_line(run_dir, tmp_path, spec, message
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert f"{path} /attributes/gender_presentation: {message}" in line
+
+
+def test_an_ambiguous_attribute_stops_only_when_the_audit_needs_it():
+    import pandas as pd
+    import pytest
+
+    from audit.errors import UsageError
+    from audit.stats.run_tables import resolve_answers
+
+    decisions = pd.DataFrame({"image_id": ["a", "a", "a"],
+                              "scorer": ["face_attributes", "nudenet", "clip"],
+                              "attribute": ["gender_presentation", "gender_presentation",
+                                            "presentation"],
+                              "label": ["female", "male", "A"]})
+    kept = resolve_answers(decisions, requested={}, defaults={}, where="d",
+                           needed=["presentation"])
+    assert kept == {"presentation": "clip"}
+    with pytest.raises(UsageError, match="decided by face_attributes, nudenet"):
+        resolve_answers(decisions, requested={}, defaults={}, where="d")
