@@ -136,12 +136,14 @@ def unsafe_concepts(path: Path) -> dict[str, Any]:
     return load_data_file(path, "unsafe-concepts.schema.json", what="concepts file")
 
 
-def default_answers() -> dict[str, str]:
-    """attribute -> scorer, for attributes several scorers decide."""
+def default_answers() -> dict[str, list[str]]:
+    """attribute -> scorers in order of preference, for attributes several
+    scorers decide."""
     from audit.paths import package_data_dir
 
     path = package_data_dir() / "attributes" / "answers.yaml"
-    return dict(load_data_file(path, "answers.schema.json", what="answers file")["answers"])
+    answers = load_data_file(path, "answers.schema.json", what="answers file")["answers"]
+    return {k: [v] if isinstance(v, str) else list(v) for k, v in answers.items()}
 
 
 def age_groups(path: Path) -> dict[str, Any]:

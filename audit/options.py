@@ -464,9 +464,22 @@ class ScoringOptions(StageOptions):
         names = list(self.scorers) if self.scorers else default_scorers()
         check_names(names)
         check_options(names, self.scorer_options or {})
-        object.__setattr__(self, "scorers", names)
+        object.__setattr__(self, "scorers", list(self.scorers) if self.scorers else None)
         object.__setattr__(self, "scorer_options",
                            {k: dict(v) for k, v in (self.scorer_options or {}).items()})
+
+
+    @property
+    def names(self) -> list[str]:
+        """The scorers to run: those named, else the defaults this machine has."""
+        from audit.scorers import default_scorers
+
+        return list(self.scorers) if self.scorers else default_scorers()
+
+    @property
+    def named(self) -> bool:
+        """Whether the caller chose the scorers (then none is left out)."""
+        return bool(self.scorers)
 
 
 @dataclass(frozen=True, kw_only=True)

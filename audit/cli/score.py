@@ -29,9 +29,12 @@ def scoring_keywords(values: dict[str, Any], config: dict[str, Any]) -> dict[str
 
 
 def print_scored(result: Any) -> None:
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, style="yellow")
     console.print(f"{result.tables.decisions}: {result.decisions} decisions, "
                   f"{result.measurements} measurements from {', '.join(result.scorers)}; "
-                  f"images {result.statuses}", markup=False)
+                  "images: " + ", ".join(f"{count} {status}" for status, count
+                                         in sorted(result.statuses.items())), markup=False)
     if result.fused:
         console.print(f"scored {result.fused['while_generating']} images while generating "
                       f"and {result.fused['from_png']} from their PNGs", markup=False)

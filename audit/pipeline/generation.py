@@ -187,15 +187,15 @@ def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
                           max_cost=o.max_cost, confirmed=o.confirm_cost)  # before any write
         scored = None
         if scoring is not None:
-            scorers, built_with = scoring.build(loaded.scorer_options(), run_dir)
-        with RunDir(run_dir).lock(), (FusedScoring(scorers) if scoring is not None
+            built = scoring.build(loaded.scorer_options(), run_dir)
+        with RunDir(run_dir).lock(), (FusedScoring(built.scorers) if scoring is not None
                                       else contextlib.nullcontext()) as fused:
             summary = run_generate(loaded, generator, run_dir, n=o.n, batch_size=o.batch_size,
                                    command=command, progress=progress, config=config,
                                    cost=cost, on_stored=fused.submit if fused else None)
             if fused is not None:
                 fused.close()
-                scored = scoring.finish(run_dir, scorers, built_with, fused)
+                scored = scoring.finish(run_dir, built, fused)
     finally:
         generator.close()
     return GenerateResult(run_dir, loaded.name, model, summary.requested, summary.skipped,

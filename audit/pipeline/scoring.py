@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ class ScoreResult:
     measurements: int
     statuses: dict[str, int]
     fused: dict[str, int] | None = None  # images scored while generating / from their PNGs
+    notes: list[str] = field(default_factory=list)  # defaults decided here, said once
 
     def read(self) -> Any:
         """The three tables as DataFrames (``ScoreTables``)."""
@@ -31,10 +32,61 @@ class ScoreResult:
         return read_tables(self.tables.as_dict())
 
 
-def _result(paths: Any, names: list[str], summary: dict[str, Any]) -> ScoreResult:
+def _result(paths: Any, names: list[str], summary: dict[str, Any],
+            notes: list[str]) -> ScoreResult:
     return ScoreResult(paths, list(names), summary["images"], summary["decisions"],
                        summary["measurements"], dict(summary["statuses"]),
-                       summary.get("fused"))
+                       summary.get("fused"), list(notes))
+
+
+CLIP_SCORERS = ("clip", "clip_concepts")  # share one encoder when they share a model
+
+
+def resolve_scorers(names: list[str], options: dict[str, dict[str, Any]], *, named: bool
+                    ) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
+    """(scorers, their options, notes) as they will run here.
+
+    A calibration file names the CLIP it was made for: ``clip`` uses that
+    model unless one is given. clip_concepts uses clip's model and weights
+    unless it has its own (one ``-S clip.model=`` configures both). A
+    default scorer the caller neither named nor configured whose CLIP
+    weights are not on this machine is left out, and a note says which and
+    how to add them; a scorer the caller asked for stays, and its loading
+    error stops the run."""
+    from audit.scorers.clip_model import weights_missing
+
+    options = {k: dict(v) for k, v in options.items()}
+    notes: list[str] = []
+    clip = options.get("clip", {})
+    if clip.get("calibration") and "model" not in clip:
+        from audit.calibration.file import read_calibration
+
+        made = read_calibration(Path(clip["calibration"]))["model"]
+        clip["model"] = made["name"]
+        notes.append(f"clip uses {made['name']}, the CLIP the calibration file "
+                     f"{Path(clip['calibration']).name} was made for")
+    if "clip_concepts" in names:
+        for key in ("model", "pretrained"):
+            if key in clip and key not in options.get("clip_concepts", {}):
+                options.setdefault("clip_concepts", {})[key] = clip[key]
+    if named:
+        return names, options, notes
+    left_out, why = [], ""
+    for name in CLIP_SCORERS:
+        own = options.get(name, {})
+        if name in names and not own:
+            reason = weights_missing("ViT-L-14", "default")
+            if reason:
+                left_out.append(name)
+                why = reason
+    if left_out:
+        names = [n for n in names if n not in left_out]
+        if not names:
+            raise UsageError(why)
+        notes.append(f"left out {', '.join(left_out)}: {why.split(';')[0]}; add weights with "
+                     "-S clip.model=NAME -S clip.pretrained=FILE (or name the scorers with "
+                     "--scorers to make this an error)")
+    return names, options, notes
 
 
 def _with_suite_options(names: list[str], suite_options: dict[str, dict[str, Any]],
@@ -52,39 +104,45 @@ class ScoringPlan:
     """Scoring while generating (``audit.run``): names and options checked
     when the plan is made, scorers built once the suite is known."""
 
-    names: list[str]
-    options: dict[str, dict[str, Any]]
-    device: str = "auto"
-    batch_size: int | None = None
+    options: ScoringOptions
     progress: Progress | None = None
 
     @classmethod
     def make(cls, options: ScoringOptions, progress: Progress | None) -> ScoringPlan:
-        return cls(list(options.scorers or []), dict(options.scorer_options or {}),
-                   options.device, options.batch_size, progress)
+        return cls(options, progress)
 
-    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path
-              ) -> tuple[list[Any], dict[str, dict[str, Any]]]:
-        """The scorers, and the options they were built with (the suite's under
-        the caller's)."""
+    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path) -> BuiltScorers:
+        """The scorers, with the options they were built with (the suite's
+        under the caller's)."""
         from audit.rundir import RunDir
         from audit.scorers import make_scorers
 
-        options = _with_suite_options(self.names, suite_options, self.options)
-        return make_scorers(self.names, options=options, device=self.device,
-                            cache_folder=RunDir(run_dir).embeddings,
-                            batch_size=self.batch_size), options
+        names, options, notes = resolve_scorers(
+            self.options.names, _with_suite_options(self.options.names, suite_options,
+                                                    self.options.scorer_options),
+            named=self.options.named)
+        return BuiltScorers(make_scorers(names, options=options, device=self.options.device,
+                                         cache_folder=RunDir(run_dir).embeddings,
+                                         batch_size=self.options.batch_size),
+                            names, options, notes)
 
-    def finish(self, run_dir: Path, scorers: Any, options: dict[str, dict[str, Any]],
-               fused: Any) -> ScoreResult:
+    def finish(self, run_dir: Path, built: BuiltScorers, fused: Any) -> ScoreResult:
         """The score tables: images scored while generating, the rest from PNG."""
         from audit.rundir import RunDir
         from audit.stages.score import run_score
 
         rundir = RunDir(run_dir)
-        summary = run_score(rundir, scorers, progress=self.progress, fused=fused,
-                            options={k: dict(v) for k, v in options.items()})
-        return _result(rundir.scores, self.names, summary)
+        summary = run_score(rundir, built.scorers, progress=self.progress, fused=fused,
+                            options={k: dict(v) for k, v in built.options.items()})
+        return _result(rundir.scores, built.names, summary, built.notes)
+
+
+@dataclass(frozen=True)
+class BuiltScorers:
+    scorers: list[Any]
+    names: list[str]
+    options: dict[str, dict[str, Any]]
+    notes: list[str]
 
 
 def score(*, run: Path | None = None, images: Path | None = None, out: Path | None = None,
@@ -123,7 +181,7 @@ def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path
     if options.ray and images is not None:
         raise UsageError("--ray scores run directories; score a folder here, or import it "
                          "first (audit import)")
-    names, scorer_options = list(options.scorers or []), options.scorer_options
+    names, scorer_options = options.names, options.scorer_options or {}
     device, batch_size, ray = options.device, options.batch_size, options.ray
     quiet_libraries()
     if run is not None:
@@ -132,6 +190,8 @@ def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path
         rundir = RunDir(Path(run)).require()
         suite_options = rundir.card().suite.scorer_options
         scorer_options = _with_suite_options(names, suite_options, scorer_options)
+        names, scorer_options, notes = resolve_scorers(names, scorer_options,
+                                                       named=options.named)
         if ray:
             from audit.stages.ray_pool import RayScorers
 
@@ -159,10 +219,12 @@ def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path
             raise UsageError("scoring a folder needs an output path for the decision table "
                              "(--out SCORES.parquet)")
         paths = ScorePaths.beside(Path(out))
+        names, scorer_options, notes = resolve_scorers(names, scorer_options,
+                                                       named=options.named)
         built = make_scorers(names, options=scorer_options, device=device,
                              cache_folder=paths.decisions.with_name(
                                  paths.decisions.name.removesuffix(".parquet")
                                  + ".embeddings"),
                              batch_size=batch_size)
         summary = score_folder(folder, paths, built, progress=progress)
-    return _result(paths, names, summary)
+    return _result(paths, names, summary, notes)

@@ -104,6 +104,40 @@ class ClipBundle:
         return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
+def _open_clip_name(model: str) -> str:
+    """The name open_clip knows a model by (a registered or JSON config's stem)."""
+    import open_clip
+
+    config = Path(model) if model.endswith(".json") else (
+        CLIP_MODELS.get(model).config if model in CLIP_MODELS else None)
+    if config is None:
+        return model
+    if not config.is_file():
+        raise UsageError(f"open_clip model config not found: {config}")
+    open_clip.add_model_config(config)
+    return config.stem
+
+
+def weights_missing(model: str, pretrained: str | None) -> str | None:
+    """Why ``load_clip`` would stop for want of weights, in one line, or None;
+    decided without loading anything."""
+    pretrained = resolve_pretrained(model, pretrained)
+    if pretrained is None or Path(pretrained).is_file():
+        return None
+    if "/" in pretrained or pretrained.endswith((".bin", ".pt", ".safetensors")):
+        return f"CLIP checkpoint file not found: {pretrained}"
+    name = _open_clip_name(model)
+    if _cached(name, pretrained):
+        return None
+    from audit.common.hub import hub_reachable
+
+    if hub_reachable():
+        return None
+    return (f"CLIP weights {name}/{pretrained} are not in the local cache and the Hugging Face "
+            "hub is not reachable; pass a checkpoint file (-S clip.pretrained=/path/to/"
+            "open_clip_model.safetensors) or run where the hub is reachable")
+
+
 def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
               dtype: str = "auto") -> ClipBundle:
     import open_clip
@@ -114,35 +148,25 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
 
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
-    pretrained = resolve_pretrained(model, pretrained)
-    config = Path(model) if model.endswith(".json") else (
-        CLIP_MODELS.get(model).config if model in CLIP_MODELS else None)
-    if config is not None:
-        if not config.is_file():
-            raise UsageError(f"open_clip model config not found: {config}")
-        open_clip.add_model_config(config)
-        model = config.stem
-    elif model not in open_clip.list_models():
+    registered = model.endswith(".json") or model in CLIP_MODELS
+    name = _open_clip_name(model)
+    if not registered and name not in open_clip.list_models():
         from audit.registry import suggest
 
         raise UsageError(f"unknown open_clip model '{model}'"
                          f"{suggest(model, open_clip.list_models() + CLIP_MODELS.names())}")
+    missing = weights_missing(model, pretrained)
+    if missing:
+        if missing.startswith("CLIP checkpoint file not found"):
+            raise UsageError("CLIP checkpoint file not found", where=str(pretrained))
+        raise UsageError(missing)
+    pretrained = resolve_pretrained(model, pretrained)
+    model = name
     sha = None
     if pretrained and Path(pretrained).is_file():
         sha = file_sha256(Path(pretrained))
     if pretrained is None:
         torch.manual_seed(0)  # random weights: only meaningful for mechanics tests
-    elif ("/" in pretrained or pretrained.endswith((".bin", ".pt", ".safetensors"))) and \
-            not Path(pretrained).is_file():
-        raise UsageError("CLIP checkpoint file not found", where=pretrained)
-    elif not Path(pretrained).is_file() and not _cached(model, pretrained):
-        from audit.common.hub import hub_reachable
-
-        if not hub_reachable():
-            raise UsageError(f"CLIP weights {model}/{pretrained} are not in the local cache "
-                             "and the Hugging Face hub is not reachable; pass a checkpoint "
-                             "file (-S clip.pretrained=/path/to/open_clip_model.safetensors) "
-                             "or run where the hub is reachable")
     try:
         clip, _, preprocess = open_clip.create_model_and_transforms(
             model, pretrained=pretrained, device=device)

@@ -167,7 +167,7 @@ def score_entries(entries: list[ScoreEntry], scorers: Sequence[Scorer],
     """Decode and score ``entries`` into ``rows`` in this process (a Ray
     scoring actor calls this too)."""
     rows = rows if rows is not None else empty_rows()
-    if progress:
+    if progress and entries:  # nothing left to decode (all scored while generating): no bar
         progress.start(len(entries), 0)
     for batch in _batches(entries, pin=on_gpu(scorers)):
         score_batch(batch, scorers, rows)

@@ -39,13 +39,14 @@ NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
 
 
 def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
-                    defaults: dict[str, str], where: str,
+                    defaults: dict[str, list[str]], where: str,
                     needed: list[str] | None = None) -> dict[str, str]:
     """Which scorer answers each attribute: the one requested (suite or
-    caller), else the only scorer that decided it, else the default table's
-    choice. Several candidates and no rule is an error, not a coin flip, for
-    an attribute in ``needed`` (default: every one); one not needed is left
-    out of the answers (it still counts in the agreement between scorers)."""
+    caller), else the only scorer that decided it, else the first of the
+    default table's choices that did. Several candidates and no rule is an
+    error, not a coin flip, for an attribute in ``needed`` (default: every
+    one); one not needed is left out of the answers (it still counts in the
+    agreement between scorers)."""
     answers: dict[str, str] = {}
     for attribute, frame in decisions.groupby("attribute", sort=True):
         names = sorted(set(frame.scorer))
@@ -53,8 +54,8 @@ def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
         if choice is None:
             if len(names) == 1:
                 choice = names[0]
-            elif defaults.get(attribute) in names:
-                choice = defaults[attribute]
+            elif any(d in names for d in defaults.get(attribute, [])):
+                choice = next(d for d in defaults[attribute] if d in names)
             elif needed is not None and attribute not in needed:
                 continue
             else:

@@ -228,3 +228,22 @@ def test_real_photos_labelled_by_the_face_model(tmp_path):
     assert spec["n"] == found >= 50  # no_person and unclear are no truth
     assert not spec["target_met"] and spec["decided"] >= 10
     assert "NO" in result.stdout and "skipped" in result.stdout
+
+
+def test_a_calibration_file_picks_its_clip_for_every_clip_scorer(toy_sets, tmp_path):
+    """``--calibration`` alone: clip uses the model the file was made for, and
+    clip_concepts shares that encoder; nothing asks for ViT-L-14, so it runs
+    offline with the default scorers."""
+    import os
+
+    folder, labels = toy_sets["clean"]
+    _, path, _ = calibrate_cli(tmp_path, folder, labels)
+    out = tmp_path / "scores.parquet"
+    result = run_cli("score", "--images", str(folder), "--out", str(out), "--calibration",
+                     str(path), env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())
+    assert "clip uses toyworld-clip, the CLIP the calibration file calibration.json" in said
+    assert "left out" not in said
+    scorers = set(pd.read_parquet(out).scorer)
+    assert {"clip", "clip_concepts"} <= scorers
