@@ -130,7 +130,7 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
     replace the drafted texts, in the findings' order."""
     run = RunDir(run_dir).require()
     stats_path = run.stats_json
-    stats = run.read_stats()
+    stats = run.require_fresh_stats()
     notes = []
     if stats is None:  # a scored run without statistics yet: assess it, in memory only
         if not run.is_scored():

@@ -86,6 +86,7 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
         if confusion is not None else None,
         labels=current_labels(rundir.read_labels()) if use_labels else None,
         source={"kind": "run", "run": str(rundir.root), "suite": suite.name,
+                "inputs": rundir.inputs_of_stats(labels=use_labels),
                 "suite_version": suite.version, "model": card.model_id,
                 "reference": reference_name})
 

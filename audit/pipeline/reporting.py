@@ -19,6 +19,7 @@ def report(*, run: Path, out: Path | None = None, grid_intensity: float | None =
     grid = GRID_G_PER_KWH if options.grid_intensity is None else float(options.grid_intensity)
 
     rundir = RunDir(Path(run)).require()
+    rundir.require_fresh_stats()
     target = Path(out) if out else rundir.report_html
     if target.is_dir():
         raise UsageError("is a folder; give the report's file name (e.g. report.html)",

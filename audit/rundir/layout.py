@@ -208,6 +208,44 @@ class RunDir:
         (self.root / OLD_SCORES).unlink(missing_ok=True)
 
     # -- labels -----------------------------------------------------------
+    def inputs_of_stats(self, *, labels: bool) -> dict[str, Any]:
+        """What a stats.json computed now rests on: the scoring that wrote the
+        score tables and, when human labels are used, the labels file's
+        bytes. Recorded in stats.json so a later reader can tell it is stale."""
+        import hashlib
+
+        from audit.rundir.score_tables import scoring_id_of
+
+        return {"scoring_id": scoring_id_of(self.scores.decisions),
+                "labels_used": labels,
+                "labels_sha256": hashlib.sha256(self.labels.read_bytes()).hexdigest()
+                if labels and self.labels.is_file() else None}
+
+    def stale_stats(self, stats: dict[str, Any]) -> str | None:
+        """Why ``stats`` no longer describes this run's scores and labels, or
+        None. A stats.json that did not record its inputs (format 1) cannot
+        be checked and is taken as it is."""
+        recorded = (stats.get("source") or {}).get("inputs")
+        if recorded is None or not self.is_scored():
+            return None
+        now = self.inputs_of_stats(labels=bool(recorded.get("labels_used")))
+        if now["scoring_id"] != recorded.get("scoring_id"):
+            return "the images were scored again since"
+        if now["labels_sha256"] != recorded.get("labels_sha256"):
+            return "the human labels changed since"
+        return None
+
+    def require_fresh_stats(self) -> dict[str, Any] | None:
+        """stats.json, refused with one line when its scores or labels have
+        changed since it was written (a report or export must not show old
+        numbers as current); None when there is none."""
+        stats = self.read_stats()
+        reason = self.stale_stats(stats) if stats is not None else None
+        if reason:
+            raise UsageError(f"out of date: {reason}; run 'audit stats {self.root}' first",
+                             where=str(self.stats_json))
+        return stats
+
     def read_labels(self) -> Any:
         from audit.rundir.labels import read_labels
 

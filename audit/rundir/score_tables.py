@@ -36,6 +36,7 @@ class ScoreTables:
     decisions: pd.DataFrame
     measurements: pd.DataFrame
     inputs: pd.DataFrame
+    scoring_id: str | None = None  # the scoring that wrote all three (None: not read from files)
 
 
 def _arrow_schema(columns: list[str]) -> Any:
@@ -89,6 +90,18 @@ def _read_one(path: Path, name: str, columns: list[str]) -> tuple[pd.DataFrame, 
     return table.to_pandas()[columns], meta.get("scoring_id")
 
 
+def scoring_id_of(path: Path) -> str | None:
+    """The scoring that wrote a score table, from its Parquet footer alone."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise UsageError(f"cannot read Parquet: {str(exc)[:200]}", where=str(path)) from None
+    value = meta.get(b"scoring_id")
+    return value.decode() if value is not None else None
+
+
 def read_tables(paths: dict[str, Path]) -> ScoreTables:
     frames, ids = {}, set()
     columns = {"decisions": DECISION_COLUMNS, "measurements": MEASUREMENT_COLUMNS,
@@ -99,4 +112,4 @@ def read_tables(paths: dict[str, Path]) -> ScoreTables:
     if len(ids) > 1:
         raise InvalidInput("the score tables come from different scorings (an interrupted "
                            "write?); rescore", where=str(paths["decisions"].parent))
-    return ScoreTables(**frames)
+    return ScoreTables(**frames, scoring_id=ids.pop())

@@ -168,6 +168,9 @@ def warnings_for(view: RunView) -> list[str]:
         notes.append("A scorer has random weights (tests only): its labels mean nothing.")
     if view.stats is None:
         notes.append("No stats.json yet: run 'audit stats RUN'.")
+    elif (stale := view.run.stale_stats(view.stats)) is not None:
+        notes.append(f"stats.json is out of date ({stale}): the numbers shown are the old "
+                     "ones; run 'audit stats RUN'.")
     concepts = concept_warning(view)
     if concepts:
         notes.append(concepts)
