@@ -220,6 +220,20 @@ class StageOptions:
                 out[f.name] = value
         return out
 
+    @classmethod
+    def of(cls, keywords: dict[str, Any]) -> Any:
+        """The options among a function's keywords (``locals()`` of an API
+        function): each field by its config-file name (``score_device``) or,
+        failing that, its own (``device``)."""
+        picked = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            key = spec_of(f).config_key
+            if key in keywords:
+                picked[f.name] = keywords[key]
+            elif f.name in keywords:
+                picked[f.name] = keywords[f.name]
+        return cls(**picked)
+
     def keywords(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
@@ -379,6 +393,8 @@ class GenerationOptions(StageOptions):
     def __post_init__(self) -> None:
         from audit.generators import check_model_options, generator_class
 
+        if self.suite is not None:
+            object.__setattr__(self, "suite", str(self.suite))  # a Path from Python
         check_device(self.device)
         if self.dtype not in DTYPES:
             raise UsageError(f"unknown dtype '{self.dtype}' ({', '.join(DTYPES)})")

@@ -23,6 +23,21 @@ def run_cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None):
                           capture_output=True, text=True, timeout=300)
 
 
+def plugin_site(folder: Path, package: str, source: str, entry_points: str) -> Path:
+    """A folder that, on PYTHONPATH, is an installed distribution: the module
+    ``package`` with ``source`` and its ``entry_points.txt``, as pip leaves
+    another package's plugin."""
+    site = folder / "site"
+    (site / package).mkdir(parents=True)
+    (site / package / "__init__.py").write_text(source)
+    info = site / f"{package}-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}"
+                                   "\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    return site
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", help="run tests marked gpu")
     parser.addoption("--run-slow", action="store_true", help="run tests marked slow")

@@ -107,8 +107,7 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
     """
     from audit.options import StatsOptions
 
-    options = StatsOptions(ci=ci, simultaneous=simultaneous, correction=correction, alpha=alpha,
-                           seed=seed, confusion=confusion, answers=answers, labels=labels)
+    options = StatsOptions.of(locals())
     return assess_with(options, run=run, counts=counts, reference=reference,
                        attribute=attribute, out=out, write=write)
 

@@ -56,16 +56,10 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     """
     from audit.options import GenerationOptions, ReportOptions, ScoringOptions, StatsOptions
 
+    keywords = locals()
     progress = progress or {}
-    generating = GenerationOptions(
-        model=model, suite=str(suite) if suite is not None else None, prompts=prompts,
-        templates=templates, slots=slots, negative_prompt=negative_prompt, seed=seed,
-        styles=styles, styles_file=styles_file, sweep=sweep, n=n, out=out,
-        batch_size=batch_size, device=device, dtype=dtype, generation=generation,
-        model_options=model_options, max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
-        ray_actors=ray_actors)
-    scoring = ScoringOptions(scorers=scorers, scorer_options=scorer_options, device=score_device,
-                             batch_size=score_batch_size, ray=ray, ray_actors=ray_actors)
+    generating = GenerationOptions.of(keywords)
+    scoring = ScoringOptions.of(keywords)  # score_device, score_batch_size
     try:
         statistics = StatsOptions(**(stats or {}))
     except TypeError as exc:  # an unknown key in ``stats``

@@ -96,13 +96,7 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     """
     from audit.options import GenerationOptions
 
-    options = GenerationOptions(
-        model=model, suite=str(suite) if suite is not None else None, prompts=prompts,
-        templates=templates, slots=slots, negative_prompt=negative_prompt, seed=seed,
-        styles=styles, styles_file=styles_file, sweep=sweep, n=n, out=out,
-        batch_size=batch_size, device=device, dtype=dtype, generation=generation,
-        model_options=model_options, max_cost=max_cost, confirm_cost=confirm_cost, ray=ray,
-        ray_actors=ray_actors)
+    options = GenerationOptions.of(locals())
     return generate_with(options, progress=progress, scoring=scoring, command=command)
 
 

@@ -71,15 +71,10 @@ def resolve_scorers(names: list[str], options: dict[str, dict[str, Any]], *, nam
                 options.setdefault("clip_concepts", {})[key] = clip[key]
     if named:
         return names, options, notes
-    left_out, why = [], ""
-    for name in CLIP_SCORERS:
-        own = options.get(name, {})
-        if name in names and not own:
-            reason = weights_missing("ViT-L-14", "default")
-            if reason:
-                left_out.append(name)
-                why = reason
-    if left_out:
+    unset = [n for n in CLIP_SCORERS if n in names and not options.get(n)]
+    why = weights_missing("ViT-L-14", "default") if unset else None  # the scorers' default
+    left_out = unset if why else []
+    if why:
         names = [n for n in names if n not in left_out]
         if not names:
             raise UsageError(why)
@@ -162,8 +157,7 @@ def score(*, run: Path | None = None, images: Path | None = None, out: Path | No
     """
     from audit.options import ScoringOptions
 
-    options = ScoringOptions(scorers=scorers, scorer_options=scorer_options, device=device,
-                             batch_size=batch_size, ray=ray, ray_actors=ray_actors)
+    options = ScoringOptions.of(locals())
     return score_with(options, run=run, images=images, out=out, progress=progress)
 
 

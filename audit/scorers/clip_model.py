@@ -121,12 +121,15 @@ def _open_clip_name(model: str) -> str:
 def weights_missing(model: str, pretrained: str | None) -> str | None:
     """Why ``load_clip`` would stop for want of weights, in one line, or None;
     decided without loading anything."""
-    pretrained = resolve_pretrained(model, pretrained)
+    return _missing(_open_clip_name(model), resolve_pretrained(model, pretrained))
+
+
+def _missing(name: str, pretrained: str | None) -> str | None:
+    """``weights_missing`` for open_clip's ``name`` and resolved weights."""
     if pretrained is None or Path(pretrained).is_file():
         return None
     if "/" in pretrained or pretrained.endswith((".bin", ".pt", ".safetensors")):
         return f"CLIP checkpoint file not found: {pretrained}"
-    name = _open_clip_name(model)
     if _cached(name, pretrained):
         return None
     from audit.common.hub import hub_reachable
@@ -155,12 +158,12 @@ def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
 
         raise UsageError(f"unknown open_clip model '{model}'"
                          f"{suggest(model, open_clip.list_models() + CLIP_MODELS.names())}")
-    missing = weights_missing(model, pretrained)
+    pretrained = resolve_pretrained(model, pretrained)
+    missing = _missing(name, pretrained)
     if missing:
         if missing.startswith("CLIP checkpoint file not found"):
             raise UsageError("CLIP checkpoint file not found", where=str(pretrained))
         raise UsageError(missing)
-    pretrained = resolve_pretrained(model, pretrained)
     model = name
     sha = None
     if pretrained and Path(pretrained).is_file():

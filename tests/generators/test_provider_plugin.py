@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from tests.conftest import plugin_site
+
 REPO = Path(__file__).resolve().parents[2]
 
 PLUGIN = '''
@@ -48,21 +50,10 @@ class Echo(HostedGenerator):
 '''
 
 
-def _site(tmp_path: Path) -> Path:
-    site = tmp_path / "site"
-    (site / "echo_provider").mkdir(parents=True)
-    (site / "echo_provider" / "__init__.py").write_text(PLUGIN)
-    info = site / "echo_provider-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-provider\n"
-                                   "Version: 0.1.0\n")
-    (info / "entry_points.txt").write_text("[t2i_audit.generators]\n"
-                                           "echo = echo_provider:Echo\n")
-    return site
-
-
 def test_a_plugin_provider_works_with_the_name_model_syntax(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(_site(tmp_path))}
+    site = plugin_site(tmp_path, "echo_provider", PLUGIN,
+                       "[t2i_audit.generators]\necho = echo_provider:Echo\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "audit.cli", *args], cwd=REPO, env=env,

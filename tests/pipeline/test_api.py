@@ -13,7 +13,7 @@ import pytest
 import audit
 from audit.errors import InvalidInput, UsageError
 from tests.cli.test_cli import audit as cli
-from tests.conftest import REPO, TINY_CLIP
+from tests.conftest import REPO, TINY_CLIP, plugin_site
 
 
 def python(code, env=None, cwd=REPO):
@@ -219,16 +219,10 @@ NOT_A_SCORER = object()
 
 def test_a_third_party_scorer_through_entry_points(tmp_path):
     """What adding a scorer takes: a Scorer subclass and one entry point."""
-    site = tmp_path / "site"
-    (site / "brightness_plugin").mkdir(parents=True)
-    (site / "brightness_plugin" / "__init__.py").write_text(PLUGIN)
-    info = site / "brightness_plugin-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brightness-plugin\n"
-                                   "Version: 0.1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[t2i_audit.scorers]\nbrightness = brightness_plugin:Brightness\n"
-        "broken = brightness_plugin:Broken\nnothing = brightness_plugin:NOT_A_SCORER\n")
+    site = plugin_site(tmp_path, "brightness_plugin", PLUGIN,
+                       "[t2i_audit.scorers]\nbrightness = brightness_plugin:Brightness\n"
+                       "broken = brightness_plugin:Broken\n"
+                       "nothing = brightness_plugin:NOT_A_SCORER\n")
     folder = tmp_path / "images"
     folder.mkdir()
     from PIL import Image
