@@ -172,3 +172,23 @@ def tone_groups(path: Path) -> dict[str, Any]:
         raise InvalidInput("every Monk tone 1-10 must be in exactly one group",
                            where=f"{path} /groups")
     return data
+
+
+def occupation_aliases() -> dict[str, frozenset[str]]:
+    """Normalised name -> every normalised name of the same occupation
+    (the row's own and its aliases). A name listed under two rows would make
+    a match a guess, so it is refused at load."""
+    from audit.paths import package_data_dir
+    from audit.reference_names import normalise
+
+    path = package_data_dir() / "reference" / "occupation-aliases.yaml"
+    data = load_data_file(path, "occupation-aliases.schema.json", what="occupation aliases")
+    out: dict[str, frozenset[str]] = {}
+    for row, aliases in data["occupations"].items():
+        names = frozenset(normalise(n) for n in [row, *aliases])
+        for name in names:
+            if name in out:
+                raise InvalidInput(f"'{name}' is listed under two occupations",
+                                   where=f"{path} /occupations/{row}")
+            out[name] = names
+    return out

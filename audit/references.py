@@ -15,7 +15,7 @@ import pandas as pd
 
 from audit.paths import package_data_dir
 from audit.registry import Registry
-from audit.stats.references import Reference
+from audit.stats.references import UNIFORM, Reference
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ REFERENCES = Registry("reference", base=NamedReference, group="t2i_audit.referen
                       instances=True)
 REFERENCES.register("bls-cps-2025", "audit.references:BLS_CPS_2025")
 REFERENCES.register("toyworld", "audit.toyworld.reference:TOYWORLD")
+REFERENCES.register("uniform", "audit.references:PARITY")
 
 
 def _bls_cps_2025(attribute: str) -> Reference | None:
@@ -54,5 +55,27 @@ BLS_CPS_2025 = NamedReference("bls-cps-2025", "BLS CPS 2025 table 11: share of w
                               "occupation (for perceived gender presentation)", _bls_cps_2025)
 
 
-def named_reference(name: str, attribute: str) -> Reference | None:
+PARITY = NamedReference("uniform", "parity: 1/K for each of an attribute's K categories "
+                        "(only when asked for)", lambda attribute: UNIFORM)
+
+
+def named_reference(name: str, attribute: str | None) -> Reference | None:
     return REFERENCES.get(name).for_attribute(attribute)
+
+
+def reference_names(given: str | list[str] | None) -> list[str]:
+    """A suite's ``reference:``: one name, or names tried in order per
+    attribute (``[bls-cps-2025, uniform]``: BLS where it has the attribute,
+    parity for the others)."""
+    if given is None:
+        return []
+    return [given] if isinstance(given, str) else list(given)
+
+
+def reference_for(given: str | list[str] | None, attribute: str) -> Reference | None:
+    """The first named reference that covers the attribute, or None."""
+    for name in reference_names(given):
+        found = named_reference(name, attribute)
+        if found is not None:
+            return found
+    return None

@@ -1,9 +1,9 @@
 """Build assignment zips from a finished run; every export passes validate.
 
-Bias findings come from stats.json (the strongest corrected departures from a
-real reference, in distinct contexts and attributes); the description carries
-the statistic and the harm sentence is a careful default the user must read
-and edit. Other tasks take images chosen by image id from the run's records.
+Bias findings come from stats.json: demographic results that hold after
+correction against a reference, in distinct contexts and attributes; the
+description carries the statistic and the harm sentence is a careful default
+the user must read and edit. Other tasks take images chosen by image id from the run's records.
 """
 
 from __future__ import annotations
@@ -87,16 +87,33 @@ def _image_name(image_id: str, item_id: str, path: str) -> str:
     return f"{item_id}-{tail}{Path(path).suffix.lower() or '.png'}"
 
 
+# Not demographic: whether a person is in the image, and safety attributes
+# (NudeNet's labels, the nsfw flag, CLIP's unsafe concepts), whose unsafe
+# rates are reported apart and never framed as representation.
+NOT_DEMOGRAPHIC = {"person_present", "nsfw", "unsafe_concept", "nudenet"}
+
+
+def candidates(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows that could be a bias finding: a demographic attribute tested
+    against a reference (named or asked-for parity), a category shown less
+    often than the reference says; ranked named references first, then by
+    adjusted p-value, then by effect."""
+    rows = [r for r in stats["proportions"]
+            if r["attribute"] not in NOT_DEMOGRAPHIC and r["reference"] is not None and r["n"]
+            and r["p_adjusted"] is not None and r["log_odds"] is not None and r["log_odds"] < 0]
+    rows.sort(key=lambda r: (r["reference"].startswith("uniform"), r["p_adjusted"],
+                             -abs(r["log_odds"])))
+    return rows
+
+
 def choose_findings(stats: dict[str, Any], count: int = 4) -> list[BiasFinding]:
-    """Strongest corrected departures from a named reference, distinct in item
-    (context) and attribute (demographic); uniform-reference rows come after."""
-    rows = [r for r in stats["proportions"] if r["p_adjusted"] is not None and r["n"]]
-    rows.sort(key=lambda r: (r["reference"] is None or r["reference"].startswith("uniform"),
-                             r["p_adjusted"], -abs(r["log_odds"] or 0)))
-    rows = [r for r in rows if r["log_odds"] is not None and r["log_odds"] < 0]
+    """Up to ``count`` findings that hold after correction (adjusted p at or
+    below the run's alpha), distinct in item (context) and, while possible,
+    in attribute (demographic). Never one that does not hold: with fewer,
+    fewer are returned and the caller says so."""
+    alpha = stats["settings"]["alpha"]
+    rows = [r for r in candidates(stats) if r["p_adjusted"] <= alpha]
     chosen: list[BiasFinding] = []
-    # distinct contexts and demographics first; a run with fewer than four
-    # attributes then repeats one (the validator warns about it)
     for distinct_attribute in (True, False):
         for row in rows:
             if len(chosen) == count:
@@ -109,25 +126,97 @@ def choose_findings(stats: dict[str, Any], count: int = 4) -> list[BiasFinding]:
     return chosen
 
 
-def describe(row: dict[str, Any], prompt: str, generated: int, model: str) -> str:
-    reference = row["reference"] or "uniform"
-    source, _, share = reference.partition("=")
+def to_probe(stats: dict[str, Any], chosen: list[BiasFinding], limit: int = 4) -> list[str]:
+    """The strongest results that do not hold yet, one per item and
+    attribute, each with what ``audit plan`` needs to size a rerun."""
+    taken = {(f.item_id, f.attribute) for f in chosen}
+    lines = []
+    for row in candidates(stats):
+        key = (row["group"], row["attribute"])
+        if key in taken:
+            continue
+        taken.add(key)
+        reference = float(row["reference"].partition("=")[2])
+        lines.append(f"{row['group']}:{row['attribute']}:{row['category']} "
+                     f"({row['k']}/{row['n']}, reference {reference:.2f}, adjusted p "
+                     f"{row['p_adjusted']:.2g}; images per prompt for 80% power: audit plan "
+                     f"--p0 {reference:.2f} --p1 {max(row['estimate'], 0.01):.2f})")
+        if len(lines) == limit:
+            break
+    return lines
+
+
+def resolve_finding(finding: BiasFinding, stats: dict[str, Any], images: Any,
+                    where: str) -> BiasFinding:
+    """A finding whose item is given as the prompt's slot value ("nurse") as
+    well as the item id ("a-photo-of--nurse"); an unknown one is refused
+    naming the ids that exist."""
+    groups = list(dict.fromkeys(r["group"] for r in stats["proportions"]))
+    item = finding.item_id
+    if item not in groups:
+        from audit.reference_names import normalise
+
+        by_value = {}
+        for item_id, slots in images.drop_duplicates("item_id")[["item_id", "slots"]].values:
+            for value in json.loads(slots or "{}").values():
+                by_value.setdefault(normalise(str(value)), set()).add(item_id)
+        found = sorted(by_value.get(normalise(item), set()) & set(groups))
+        if len(found) > 1:
+            raise InvalidInput(f"--finding '{item}' names several items ({', '.join(found)}); "
+                               "give the item id", where=where)
+        if not found:
+            from audit.registry import suggest
+
+            raise InvalidInput(f"--finding: no item '{item}'{suggest(item, groups)} (items: "
+                               f"{', '.join(groups[:8])}{', ...' if len(groups) > 8 else ''}; "
+                               "a slot value such as 'nurse' works too)", where=where)
+        item = found[0]
+    rows = [r for r in stats["proportions"] if r["group"] == item]
+    attributes = sorted({r["attribute"] for r in rows})
+    if finding.attribute not in attributes:
+        raise InvalidInput(f"--finding: item '{item}' has no attribute '{finding.attribute}' "
+                           f"(it has {', '.join(attributes)})", where=where)
+    categories = [r["category"] for r in rows if r["attribute"] == finding.attribute]
+    if finding.category not in categories:
+        raise InvalidInput(f"--finding: {finding.attribute} has no category "
+                           f"'{finding.category}' (it has {', '.join(categories)})",
+                           where=where)
+    return BiasFinding(item, finding.attribute, finding.category)
+
+
+def describe(row: dict[str, Any], prompt: str, generated: int, model: str,
+             alpha: float = 0.05) -> str:
+    source, _, share = (row["reference"] or "none=nan").partition("=")
     ref_text = (f"a uniform split would give {float(share):.0%}" if source == "uniform" else
                 f"the reference ({source}) gives {float(share):.0%}")
     words = WORDS.get(row["attribute"], row["attribute"])
-    return (f"For '{row['category']}' ({words}), {ref_text}. However, using the prompt "
+    holds = row["p_adjusted"] is not None and row["p_adjusted"] <= alpha
+    turn = "However, u" if holds else "U"
+    verdict = "" if holds else (" This is not significant after correction: these images "
+                                "do not show a difference from the reference.")
+    return (f"For '{row['category']}' ({words}), {ref_text}. {turn}sing the prompt "
             f"\"{prompt}\" to generate {generated} images with {model}, {row['k']} of "
             f"{row['n']} confidently labelled images ({row['estimate']:.0%}, 95% CI "
             f"{row['ci_low']:.0%}-{row['ci_high']:.0%}) were perceived as {row['category']}; "
-            f"{row['test']} p = {row['p_value']:.2g}, adjusted p = {row['p_adjusted']:.2g}. "
-            "Labels are perceptions by a classifier, not identities.")
+            f"{row['test']} p = {row['p_value']:.2g}, adjusted p = {row['p_adjusted']:.2g}."
+            f"{verdict} Labels are perceptions by a classifier, not identities.")
+
+
+@dataclass(frozen=True)
+class BiasExport:
+    notes: list[str]
+    complete: bool  # False: fewer than four findings hold; the zip has what holds
 
 
 def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None = None,
                 harms: list[str] | None = None, descriptions: list[str] | None = None,
-                images_per_bias: int = 6) -> list[str]:
+                images_per_bias: int = 6, strict: bool = False) -> BiasExport:
     """bias.zip from the run's statistics; ``harms`` and ``descriptions``
-    replace the drafted texts, in the findings' order."""
+    replace the drafted texts, in the findings' order. Chosen findings are
+    only ones that hold after correction; when fewer than four do, the zip
+    holds those and the notes list what to probe next (``strict``: refuse).
+    A finding the user names is exported as it is, its description saying
+    whether it holds (``strict``: refused when it does not)."""
     run = RunDir(run_dir).require()
     stats_path = run.stats_json
     stats = run.require_fresh_stats()
@@ -140,20 +229,44 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         stats = assess(run=Path(run_dir), write=False).document
         notes.append(f"no {stats_path}: assessed in memory with default settings and not "
                      "saved ('audit stats RUN' writes it, with other settings if you like)")
-    model = run.card().model_id or "the model"
+    card = run.card()
+    model = card.model_id or "the model"
+    if model not in MODELS and not any(model == ALIASES.get(m) for m in MODELS):
+        notes.append(f"model '{model}' is not one the course's Space lists "
+                     f"({', '.join(MODELS)}): check that the course accepts findings from it")
     images = run.read_images()
-    findings = findings or choose_findings(stats)
-    if len(findings) != 4:
-        raise InvalidInput(f"found {len(findings)} usable findings in {stats_path}, the course "
-                           "asks for 4 in different contexts and demographics; name them with "
-                           "--finding ITEM:ATTRIBUTE:CATEGORY", where=str(stats_path))
+    alpha = stats["settings"]["alpha"]
+    where = str(stats_path)
+    if findings:
+        findings = [resolve_finding(f, stats, images, where) for f in findings]
+        lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
+        weak = [f for f in findings
+                if (lookup[(f.item_id, f.attribute, f.category)]["p_adjusted"] or 1) > alpha]
+        if weak and strict:
+            raise InvalidInput(f"--strict: {len(weak)} named finding(s) do not hold after "
+                               f"correction at alpha {alpha}: " + ", ".join(
+                                   f"{f.item_id}:{f.attribute}:{f.category}" for f in weak),
+                               where=where)
+        for f in weak:
+            notes.append(f"{f.item_id}:{f.attribute}:{f.category} does not hold after "
+                         "correction; its description says so")
+    else:
+        findings = choose_findings(stats)
+        if len(findings) < 4:
+            probe = to_probe(stats, findings)
+            said = (f"{len(findings)} of the 4 biases the course asks for hold after "
+                    f"{stats['multiplicity']['method']} correction at alpha {alpha}")
+            more = ("; to probe next (more images, or other prompts): " + "; ".join(probe)
+                    if probe else "; no other demographic result was tested against a "
+                    "reference (a suite or --reference names one)")
+            if strict or not findings:
+                raise InvalidInput(said + more, where=where)
+            notes.append(f"only {said}: the zip holds those and does not pass audit validate "
+                         f"until it has 4{more}")
     lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
     biases, files = [], {}
     for index, finding in enumerate(findings):
-        row = lookup.get((finding.item_id, finding.attribute, finding.category))
-        if row is None:
-            raise InvalidInput(f"no statistic for {finding.item_id}:{finding.attribute}:"
-                               f"{finding.category}", where=str(stats_path))
+        row = lookup[(finding.item_id, finding.attribute, finding.category)]
         item = images[(images.item_id == finding.item_id) & (images.status == "ok")]
         if item.empty:
             raise InvalidInput(f"no valid images for item '{finding.item_id}'",
@@ -168,19 +281,19 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         if not harms or index >= len(harms):
             notes.append(f"bias {index}: default harm sentence written; read and edit it")
         description = (descriptions[index] if descriptions and index < len(descriptions)
-                       else describe(row, prompt, len(item), model))
+                       else describe(row, prompt, len(item), model, alpha))
         biases.append({"prompt": prompt, "description": description,
                        "harm": harm,
                        "image-paths": [_image_name(i.image_id, i.item_id, i.path)
                                        for i in chosen.itertuples()]})
     _zip(out, {"biases": biases}, "bias.json", files)
-    return notes
+    return BiasExport(notes, complete=len(biases) == 4)
 
 
 def bias_drafts(run_dir: Path, findings: list[BiasFinding]) -> list[tuple[str, str]]:
     """(description, harm) as export_bias would draft them, for editing."""
     run = RunDir(run_dir).require()
-    stats = run.read_stats() or {"proportions": []}
+    stats = run.read_stats() or {"proportions": [], "settings": {"alpha": 0.05}}
     model = run.card().model_id or "the model"
     images = run.read_images()
     lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
@@ -189,7 +302,8 @@ def bias_drafts(run_dir: Path, findings: list[BiasFinding]) -> list[tuple[str, s
         row = lookup.get((finding.item_id, finding.attribute, finding.category))
         item = images[(images.item_id == finding.item_id) & (images.status == "ok")]
         prompt = item.prompt.iloc[0] if len(item) else finding.item_id
-        drafts.append((describe(row, prompt, len(item), model) if row else "",
+        drafts.append((describe(row, prompt, len(item), model, stats["settings"]["alpha"])
+                       if row else "",
                        default_harm(finding.attribute, finding.category, prompt)))
     return drafts
 

@@ -67,8 +67,14 @@ def export(
     harm: list[str] = typer.Option(None, "--harm", help="For bias: harm sentences, in order."),
     images_per_bias: int = typer.Option(6, min=1, help="Images copied per bias."),
     allow_any_model: bool = AnyModelOpt,
+    strict: bool = typer.Option(False, "--strict", help="For bias: refuse when fewer than "
+                                "four findings hold after correction, or when a --finding "
+                                "does not (default: export what holds and say what to "
+                                "probe next)."),
 ) -> None:
-    """Write an assignment zip from a run; it passes 'audit validate'.
+    """Write an assignment zip from a run; it passes 'audit validate'. For bias,
+    only findings that hold after correction are chosen (ITEM may be a slot
+    value such as nurse); with fewer than four, the zip holds those and exits 1.
 
     Examples: audit export bias runs/occupations__SDXL ;
     audit export story runs/x --select story.yaml ;
@@ -78,13 +84,19 @@ def export(
 
     result = audit.export(task=task, run=run, out=out, selection=select, picks=pick or None,
                           story=story, goal=goal, findings=finding or None, harms=harm or None,
-                          images_per_bias=images_per_bias, allow_any_model=allow_any_model)
+                          images_per_bias=images_per_bias, allow_any_model=allow_any_model,
+                          strict=strict)
     for note in result.notes:
         console.print(f"note {note}", markup=False, style="yellow")
     for item in result.validation.findings:
         console.print(f"{item.level} {item.where}: {item.message}"
                       + (f" -> {item.hint}" if item.hint else ""), markup=False,
                       style="red" if item.level == "error" else "yellow", soft_wrap=True)
+    if result.partial:
+        console.print(f"wrote {result.out} with what holds; it does not pass audit validate "
+                      "until it has 4 biases (see the note above)", markup=False,
+                      soft_wrap=True)
+        raise typer.Exit(1)
     if not result.written:
         console.print(f"not written: {result.out} would fail audit validate with "
                       f"{len(result.validation.errors)} error(s) (listed above)", markup=False,

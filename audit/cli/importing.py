@@ -5,9 +5,12 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+
+from audit.cli.render import unmatched_line
 
 console = Console()
 
@@ -27,8 +30,11 @@ def import_(
                                               "(repeatable; the first match wins)."),
     name: str | None = typer.Option(None, "--name", help="Suite name of the run (default "
                                     "import-FOLDER)."),
-    reference: str | None = typer.Option(None, "--reference", help="Named reference for the "
-                                         "shares (e.g. bls-cps-2025 with an occupation slot)."),
+    reference: str | None = typer.Option(None, "--reference", help="Named reference the "
+                                         "shares are tested against (bls-cps-2025 with an "
+                                         "occupation slot; uniform for parity; several, "
+                                         "comma-separated, tried in order per attribute). "
+                                         "None: intervals without a test."),
     attributes: str | None = typer.Option(None, "--attributes", help="Comma-separated "
                                           "attributes to audit (default: every one scored)."),
     link: bool = typer.Option(False, "--link", help="Hard-link files instead of copying "
@@ -66,7 +72,26 @@ def import_(
     if result.ungrouped:
         console.print(f"{result.ungrouped} image(s) matched no --group-by template: grouped "
                       "by their whole prompt", markup=False)
+    print_matches(result.reference_matches, reference)
     console.print(f"next: audit score {result.run_dir}", markup=False)
+
+
+def print_matches(matches: list[dict[str, Any]], reference: str | None) -> None:
+    if reference is None:
+        console.print("no --reference: shares get intervals but no test against a reference "
+                      "(--reference bls-cps-2025 for occupations, --reference uniform for "
+                      "parity)", markup=False)
+        return
+    matched = [m for m in matches if m["row"] is not None]
+    renamed = [f"{m['keys'][0]} -> {m['row']}" for m in matched
+               if m["how"] in ("alias", "normalised")]
+    if matches:
+        console.print(f"reference {reference}: {len(matched)} of {len(matches)} item(s) "
+                      "matched a row" + (f" ({', '.join(renamed)})" if renamed else ""),
+                      markup=False, soft_wrap=True)
+    for m in matches:
+        if m["row"] is None:
+            console.print(unmatched_line(m), markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -83,16 +83,32 @@ def _print_blocks(console: Console, columns: Sequence[str], cells: list[list[str
         console.print(Text(caption, style="dim"))
 
 
-def print_summary(document: dict[str, Any], console: Console) -> None:
-    """The stats.json tables a person reads first."""
+def log_odds_text(row: dict[str, Any]) -> str:
+    """Log-odds against the reference, or "–" with why it is not a number
+    worth reading (one image; no reference)."""
+    if row["reference"] is None:
+        return "– (no reference)"
+    if row["n"] < 2:
+        return f"– (n = {row['n']})"
+    return fmt(row["log_odds"], 2)
+
+
+SHORT = 12  # a share table this long is printed with the summary
+
+
+def print_tables(document: dict[str, Any], console: Console, *, shares_only: bool = False
+                 ) -> None:
+    """Every table of stats.json a terminal can show (``audit stats --all``)."""
     rows = [(r["group"], r["attribute"], r["category"], f"{r['k']}/{r['n']}", r["estimate"],
-             f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", r["reference"] or "-",
-             fmt(r["log_odds"], 2), r["test"], r["p_value"], r["p_adjusted"])
+             f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", r["reference"] or "–",
+             log_odds_text(r), r["test"], r["p_value"], r["p_adjusted"])
             for r in document["proportions"]]
     print_table(console, ("group", "attribute", "category", "k/n", "share", "95% CI",
                           "reference", "log-odds", "test", "p", "p adj."), rows,
                 title="Perceived-attribute shares (95% CI) vs reference",
-                wrap=("test", "reference"))
+                wrap=("test", "reference", "log-odds"))
+    if shares_only:
+        return
     if document["comparisons"]:
         rows = [(r["kind"], r["attribute"], r["groups"],
                  "-" if r["estimate"] is None else
@@ -112,42 +128,122 @@ def print_summary(document: dict[str, Any], console: Console) -> None:
                               "labels in matrix"), rows,
                     title="Shares corrected for classifier error (abstentions kept as outcomes)",
                     wrap=("from",))
+    if document.get("agreement"):
+        rows = [(r["attribute"], r["scorers"], r["n"],
+                 f"– ({r.get('note') or 'undefined'})" if r["kappa"] is None else
+                 f"{fmt(r['kappa'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                 fmt(r["agreement"])) for r in document["agreement"]]
+        print_table(console, ("attribute", "scorers", "n", "kappa (95% CI)", "raw agreement"),
+                    rows, title="Agreement between scorers", wrap=("kappa (95% CI)",))
+    review = document.get("review")
+    if review:
+        rows = [(r["scorer"], r["attribute"], r["n"], fmt(r["accuracy"]), r["abstained"])
+                for r in review["confusion"] if r["scope"] == "all"]
+        print_table(console, ("scorer", "attribute", "labelled images", "accuracy (confident)",
+                              "abstained"), rows, title="Scorers against human labels")
+
+
+def holding(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per test of a share that holds after correction: the category
+    furthest below its reference (a binary test's two rows say the same)."""
+    alpha = document["settings"]["alpha"]
+    best: dict[str, dict[str, Any]] = {}
+    for row in document["proportions"]:
+        if row["p_adjusted"] is None or row["p_adjusted"] > alpha:
+            continue
+        kept = best.get(row["test_id"])
+        if kept is None or (row["difference"] or 0) < (kept["difference"] or 0):
+            best[row["test_id"]] = row
+    return sorted(best.values(), key=lambda r: (r["p_adjusted"], r["group"]))
+
+
+def warnings_of(document: dict[str, Any]) -> list[str]:
+    """The diagnostics a reader must see before trusting the findings."""
+    from audit.stats.assess import is_diagnostic
+
+    alpha = document["settings"]["alpha"]
+    lines = []
+    for entry in document.get("references", []):
+        if entry["reference"] is None and entry["attribute"] not in SAFETY:
+            lines.append(f"{entry['attribute']}: no reference covers it; its shares get "
+                         "intervals but no test (a suite's or --reference's 'uniform' tests "
+                         "against parity)")
+        for match in entry["unmatched"]:
+            lines.append(f"{entry['attribute']}: " + unmatched_line(match, entry["reference"]))
+    words = {"funnel:": "images lost before labelling differ across prompts",
+             "abstention:": "the answering scorer abstains at different rates across prompts"}
+    for row in document["comparisons"]:
+        test_id = str(row.get("test_id"))
+        said = next((w for prefix, w in words.items() if test_id.startswith(prefix)), None)
+        if said and is_diagnostic(test_id) and row["p_value"] is not None \
+                and row["p_value"] <= alpha:
+            lines.append(f"{row['attribute']}: {said} (p = {fmt(row['p_value'])}): shares of "
+                         "confident labels may be biased; see the abstention bounds (--all)")
+    small = sorted({r["group"] for r in document["proportions"] if 0 < r["n"] < 10})
+    if small:
+        lines.append(f"{len(small)} item(s) with fewer than 10 labelled images (e.g. "
+                     f"{small[0]}): their intervals are wide; 'audit plan' sizes a rerun")
+    return lines
+
+
+SAFETY = {"nsfw", "unsafe_concept", "nudenet"}
+
+
+def print_summary(document: dict[str, Any], console: Console, *,
+                  everything: bool = False, hint: str = "audit stats RUN --all") -> None:
+    """What matters first: the findings that hold after correction, with n and
+    intervals, and the diagnostics that warn; every table on ``everything``."""
+    if everything or len(document["proportions"]) <= SHORT:
+        print_tables(document, console, shares_only=not everything)
+    method = document["multiplicity"]
+    alpha = document["settings"]["alpha"]
+    found = holding(document)
+    rows = [(r["group"], r["attribute"], r["category"], f"{r['k']}/{r['n']}",
+             f"{fmt(r['estimate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+             r["reference"], r["p_adjusted"]) for r in found]
+    paired = [r for r in document["comparisons"] if str(r.get("test_id")).startswith("paired:")
+              and r["p_adjusted"] is not None and r["p_adjusted"] <= alpha]
+    if rows:
+        print_table(console, ("group", "attribute", "category", "k/n", "share (95% CI)",
+                              "reference", "p adj."), rows, wrap=("reference",),
+                    title=f"Findings that hold after {method['method']} correction at alpha "
+                          f"{alpha} ({len(found)} of {method['tests']} tests)")
+    if paired:
+        print_table(console, ("attribute", "groups", "category", "n", "difference (95% CI)",
+                              "p adj."),
+                    [(r["attribute"], r["groups"], r["category"], r["n"],
+                      f"{fmt(r['estimate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                      r["p_adjusted"]) for r in paired],
+                    title="Counterfactual contrasts that hold", wrap=("groups",))
+    if not rows and not paired:
+        console.print(f"No finding holds after {method['method']} correction at alpha {alpha} "
+                      f"({method['tests']} test(s)).", markup=False)
+    for line in warnings_of(document):
+        console.print(f"warning: {line}", markup=False)
     review = document.get("review")
     if review:
         console.print(f"human labels: {review['labels']} on {review['images']} images by "
                       f"{len(review['reviewers'])} reviewer(s); {review['with_truth']} images "
                       f"with a confident consensus label", markup=False)
-        rows = [(r["scorer"], r["attribute"], r["n"], fmt(r["accuracy"]), r["abstained"])
-                for r in review["confusion"] if r["scope"] == "all"]
-        print_table(console, ("scorer", "attribute", "labelled images", "accuracy (confident)",
-                              "abstained"), rows, title="Scorers against human labels")
-    method = document["multiplicity"]
     answers = document["source"].get("answers")
     if answers:
         console.print("answered by: " + ", ".join(f"{a}={s}" for a, s in answers.items()),
                       markup=False)
-    console.print(f"{method['tests']} test(s), p-values adjusted by {method['method']}. "
-                  "Labels are perceived attributes, not identities.", markup=False)
+    console.print(f"{len(document['proportions'])} share rows, "
+                  f"{len(document['comparisons'])} comparisons, {method['tests']} test(s); "
+                  + ("" if everything else f"every table: {hint} (or --csv, --json). ")
+                  + "Labels are perceived attributes, not identities.", markup=False)
 
 
-def print_findings(document: dict[str, Any], console: Console, *, limit: int = 10) -> None:
-    """What a whole run prints instead of every table: the strongest adjusted
-    results, and where the rest is."""
-    tested = [r for r in document["proportions"] if r.get("p_adjusted") is not None]
-    tested.sort(key=lambda r: (r["p_adjusted"], r["group"], r["category"]))
-    rows = [(r["group"], r["attribute"], r["category"], f"{r['k']}/{r['n']}",
-             f"{fmt(r['estimate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
-             r["reference"] or "-", r["p_adjusted"]) for r in tested[:limit]]
-    if rows:
-        print_table(console, ("group", "attribute", "category", "k/n", "share (95% CI)",
-                              "reference", "p adj."), rows,
-                    title=f"Smallest adjusted p-values ({len(rows)} of {len(tested)} rows)",
-                    wrap=("reference",))
-    method = document["multiplicity"]
-    console.print(f"{len(document['proportions'])} share rows and "
-                  f"{len(document['comparisons'])} comparisons; {method['tests']} test(s), "
-                  f"p-values adjusted by {method['method']}. Labels are perceived "
-                  "attributes, not identities.", markup=False)
+def unmatched_line(match: dict[str, Any], reference: str | None = None) -> str:
+    """One line for an item that found no reference row (import and stats)."""
+    keys = (", ".join(f"'{k}'" for k in match["keys"]) if match["keys"] else
+            "no slot value to match: group prompts with --group-by")
+    hint = (f"; did you mean {' or '.join(repr(s) for s in match['suggestions'])}?"
+            if match["suggestions"] else "")
+    table = f"{reference} " if reference else ""
+    return (f"no {table}reference row for {match['item_id']} ({keys}){hint}: its shares get "
+            "intervals but no test")
 
 
 def write_csv(frame: Any, out: Path | None) -> None:

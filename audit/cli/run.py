@@ -33,7 +33,7 @@ def run(**values: Any) -> None:
     """
     import audit
     from audit.cli.progress import Reporter
-    from audit.cli.render import print_findings
+    from audit.cli.render import print_summary
 
     kwargs, config = gen.generation_keywords(values)
     scoring = sc.scoring_keywords(values, config)
@@ -58,9 +58,9 @@ def run(**values: Any) -> None:
                                "score": reporter.stage("scoring")})
     gen.print_generated(result.generated)
     sc.print_scored(result.scored)
-    print_findings(result.assessed.document, st.console)
-    st.console.print(f"wrote {result.assessed.path} (every table: audit stats "
-                     f"{result.run_dir}) and {result.report}", markup=False)
+    print_summary(result.assessed.document, st.console,
+                  hint=f"audit stats {result.run_dir} --all")
+    st.console.print(f"wrote {result.assessed.path} and {result.report}", markup=False)
 
 
 run.__signature__, run.__annotations__ = cli_options.signature(  # type: ignore[attr-defined]

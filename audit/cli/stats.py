@@ -36,7 +36,9 @@ def stats(**values: Any) -> None:
     if values["as_csv"]:
         typer.echo(result.proportions.to_csv(index=False), nl=False)
         return
-    print_summary(result.document, console)
+    print_summary(result.document, console, everything=values["everything"],
+                  hint=f"audit stats {values['run']} --all" if values["run"] else
+                  "add --all")
     if result.path:
         console.print(f"wrote {result.path}", markup=False)
 
@@ -55,13 +57,20 @@ STATS_OWN = [
     _own("counts", Path | None, typer.Option(None, "--counts", help="CSV group,category,count "
                                              "of labels counted by a person or another "
                                              "tool.")),
-    _own("reference", Path | None, typer.Option(None, "--reference", help="CSV group,category,"
-                                                "proportion ('*' = every group); uniform if "
-                                                "omitted.")),
+    _own("reference", str | None, typer.Option(None, "--reference", help="With --counts: CSV "
+                                               "group,category,proportion ('*' = every group) "
+                                               "or 'uniform' (parity, the default). With a "
+                                               "run: a named reference replacing the suite's "
+                                               "(bls-cps-2025, toyworld, uniform; several, "
+                                               "comma-separated, are tried in order per "
+                                               "attribute).")),
     _own("attribute", str, typer.Option("label", help="Attribute name for --counts results.")),
     _own("as_json", bool, typer.Option(False, "--json", help="Print stats.json instead of "
                                        "tables.")),
     _own("as_csv", bool, typer.Option(False, "--csv", help="Print the share table as CSV.")),
+    _own("everything", bool, typer.Option(False, "--all", help="Print every table (shares, "
+                                          "comparisons, corrected shares, agreement) before "
+                                          "the summary.")),
     _own("out", Path | None, typer.Option(None, "--out", "-o", help="Where to write stats.json "
                                           "(default RUN/stats.json; none for --counts).")),
 ]

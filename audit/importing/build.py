@@ -37,6 +37,9 @@ class ImportResult:
     missing: Counter = field(default_factory=Counter)  # field -> images lacking it
     notes: Counter = field(default_factory=Counter)  # what readers could not resolve
     ungrouped: int = 0  # images grouped by their whole prompt (no template matched)
+    # per item with slot values: the reference row it matched ("how" says how),
+    # or none, with close row names; empty without a named reference
+    reference_matches: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _sha256(path: Path) -> str:
@@ -94,10 +97,14 @@ def import_folder(folder: Path, out: Path, *, manifest: Path | None = None,
     entries, refused = folder_images(folder)
     listed = {image_id: path for image_id, path, _ in entries}
     extra = read_manifest(manifest, set(listed)) if manifest is not None else {}
+    if isinstance(reference, str):
+        reference = [n.strip() for n in reference.split(",") if n.strip()] or None
     if reference is not None:
-        from audit.references import named_reference
+        from audit.references import REFERENCES
 
-        named_reference(reference, None)  # an unknown name fails here, before any copy
+        for named in reference:  # an unknown name fails here, before any copy
+            if named not in REFERENCES:
+                raise REFERENCES.unknown(named)
     settings = {"source": str(folder.resolve()), "manifest": str(manifest) if manifest else None,
                 "group_by": [t.text for t in templates], "model": model}
     name = name or f"import-{slug(folder.resolve().name) or 'images'}"
@@ -128,6 +135,8 @@ def import_folder(folder: Path, out: Path, *, manifest: Path | None = None,
             row.update(suite=name, suite_version=SUITE_VERSION)
         table.append(rows)
         table.write()
+        if reference is not None:
+            result.reference_matches = match_items(table.rows.values(), reference, attributes)
         models = Counter(r.get("model") for r in table.rows.values() if r.get("model"))
         result.items = len({r["item_id"] for r in table.rows.values()})
         record_import(out, name=name, version=SUITE_VERSION, settings=settings,
@@ -138,6 +147,38 @@ def import_folder(folder: Path, out: Path, *, manifest: Path | None = None,
                                "errors": result.errors,
                                "missing": dict(result.missing), "sources": dict(result.sources)})
     return result
+
+
+# attributes whose reference rows an import's items are matched against when
+# the import names none
+MATCHED_ATTRIBUTES = ("gender_presentation", "presentation", "age_group", "skin_tone_group",
+                      "tone_group")
+
+
+def match_items(rows: Any, reference: list[str], attributes: list[str] | None
+                ) -> list[dict[str, Any]]:
+    """Each item's slot values matched to the reference's rows, as stats
+    will match them: what a user sees at import, before scoring."""
+    from audit.reference_names import match_name
+    from audit.references import reference_for
+
+    known: list[str] = []
+    for attribute in attributes or MATCHED_ATTRIBUTES:
+        table = reference_for(reference, attribute)
+        if table is not None and not table.parity:
+            known += [g for g in dict.fromkeys(table.table.group) if g not in known]
+    if not known:
+        return []
+    out = []
+    for item_id, slots in sorted({r["item_id"]: r["slots"] for r in rows
+                                  if r.get("status") == "ok"}.items()):
+        values = list(json.loads(slots or "{}").values())
+        matches = [match_name(str(v), known) for v in values]
+        found = next((m for m in matches if m.row is not None), None)
+        out.append({"item_id": item_id, "keys": values,
+                    "row": found.row if found else None, "how": found.how if found else None,
+                    "suggestions": sorted({x for m in matches for x in m.suggestions})})
+    return out
 
 
 def _row(relative: str, path: Path, digest: str, manifest: dict[str, Any] | None,

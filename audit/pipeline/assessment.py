@@ -47,12 +47,13 @@ def _label_sets(card: RunCard, decisions: pd.DataFrame,
 
 
 def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
-               answers: dict[str, str] | None = None, use_labels: bool = True) -> Any:
+               answers: dict[str, str] | None = None, use_labels: bool = True,
+               reference: str | list[str] | None = None) -> Any:
     """A run directory's tables -> StatsResult (nothing rescored or
     regenerated). Human labels in the run are used unless ``use_labels`` is
-    False."""
+    False; ``reference`` (named references) replaces the suite's."""
     from audit.data_files import default_answers
-    from audit.references import named_reference
+    from audit.references import reference_for
     from audit.rundir import RunDir
     from audit.rundir.labels import current_labels
     from audit.stats.correction import Confusion
@@ -68,10 +69,9 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     chosen = resolve_answers(decisions, requested={**suite.answers, **(answers or {})},
                              defaults=default_answers(), where=str(rundir.scores.decisions),
                              needed=suite.attributes or None)
-    reference_name = suite.reference
+    reference_name = reference if reference is not None else suite.reference
     attributes = suite.attributes or sorted(chosen)
-    references = {a: named_reference(reference_name, a) if reference_name else None
-                  for a in attributes}
+    references = {a: reference_for(reference_name, a) for a in attributes}
     safety = card.scorer("nudenet") is not None or card.scorer("clip_concepts") is not None
     nudenet = (card.scorer("nudenet") or {}).get("thresholds", {})
     return assess_tables(
@@ -92,7 +92,7 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
 
 
 def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None,
-           reference: Path | None = None, attribute: str = "label", ci: str = "wilson",
+           reference: Path | str | None = None, attribute: str = "label", ci: str = "wilson",
            simultaneous: str | None = None, correction: str = "bh", alpha: float = 0.05,
            seed: int = 0, confusion: Path | None = None, answers: dict[str, str] | None = None,
            labels: bool = True, out: Path | None = None, write: bool = True) -> AssessResult:
@@ -104,6 +104,10 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
     category, count) only when ``out`` is given. ``answers`` names the scorer
     whose decisions count for an attribute, overriding the suite's.
     ``labels=False`` ignores the run's human labels (RUN/labels.parquet).
+    ``reference``: with counts, a CSV of group,category,proportion or
+    ``"uniform"`` (parity, the default); with a run, a named reference
+    replacing the suite's (comma-separated names are tried in order per
+    attribute).
     """
     from audit.options import StatsOptions
 
@@ -113,7 +117,8 @@ def assess(*, run: Path | None = None, counts: Path | pd.DataFrame | None = None
 
 
 def assess_with(options: StatsOptions, *, run: Path | None = None,
-                counts: Path | pd.DataFrame | None = None, reference: Path | None = None,
+                counts: Path | pd.DataFrame | None = None,
+                reference: Path | str | None = None,
                 attribute: str = "label", out: Path | None = None,
                 write: bool = True) -> AssessResult:
     """``assess`` on options already built and checked."""
@@ -121,35 +126,45 @@ def assess_with(options: StatsOptions, *, run: Path | None = None,
     from audit.rundir.atomic import write_json
     from audit.stats.assess import assess_counts
     from audit.stats.output import stats_document
-    from audit.stats.references import check_groups
+    from audit.stats.references import UNIFORM, check_groups
     from audit.user_tables import read_counts_csv, read_reference_csv
 
     if (run is None) == (counts is None):
         raise UsageError("give either a run directory or counts (not both)")
-    if reference is not None and counts is None:
-        raise UsageError("a reference CSV goes with counts; a run uses its suite's reference")
     if options.confusion is not None and run is None:
         raise UsageError("a confusion file goes with a run directory")
     settings = options.settings()
     confusion, answers, labels = options.confusion, options.answers, options.labels
     if counts is not None:
         table = counts if isinstance(counts, pd.DataFrame) else read_counts_csv(Path(counts))
-        ref = read_reference_csv(Path(reference)) if reference is not None else None
-        if ref is not None:
+        parity = reference is None or str(reference) == "uniform"
+        ref = UNIFORM if parity else read_reference_csv(Path(reference))
+        if not parity:
             check_groups(table, ref, str(counts) if not isinstance(counts, pd.DataFrame)
                          else "counts")
         result = assess_counts(table, attribute=attribute, reference=ref, settings=settings,
                                source={"kind": "counts",
                                        "counts": "DataFrame" if isinstance(counts, pd.DataFrame)
                                        else str(counts),
-                                       "reference": str(reference) if reference else "uniform"})
+                                       "reference": "uniform" if parity else str(reference)})
         document = stats_document(result)
         if out:
             write_json(Path(out), document)
         return AssessResult(document, Path(out) if out else None, result)
     result = assess_run(Path(run), settings=settings,
                         confusion=Path(confusion) if confusion is not None else None,
-                        answers=answers, use_labels=labels)
+                        answers=answers, use_labels=labels,
+                        reference=_names(str(reference)) if reference is not None else None)
     document = stats_document(result)
     path = RunDir(Path(run)).write_stats(document, Path(out) if out else None) if write else None
     return AssessResult(document, path, result)
+
+
+def _names(given: str) -> list[str]:
+    from audit.references import REFERENCES
+
+    names = [n.strip() for n in given.split(",") if n.strip()]
+    for name in names:
+        if name not in REFERENCES:
+            raise REFERENCES.unknown(name)
+    return names

@@ -66,6 +66,9 @@ class ExportResult:
     written: bool  # False: the zip would fail validation, and nothing was written
     validation: ValidationResult  # of the zip as built (paths name ``out``)
     notes: list[str] = field(default_factory=list)  # what the export decided for the user
+    # bias: fewer than four findings hold; the zip was written with those and
+    # fails validation on the count alone (``strict`` refuses instead)
+    partial: bool = False
 
 
 def export(*, task: str, run: Path, out: Path | None = None,
@@ -73,15 +76,19 @@ def export(*, task: str, run: Path, out: Path | None = None,
            story: str | None = None, goal: str | None = None,
            findings: list[str] | None = None, harms: list[str] | None = None,
            descriptions: list[str] | None = None, images_per_bias: int = 6,
-           allow_any_model: bool = False) -> ExportResult:
+           allow_any_model: bool = False, strict: bool = False) -> ExportResult:
     """An assignment zip from a run, written to ``out`` (default TASK.zip)
     only if it passes ``validate``.
 
-    ``bias`` takes its findings from the run's stats.json (``findings`` as
-    "ITEM:ATTRIBUTE:CATEGORY" to choose them; ``harms`` and
-    ``descriptions`` replace the drafted texts); a run without stats.json
-    is assessed in memory with default settings, and stats.json is not
-    written. The other tasks take images by id: ``selection`` (a YAML file
+    ``bias`` takes its findings from the run's stats.json: only
+    demographic results that hold after correction, against a reference
+    (``findings`` as "ITEM:ATTRIBUTE:CATEGORY" to choose them, ITEM an item
+    id or a slot value; ``harms`` and ``descriptions`` replace the drafted
+    texts). When fewer than four hold, the zip holds those (``partial``; it
+    fails validation on the count) and the notes say what to probe next;
+    ``strict`` refuses instead, and refuses named findings that do not hold.
+    A run without stats.json is assessed in memory with default settings,
+    and stats.json is not written. The other tasks take images by id: ``selection`` (a YAML file
     or the same as a dict) or ``picks`` (ITEM/SEED, in order) with
     ``story`` / ``goal``.
     """
@@ -99,14 +106,17 @@ def export(*, task: str, run: Path, out: Path | None = None,
         raise UsageError(f"'{task}' needs --select FILE.yaml or --pick ITEM/SEED ... naming "
                          "the images (one of the two)")
     out.parent.mkdir(parents=True, exist_ok=True)
+    partial = False
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
         draft = Path(tmp) / out.name  # checked before it may replace anything at ``out``
         if task == "bias":
-            notes += export_bias(Path(run), draft,
-                                 findings=[parse_finding(f) for f in findings]
-                                 if findings else None,
-                                 harms=harms or None, descriptions=descriptions or None,
-                                 images_per_bias=images_per_bias)
+            made = export_bias(Path(run), draft,
+                               findings=[parse_finding(f) for f in findings]
+                               if findings else None,
+                               harms=harms or None, descriptions=descriptions or None,
+                               images_per_bias=images_per_bias, strict=strict)
+            notes += made.notes
+            partial = not made.complete
         else:
             chosen = selection if selection is not None else selection_from_picks(
                 list(picks or []), story=story, goal=goal)
@@ -117,6 +127,9 @@ def export(*, task: str, run: Path, out: Path | None = None,
         checked = ValidationResult(out, checked.task, checked.findings,
                                    {**checked.report, "path": str(out),
                                     "findings": [vars(f) for f in checked.findings]})
-        if checked.valid:
+        count_only = all(f.where.endswith("/biases") and "asks for" in f.message
+                         for f in checked.errors)
+        written = checked.valid or (partial and count_only)
+        if written:
             os.replace(draft, out)
-    return ExportResult(task, out, checked.valid, checked, notes)
+    return ExportResult(task, out, written, checked, notes, partial=partial and written)

@@ -9,7 +9,7 @@ from audit.importing.build import ImportResult
 
 def import_images(*, folder: Path, out: Path, manifest: Path | None = None,
                   model: str | None = None, group_by: list[str] | None = None,
-                  name: str | None = None, reference: str | None = None,
+                  name: str | None = None, reference: str | list[str] | None = None,
                   attributes: list[str] | None = None, link: bool = False,
                   command: str = "audit.import_images") -> ImportResult:
     """Read each image's metadata (A1111/Forge, ComfyUI, InvokeAI, EXIF, this
@@ -21,7 +21,11 @@ def import_images(*, folder: Path, out: Path, manifest: Path | None = None,
 
     ``model`` names the model for every image (e.g. "SDXL", as the course's
     JSON wants it); ``reference`` and ``attributes`` are what a suite would
-    say (e.g. "bls-cps-2025" with slot occupation)."""
+    say (e.g. "bls-cps-2025" with slot occupation; several names, a list or
+    comma-separated, are tried in order per attribute; "uniform" is parity).
+    Without a reference, shares get intervals but no test against one. How
+    each item's slot values matched the reference's rows is in
+    ``reference_matches``."""
     from audit.importing.build import import_folder
 
     return import_folder(Path(folder), Path(out), manifest=Path(manifest) if manifest else None,

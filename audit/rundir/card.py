@@ -14,7 +14,7 @@ class SuiteCard:
     version: str | None = None
     sha256: str | None = None
     attributes: list[str] = field(default_factory=list)
-    reference: str | None = None  # a named reference table, or None (uniform)
+    reference: str | list[str] | None = None  # named reference(s); None: no test
     answers: dict[str, str] = field(default_factory=dict)  # attribute -> answering scorer
     scorer_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     content_warning: str | None = None

@@ -108,7 +108,8 @@ def _append_invocation(run_dir: Path, card: dict[str, Any], invocation: dict[str
 
 
 def record_import(run_dir: Path, *, name: str, version: str, settings: dict[str, Any],
-                  model: str, reference: str | None, attributes: list[str] | None, images: int,
+                  model: str, reference: str | list[str] | None,
+                  attributes: list[str] | None, images: int,
                   command: str, summary: dict[str, Any]) -> dict[str, Any]:
     """run.json of an imported run: a suite describing the import (its sha256
     is of the import settings, so the same import again is the same run) and

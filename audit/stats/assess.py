@@ -17,10 +17,17 @@ import pandas as pd
 from audit.api.statistic import COLUMNS
 from audit.stats import effects
 from audit.stats.compare import homogeneity
-from audit.stats.goodness import difference_interval, fit_with_reference_error, goodness_of_fit
+from audit.stats.goodness import (
+    TestResult,
+    difference_interval,
+    fit_with_reference_error,
+    goodness_of_fit,
+)
 from audit.stats.intervals import binomial_ci, check_ci_method, contain, multinomial_ci
 from audit.stats.multiplicity import adjust
 from audit.stats.references import Reference
+
+NAN = float("nan")
 
 METRIC_COLUMNS = ["group", "attribute", "metric", "value", "n", "note"]
 COMPARISON_COLUMNS = ["kind", "attribute", "groups", "category", "n", "estimate", "ci_low",
@@ -66,6 +73,9 @@ class StatsResult:
     safety: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit.stats.safety
     rewrites: dict[str, Any] | None = None  # audit.stats.rewrites
     review: dict[str, Any] | None = None  # what human labels say, when a run has them
+    # per attribute: the reference its shares were tested against and the
+    # items that found no row in it (with close row names)
+    references: list[dict[str, Any]] = field(default_factory=list)
     tests: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +107,7 @@ class StatsResult:
             "safety": records(self.safety),
             "rewrites": _clean_tree(self.rewrites),
             "review": _clean_tree(self.review),
+            "references": _clean_tree(self.references),
         }
 
 
@@ -125,27 +136,31 @@ def is_ordinal(categories: list[str]) -> bool:
 
 def assess_group(group: str, attribute: str, counts: dict[str, int],
                  expected: dict[str, float] | None, reference_name: str | None,
-                 settings: Settings, reference_se: dict[str, float] | None = None
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                 settings: Settings, reference_se: dict[str, float] | None = None,
+                 untested: str = "no reference") -> tuple[list[dict[str, Any]],
+                                                          list[dict[str, Any]]]:
     """Rows (one per category) and group metrics for one group's counts.
     Each row also has its difference from the reference (with the
-    reference's standard error when it has one) and from parity (1/K)."""
+    reference's standard error when it has one) and from parity (1/K).
+    Without ``expected`` the shares get intervals but no test (``untested``
+    says why): testing them against anything else would be a silent
+    substitute."""
     categories = list(expected) if expected else list(counts)
     categories += [c for c in counts if c not in categories]
     observed = np.array([counts.get(c, 0) for c in categories])
     n = int(observed.sum())
-    if expected is None:
-        p0 = np.full(len(categories), 1 / len(categories))
-        reference_label = "uniform"
-    else:
-        p0 = np.array([expected.get(c, 0.0) for c in categories])
-        reference_label = reference_name
+    tested = expected is not None
+    p0 = np.array([expected.get(c, 0.0) for c in categories]) if tested else \
+        np.full(len(categories), np.nan)
+    reference_label = reference_name
     se = np.array([(reference_se or {}).get(c, 0.0) for c in categories])
-    if expected is not None and (se > 0).any():
+    if tested and (se > 0).any():
         test = fit_with_reference_error(observed, p0, se, mc_draws=settings.mc_draws,
                                         seed=settings.seed)
-    else:
+    elif tested:
         test = goodness_of_fit(observed, p0, mc_draws=settings.mc_draws, seed=settings.seed)
+    else:
+        test = TestResult(f"none ({untested})", NAN, NAN)
     simultaneous = settings.simultaneous if len(categories) > 2 else None
     if simultaneous:
         bounds = [contain(k / n, low, high) if n else (low, high) for k, (low, high) in zip(
@@ -162,18 +177,21 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
                                                       strict=True):
         estimate = k / n if n else float("nan")
         versus = difference_interval(estimate, (low, high), float(p_ref), float(error),
-                                     alpha=settings.alpha) if n else (float("nan"),) * 2
-        log_odds = effects.log_odds_vs_reference(int(k), n, float(p_ref), alpha=settings.alpha)
-        ratio = effects.representation_ratio(estimate, (low, high), float(p_ref))
+                                     alpha=settings.alpha) if n and tested else (NAN,) * 2
+        log_odds = effects.log_odds_vs_reference(int(k), n, float(p_ref), alpha=settings.alpha) \
+            if tested else (NAN,) * 3
+        ratio = effects.representation_ratio(estimate, (low, high), float(p_ref)) \
+            if tested else (NAN,) * 3
         rows.append({
             "group": group, "attribute": attribute, "category": category, "n": n, "k": int(k),
             "estimate": estimate, "ci_low": low, "ci_high": high, "ci_method": ci_method,
             "test": test.test, "test_id": f"fit:{attribute}:{group}",
             "statistic": test.statistic, "p_value": test.p_value, "p_adjusted": float("nan"),
-            "reference": f"{reference_label}={p_ref:.4g}", "log_odds": log_odds[0],
+            "reference": f"{reference_label}={p_ref:.4g}" if tested else None,
+            "log_odds": log_odds[0],
             "log_odds_ci_low": log_odds[1], "log_odds_ci_high": log_odds[2],
             "ratio": ratio[0], "ratio_ci_low": ratio[1], "ratio_ci_high": ratio[2],
-            "cohens_h": effects.cohens_h(estimate, float(p_ref)) if n else float("nan"),
+            "cohens_h": effects.cohens_h(estimate, float(p_ref)) if n and tested else NAN,
             "reference_se": float(error), "difference": estimate - p_ref,
             "difference_ci_low": versus[0], "difference_ci_high": versus[1],
             "parity_difference": estimate - parity, "parity_ci_low": low - parity,
@@ -195,7 +213,7 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
                "mean |share - 1/K| as in DALL-Eval; compares with uniform, not the reference")
         metric("openbias_1_minus_norm_entropy", effects.one_minus_normalised_entropy(shares),
                "1 - H/log K as in OpenBias; 0 = uniform")
-        if is_ordinal(categories):
+        if is_ordinal(categories) and tested:
             levels = np.array([int(c) for c in categories])
             shift = effects.ordinal_shift(levels, observed, p0, alpha=settings.alpha)
             for name, value in shift.items():
@@ -207,9 +225,11 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
 
 def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
                   reference: Reference | None = None, settings: Settings | None = None,
-                  source: dict[str, Any] | None = None) -> StatsResult:
-    """Proportions, tests vs reference (uniform if none), effects, a test of
-    homogeneity across groups, and corrected p-values.
+                  source: dict[str, Any] | None = None, untested: str | None = None
+                  ) -> StatsResult:
+    """Proportions, tests vs reference (``UNIFORM`` for parity; none when
+    None), effects, a test of homogeneity across groups, and corrected
+    p-values.
 
     ``counts``: columns group, category, count (and optionally attribute).
     """
@@ -221,11 +241,14 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
     comparisons: list[dict[str, Any]] = []
     for attr, by_attribute in counts.groupby("attribute", sort=False):
         for group, frame in by_attribute.groupby("group", sort=False):
-            expected = reference.for_group(group) if reference is not None else None
+            counts_of = dict(zip(frame.category, frame["count"], strict=True))
+            expected = reference.expected(group, list(counts_of)) if reference else None
             group_rows, group_metrics = assess_group(
-                str(group), str(attr), dict(zip(frame.category, frame["count"], strict=True)),
-                expected, reference.name if reference is not None else None, settings,
-                reference.se_for_group(group) if reference is not None else None)
+                str(group), str(attr), counts_of, expected,
+                reference.name if reference is not None else None, settings,
+                reference.se_for_group(group) if reference is not None else None,
+                untested=untested or ("no reference" if reference is None else
+                                      f"no {reference.name} row for '{group}'"))
             rows += group_rows
             metrics += group_metrics
         table = by_attribute.pivot_table(index="group", columns="category", values="count",

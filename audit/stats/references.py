@@ -24,6 +24,13 @@ class Reference:
     name: str
     source: str
     table: pd.DataFrame  # group, category, proportion[, se]
+    parity: bool = False  # 1/K for every group's K categories; the table is empty
+
+    def expected(self, group: str, categories: list[str]) -> dict[str, float] | None:
+        """The shares a group is tested against, or None (no row for it)."""
+        if self.parity:
+            return dict.fromkeys(categories, 1 / len(categories)) if categories else None
+        return self.for_group(group)
 
     def for_group(self, group: str) -> dict[str, float] | None:
         rows = self.table[self.table.group == group]
@@ -41,6 +48,10 @@ class Reference:
         if rows.empty:
             rows = self.table[self.table.group == "*"]
         return dict(zip(rows.category, rows.se.astype(float), strict=True))
+
+
+UNIFORM = Reference("uniform", "parity: 1/K for each of K categories",
+                    pd.DataFrame(columns=["group", "category", "proportion"]), parity=True)
 
 
 def check_groups(counts: pd.DataFrame, reference: Reference, counts_path: str) -> None:

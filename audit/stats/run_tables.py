@@ -8,6 +8,7 @@ data passed in (``answers``), never the order scorers ran in.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,10 @@ from audit.stats.intervals import binomial_ci
 from audit.stats.references import Reference
 
 PERSON = "person_present"
-# Measured on every valid image, with or without a person in it.
-NOT_PERSON_GATED = {"nsfw", "unsafe_concept", "nudenet"}
+# Safety attributes: measured on every valid image, with or without a person
+# in it, and reported as unsafe rates (audit.stats.safety), never tested
+# against a reference share or parity (1/19 of NudeNet's labels means nothing).
+SAFETY_ATTRIBUTES = {"nsfw", "unsafe_concept", "nudenet"}
 
 
 def resolve_answers(decisions: pd.DataFrame, *, requested: dict[str, str],
@@ -96,30 +99,53 @@ def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:
                 table = pd.crosstab(both.a, both.b)
                 categories = sorted(set(table.index) | set(table.columns))
                 table = table.reindex(index=categories, columns=categories, fill_value=0)
-                kappa = cohens_kappa(table.to_numpy(), return_results=True)
+                counts = table.to_numpy()
+                # a scorer that gave one label throughout agrees exactly at chance
+                # level: kappa is 0 [0, 0] by construction, so it is reported as
+                # undefined with the reason instead
+                constant = [name for name, used in ((first, counts.sum(1)),
+                                                     (second, counts.sum(0)))
+                            if (used > 0).sum() < 2]
+                if constant:
+                    value = (float("nan"),) * 3
+                    note = f"no variation: {' and '.join(constant)} gave one label throughout"
+                else:
+                    with warnings.catch_warnings():  # its z-test divides by 0 at kappa 0
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        kappa = cohens_kappa(counts, return_results=True)
+                    value = (float(kappa.kappa), float(kappa.kappa_low), float(kappa.kappa_upp))
+                    note = None
                 out.append({"attribute": attribute, "scorers": f"{first} vs {second}",
-                            "n": int(len(both)), "kappa": float(kappa.kappa),
-                            "ci_low": float(kappa.kappa_low), "ci_high": float(kappa.kappa_upp),
+                            "n": int(len(both)), "kappa": value[0],
+                            "ci_low": value[1], "ci_high": value[2],
                             "agreement": float((both.a == both.b).mean()),
-                            "categories": categories,
-                            "confusion": table.to_numpy().tolist()})
+                            "categories": categories, "confusion": counts.tolist(),
+                            "note": note})
     return out
 
 
-def _item_references(images: pd.DataFrame, reference: Reference | None) -> Reference | None:
-    """Re-key a reference from slot values (e.g. occupation) to item ids."""
-    if reference is None:
-        return None
-    known = set(reference.table.group)
-    rows = []
+def _item_references(images: pd.DataFrame, reference: Reference | None
+                     ) -> tuple[Reference | None, list[dict[str, Any]]]:
+    """Re-key a reference from slot values (e.g. occupation) to item ids,
+    matching names through ``audit.reference_names``; also the items left
+    without a row, each with what it was looked up by and close row names."""
+    if reference is None or reference.parity:
+        return reference, []
+    from audit.reference_names import match_name
+
+    known = list(dict.fromkeys(reference.table.group))
+    rows, unmatched = [], []
     for item_id, keys in images.drop_duplicates("item_id")[["item_id", "reference_keys"]].values:
-        for key in json.loads(keys or "{}").values():
-            if key in known:
-                rows.append(reference.table[reference.table.group == key].assign(group=item_id))
-                break
-    if not rows:
-        return None
-    return Reference(reference.name, reference.source, pd.concat(rows, ignore_index=True))
+        values = list(json.loads(keys or "{}").values())
+        matches = [match_name(str(v), known) for v in values]
+        found = next((m for m in matches if m.row is not None), None)
+        if found is not None:
+            rows.append(reference.table[reference.table.group == found.row].assign(group=item_id))
+            continue
+        unmatched.append({"item_id": item_id, "keys": values,
+                          "suggestions": sorted({s for m in matches for s in m.suggestions})})
+    table = pd.concat(rows, ignore_index=True) if rows else reference.table.iloc[:0]
+    return Reference(reference.name, reference.source, table), unmatched
 
 
 def seeds_shared(probes: pd.DataFrame) -> bool:
@@ -259,8 +285,10 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     image_id, status as the score stage loaded each image. ``label_sets``:
     the confident labels per attribute (unseen ones count as 0).
     ``references``: per attribute, the table its shares are tested against
-    (None: uniform). ``confusion``: per attribute, a confusion matrix to
-    correct shares for classifier error. ``labels``: human labels (each
+    (``UNIFORM`` for parity; None: intervals only, no test). Safety
+    attributes are never tested against one: their rates are in ``safety``.
+    ``confusion``: per attribute, a confusion matrix to correct shares for
+    classifier error. ``labels``: human labels (each
     reviewer's current one: image_id, attribute, label, reviewer); they give
     each scorer's confusion against people and, for the answering scorer,
     corrected shares.
@@ -276,12 +304,12 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
         per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
-    outcomes, abstention, bounds = [], [], []
+    outcomes, abstention, bounds, matching = [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
         answered = decided[decided.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(answered, on="image_id", how="left")
-        if attribute in NOT_PERSON_GATED:
+        if attribute in SAFETY_ATTRIBUTES:
             per_image["person"] = True
         elif len(person):
             per_image["person"] = per_image.person_label == "person"
@@ -314,8 +342,15 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         table = table.reindex(columns=label_sets[attribute], fill_value=0)
         counts = (table.stack().rename("count").reset_index()
                   .rename(columns={"item_id": "group", "label": "category"}))
-        part = assess_counts(counts, attribute=attribute, settings=settings,
-                             reference=_item_references(images, references.get(attribute)))
+        safety = attribute in SAFETY_ATTRIBUTES
+        reference, unmatched = _item_references(
+            probes, None if safety else references.get(attribute))
+        matching.append({"attribute": attribute,
+                         "reference": reference.name if reference is not None else None,
+                         "unmatched": unmatched})
+        part = assess_counts(counts, attribute=attribute, settings=settings, reference=reference,
+                             untested="safety attribute: see the unsafe rates" if safety
+                             else None)
         if seeds_shared(probes):
             _blocked_homogeneity(part, probes, settings)
         proportions.append(part.proportions)
@@ -330,7 +365,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         comparisons=pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
         funnel=_concat(funnels), pooled=pd.DataFrame(pooled), controls=pd.DataFrame(controls),
         agreement=pd.DataFrame(agreement(decisions)),
-        abstention=pd.DataFrame(abstention), bounds=pd.DataFrame(bounds))
+        abstention=pd.DataFrame(abstention), bounds=pd.DataFrame(bounds), references=matching)
     counted = _concat(outcomes)
     corrected = []
     for given in (confusion, review.corrections if review else None):

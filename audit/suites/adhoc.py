@@ -63,6 +63,8 @@ def adhoc_suite(*, prompts: list[str], templates: list[str], slots: dict[str, li
         data["slots"] = {name: list(values) for name, values in slots.items()}
     if defaults.get("reference"):
         data["reference"] = defaults["reference"]
+    elif "occupation" in slots:  # occupations have a bundled table; other attributes parity
+        data["reference"] = ["bls-cps-2025", "uniform"]
     if defaults.get("scorer_options"):
         data["scorer_options"] = {k: dict(v) for k, v in defaults["scorer_options"].items()}
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]

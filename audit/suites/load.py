@@ -74,7 +74,7 @@ class Suite:
                 for name, options in (self.data.get("scorer_options") or {}).items()}
 
     @property
-    def reference(self) -> str | None:
+    def reference(self) -> str | list[str] | None:
         return self.data.get("reference")
 
     @property
@@ -187,13 +187,15 @@ def _name_problems(data: dict[str, Any], path: Path) -> list[tuple[str, str]]:
     """Names that must resolve before any image is made: the reference, the
     scorers named in ``answers`` and ``scorer_options``, their option keys and
     the data files those options name."""
-    from audit.references import REFERENCES
+    from audit.references import REFERENCES, reference_names
     from audit.scorers import SCORERS
 
     problems = []
-    reference = data.get("reference")
-    if reference is not None and reference not in REFERENCES:
-        problems.append(("/reference", str(REFERENCES.unknown(reference))))
+    given = data.get("reference")
+    for i, reference in enumerate(reference_names(given)):
+        if reference not in REFERENCES:
+            where = "/reference" if isinstance(given, str) else f"/reference/{i}"
+            problems.append((where, str(REFERENCES.unknown(reference))))
     attributes = list(data.get("attributes", []))
     for attribute, scorer in (data.get("answers") or {}).items():
         if attribute not in attributes:

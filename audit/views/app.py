@@ -162,8 +162,9 @@ def labels_page(view: RunView) -> None:
         st.info("Agreement needs two scorers deciding the same attribute (e.g. clip and "
                 "face_attributes on gender_presentation), then 'audit stats RUN'.")
     else:
-        st.dataframe(pd.DataFrame(agreement)[["attribute", "scorers", "n", "kappa", "ci_low",
-                                              "ci_high", "agreement"]], hide_index=True)
+        table = pd.DataFrame(agreement).reindex(columns=[
+            "attribute", "scorers", "n", "kappa", "ci_low", "ci_high", "agreement", "note"])
+        st.dataframe(table, hide_index=True)
         pairs = [(r["attribute"], *r["scorers"].split(" vs ")) for r in agreement]
         attribute, first, second = st.selectbox(
             "Images they disagree on", pairs, key="disagree_pair",

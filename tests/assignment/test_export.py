@@ -20,7 +20,7 @@ SUITE = """\
     name: export
     version: 0.1.0
     description: four occupations for export tests
-    reference: bls-cps-2025
+    reference: [bls-cps-2025, uniform]
     images_per_item: 8
     seed: 0
     generation: {steps: 1, guidance: 5.0, width: 32, height: 32, scheduler: euler}
@@ -65,8 +65,9 @@ def run_dir(tmp_path_factory, tiny_generator):
 
 def test_bias_export_round_trip(run_dir, tmp_path):
     out = tmp_path / "bias.zip"
-    notes = export_bias(run_dir, out)
-    assert len(notes) == 4  # default harm sentences flagged for editing
+    notes = export_bias(run_dir, out).notes
+    assert sum("default harm sentence" in n for n in notes) == 4  # flagged for editing
+    assert any("model 'tiny' is not one the course's Space lists" in n for n in notes)
     sub, task = validate(out)
     assert task == "bias" and [f for f in sub.findings if f.level == "error"] == []
     document = json.loads(zipfile.ZipFile(out).read("bias.json"))

@@ -281,7 +281,8 @@ def test_import_score_stats_export_validate(tmp_path, tiny_generator):
                 parameters=f"a photo of the face of {article} {occupation}\nSteps: 20, "
                            f"Sampler: Euler a, CFG scale: 7, Seed: {seed}, Size: 64x64")
     run = tmp_path / "run"
-    audit.import_images(folder=folder, out=run, model="SDXL", reference="bls-cps-2025",
+    audit.import_images(folder=folder, out=run, model="SDXL",
+                        reference=["bls-cps-2025", "uniform"],
                         group_by=["a photo of the face of {occupation|a}"],
                         attributes=["person_present", *LABELS])
     images = pd.read_parquet(run / "images.parquet")
@@ -309,7 +310,7 @@ def test_import_score_stats_export_validate(tmp_path, tiny_generator):
     # import, score, export: the export assesses a scored run without stats.json in
     # memory, says so, and writes no stats.json as a side effect
     (run / "stats.json").unlink()
-    notes = export_bias(run, tmp_path / "again.zip")
+    notes = export_bias(run, tmp_path / "again.zip").notes
     assert any("assessed in memory" in n and "not saved" in n for n in notes)
     assert not (run / "stats.json").exists()
     shutil.rmtree(run)

@@ -1,0 +1,80 @@
+"""Matching a prompt's slot value to a reference row by name.
+
+"CEO" in a prompt and "chief executive" in the BLS table are the same
+occupation; without this, an item silently lost its reference. A name is
+normalised, then looked up as itself and through the bundled alias lists
+(``audit/data/reference/occupation-aliases.yaml``); what still does not match
+is reported with a did-you-mean, never tested against something else.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ARTICLE = re.compile(r"^(a|an|the)\s+")
+
+
+def normalise(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name).casefold().strip()
+    text = re.sub(r"[-_/]+", " ", text)
+    text = re.sub(r"[^\w\s']", "", text).replace("'", "")
+    return ARTICLE.sub("", re.sub(r"\s+", " ", text).strip())
+
+
+def singular(name: str) -> list[str]:
+    """Candidate singulars of an English plural (last word only)."""
+    head, _, last = name.rpartition(" ")
+    forms = []
+    if last.endswith("men"):
+        forms.append(last[:-3] + "man")
+    if last.endswith("ies"):
+        forms.append(last[:-3] + "y")
+    if last.endswith("es"):
+        forms.append(last[:-2])
+    if last.endswith("s") and not last.endswith("ss"):
+        forms.append(last[:-1])
+    return [f"{head} {f}".strip() for f in forms]
+
+
+@dataclass(frozen=True)
+class Match:
+    key: str  # the slot value as given
+    row: str | None  # the reference's group it matched, or None
+    how: str  # "exact", "normalised", "alias" or "unmatched"
+    suggestions: tuple[str, ...] = ()  # close row names when unmatched
+
+
+def match_name(key: str, rows: Iterable[str]) -> Match:
+    from audit.data_files import occupation_aliases
+
+    rows = list(rows)
+    if key in rows:
+        return Match(key, key, "exact")
+    by_name = {normalise(r): r for r in rows}
+    name = normalise(key)
+    aliases = occupation_aliases()
+    for candidate in [name, *singular(name)]:
+        if candidate in by_name:
+            return Match(key, by_name[candidate], "normalised")
+        for other in sorted(aliases.get(candidate, ())):
+            if other in by_name:
+                return Match(key, by_name[other], "alias")
+    return Match(key, None, "unmatched", _close(name, by_name, aliases))
+
+
+def _close(name: str, by_name: dict[str, str], aliases: dict[str, frozenset[str]]
+           ) -> tuple[str, ...]:
+    """Rows sharing the name's last word ("engineer" -> civil, electrical and
+    mechanical engineer), else rows or aliases spelled alike."""
+    last = name.rpartition(" ")[2]
+    sharing = [row for key, row in sorted(by_name.items()) if last in key.split()]
+    if sharing:
+        return tuple(sharing[:4])
+    close = difflib.get_close_matches(name, [*by_name, *aliases], n=3, cutoff=0.75)
+    rows = [by_name[c] if c in by_name else
+            next((by_name[o] for o in sorted(aliases[c]) if o in by_name), None) for c in close]
+    return tuple(dict.fromkeys(r for r in rows if r is not None))
