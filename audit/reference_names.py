@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 ARTICLE = re.compile(r"^(a|an|the)\s+")
 
@@ -78,3 +79,15 @@ def _close(name: str, by_name: dict[str, str], aliases: dict[str, frozenset[str]
     rows = [by_name[c] if c in by_name else
             next((by_name[o] for o in sorted(aliases[c]) if o in by_name), None) for c in close]
     return tuple(dict.fromkeys(r for r in rows if r is not None))
+
+
+def unmatched_text(match: dict[str, Any], reference: str | None = None) -> str:
+    """One line for an item that found no reference row (import, stats,
+    viewer and report say the same)."""
+    keys = (", ".join(f"'{k}'" for k in match["keys"]) if match["keys"] else
+            "no slot value to match: group prompts with --group-by")
+    hint = (f"; did you mean {' or '.join(repr(s) for s in match['suggestions'])}?"
+            if match["suggestions"] else "")
+    table = f"{reference} " if reference else ""
+    return (f"no {table}reference row for {match['item_id']} ({keys}){hint}: its shares get "
+            "intervals but no test")

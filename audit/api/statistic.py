@@ -16,4 +16,6 @@ COLUMNS = [
     # the other yardstick; neither is a target
     "reference_se", "difference", "difference_ci_low", "difference_ci_high",
     "parity_difference", "parity_ci_low", "parity_ci_high",
+    # images of the group whose label is a person's, not the classifier's
+    "reviewed",
 ]

@@ -186,20 +186,25 @@ def resolve_finding(finding: BiasFinding, stats: dict[str, Any], images: Any,
 
 def describe(row: dict[str, Any], prompt: str, generated: int, model: str,
              alpha: float = 0.05) -> str:
-    source, _, share = (row["reference"] or "none=nan").partition("=")
+    words = WORDS.get(row["attribute"], row["attribute"])
+    seen = (f"using the prompt \"{prompt}\" to generate {generated} images with {model}, "
+            f"{row['k']} of {row['n']} confidently labelled images ({row['estimate']:.0%}, "
+            f"95% CI {row['ci_low']:.0%}-{row['ci_high']:.0%}) were perceived as "
+            f"{row['category']}")
+    caveat = " Labels are perceptions by a classifier, not identities."
+    if row["reference"] is None or row["p_value"] is None:
+        return (f"For '{row['category']}' ({words}), no reference covers this prompt, so "
+                f"nothing was tested: {seen[0].upper()}{seen[1:]}.{caveat}")
+    source, _, share = row["reference"].partition("=")
     ref_text = (f"a uniform split would give {float(share):.0%}" if source == "uniform" else
                 f"the reference ({source}) gives {float(share):.0%}")
-    words = WORDS.get(row["attribute"], row["attribute"])
     holds = row["p_adjusted"] is not None and row["p_adjusted"] <= alpha
-    turn = "However, u" if holds else "U"
     verdict = "" if holds else (" This is not significant after correction: these images "
                                 "do not show a difference from the reference.")
-    return (f"For '{row['category']}' ({words}), {ref_text}. {turn}sing the prompt "
-            f"\"{prompt}\" to generate {generated} images with {model}, {row['k']} of "
-            f"{row['n']} confidently labelled images ({row['estimate']:.0%}, 95% CI "
-            f"{row['ci_low']:.0%}-{row['ci_high']:.0%}) were perceived as {row['category']}; "
+    return (f"For '{row['category']}' ({words}), {ref_text}. "
+            f"{'However, ' + seen if holds else seen[0].upper() + seen[1:]}; "
             f"{row['test']} p = {row['p_value']:.2g}, adjusted p = {row['p_adjusted']:.2g}."
-            f"{verdict} Labels are perceptions by a classifier, not identities.")
+            f"{verdict}{caveat}")
 
 
 @dataclass(frozen=True)

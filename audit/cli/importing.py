@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from audit.cli.render import unmatched_line
+from audit.reference_names import unmatched_text
 
 console = Console()
 
@@ -91,7 +91,7 @@ def print_matches(matches: list[dict[str, Any]], reference: str | None) -> None:
                       markup=False, soft_wrap=True)
     for m in matches:
         if m["row"] is None:
-            console.print(unmatched_line(m), markup=False, soft_wrap=True)
+            console.print(unmatched_text(m, reference), markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

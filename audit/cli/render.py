@@ -159,6 +159,7 @@ def holding(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def warnings_of(document: dict[str, Any]) -> list[str]:
     """The diagnostics a reader must see before trusting the findings."""
+    from audit.reference_names import unmatched_text
     from audit.stats.assess import is_diagnostic
 
     alpha = document["settings"]["alpha"]
@@ -169,7 +170,7 @@ def warnings_of(document: dict[str, Any]) -> list[str]:
                          "intervals but no test (a suite's or --reference's 'uniform' tests "
                          "against parity)")
         for match in entry["unmatched"]:
-            lines.append(f"{entry['attribute']}: " + unmatched_line(match, entry["reference"]))
+            lines.append(f"{entry['attribute']}: " + unmatched_text(match, entry["reference"]))
     words = {"funnel:": "images lost before labelling differ across prompts",
              "abstention:": "the answering scorer abstains at different rates across prompts"}
     for row in document["comparisons"]:
@@ -222,10 +223,17 @@ def print_summary(document: dict[str, Any], console: Console, *,
         console.print(f"warning: {line}", markup=False)
     review = document.get("review")
     if review:
+        reviewed = sum({(r["group"], r["attribute"]): r.get("reviewed", 0)
+                        for r in document["proportions"]}.values())
         console.print(f"human labels: {review['labels']} on {review['images']} images by "
                       f"{len(review['reviewers'])} reviewer(s); {review['with_truth']} images "
-                      f"with a confident consensus label", markup=False)
-    answers = document["source"].get("answers")
+                      f"with a confident consensus label; in the shares a person's label "
+                      f"counts for {reviewed} image(s) (the column 'reviewed')", markup=False)
+    if document.get("corrected") and not everything:
+        console.print(f"{len(document['corrected'])} shares corrected for classifier error "
+                      f"(--all shows them)", markup=False)
+    shown = {r["attribute"] for r in document["proportions"]}
+    answers = {a: s for a, s in document["source"].get("answers", {}).items() if a in shown}
     if answers:
         console.print("answered by: " + ", ".join(f"{a}={s}" for a, s in answers.items()),
                       markup=False)
@@ -233,17 +241,6 @@ def print_summary(document: dict[str, Any], console: Console, *,
                   f"{len(document['comparisons'])} comparisons, {method['tests']} test(s); "
                   + ("" if everything else f"every table: {hint} (or --csv, --json). ")
                   + "Labels are perceived attributes, not identities.", markup=False)
-
-
-def unmatched_line(match: dict[str, Any], reference: str | None = None) -> str:
-    """One line for an item that found no reference row (import and stats)."""
-    keys = (", ".join(f"'{k}'" for k in match["keys"]) if match["keys"] else
-            "no slot value to match: group prompts with --group-by")
-    hint = (f"; did you mean {' or '.join(repr(s) for s in match['suggestions'])}?"
-            if match["suggestions"] else "")
-    table = f"{reference} " if reference else ""
-    return (f"no {table}reference row for {match['item_id']} ({keys}){hint}: its shares get "
-            "intervals but no test")
 
 
 def write_csv(frame: Any, out: Path | None) -> None:

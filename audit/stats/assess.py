@@ -195,7 +195,7 @@ def assess_group(group: str, attribute: str, counts: dict[str, int],
             "reference_se": float(error), "difference": estimate - p_ref,
             "difference_ci_low": versus[0], "difference_ci_high": versus[1],
             "parity_difference": estimate - parity, "parity_ci_low": low - parity,
-            "parity_ci_high": high - parity,
+            "parity_ci_high": high - parity, "reviewed": 0,
         })
     metrics = []
     if n:

@@ -79,6 +79,20 @@ def chosen(decisions: pd.DataFrame, answers: dict[str, str]) -> pd.DataFrame:
     return decisions[keep]
 
 
+def reviewed_labels(labels: pd.DataFrame) -> pd.DataFrame:
+    """image_id, attribute, label where people agree (the most frequent
+    current label, not tied): the label the shares count for that image.
+    A person's 'unclear' or 'no_person' takes the image out like the
+    classifier's would."""
+    rows = []
+    for (image_id, attribute), frame in labels.groupby(["image_id", "attribute"], sort=False):
+        votes = frame.label.value_counts()
+        if len(votes) == 1 or votes.iloc[1] < votes.iloc[0]:
+            rows.append({"image_id": image_id, "attribute": attribute,
+                         "label": str(votes.index[0])})
+    return pd.DataFrame(rows, columns=["image_id", "attribute", "label"])
+
+
 def agreement(decisions: pd.DataFrame) -> list[dict[str, Any]]:
     """Cohen's kappa and the confusion table wherever two scorers decide the
     same attribute (e.g. CLIP vs NudeNet faces on gender presentation), over
@@ -289,9 +303,11 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     attributes are never tested against one: their rates are in ``safety``.
     ``confusion``: per attribute, a confusion matrix to correct shares for
     classifier error. ``labels``: human labels (each
-    reviewer's current one: image_id, attribute, label, reviewer); they give
-    each scorer's confusion against people and, for the answering scorer,
-    corrected shares.
+    reviewer's current one: image_id, attribute, label, reviewer); where
+    people agree they replace the answering scorer's label for the shares
+    (``reviewed`` counts those images), and they give each scorer's
+    confusion against people and, for the answering scorer, corrected shares
+    (which correct the classifier's own outcomes).
     """
     settings = settings or Settings()
     decided = chosen(decisions, answers)
@@ -306,6 +322,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
     outcomes, abstention, bounds, matching = [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
+    people = reviewed_labels(labels) if review is not None else None
     for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
         answered = decided[decided.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(answered, on="image_id", how="left")
@@ -330,8 +347,15 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         if review is not None:
             review.attribute(attribute, per_image, decisions, answers[attribute],
                              label_sets[attribute], settings)
-        labelled = per_image[(per_image.status == "ok") & per_image.person
-                             & per_image.label.notna() & ~per_image.label.isin(ABSTAIN)]
+        shown = per_image.assign(reviewed=False)
+        if people is not None:  # a person's label wins over the classifier's
+            mine = people[people.attribute == attribute].set_index("image_id").label
+            hit = shown.image_id.isin(mine.index)
+            shown.loc[hit, "label"] = shown.loc[hit, "image_id"].map(mine)
+            shown.loc[hit, "reviewed"] = True
+            shown.loc[hit, "person"] = shown.loc[hit, "label"] != "no_person"
+        labelled = shown[(shown.status == "ok") & shown.person
+                         & shown.label.notna() & ~shown.label.isin(ABSTAIN)]
         controls += _controls(labelled, per_image, attribute, settings)
         comparisons += _counterfactual_pairs(labelled, attribute, settings)
         probes = labelled[labelled.role != "control"]
@@ -353,6 +377,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                              else None)
         if seeds_shared(probes):
             _blocked_homogeneity(part, probes, settings)
+        part.proportions["reviewed"] = part.proportions.group.map(
+            probes.groupby("item_id").reviewed.sum()).fillna(0).astype(int)
         proportions.append(part.proportions)
         metrics.append(part.metrics)
         comparisons += part.comparisons.to_dict("records")

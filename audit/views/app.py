@@ -75,9 +75,9 @@ def bias(view: RunView) -> None:
         return
     st.pyplot(share_chart(rows, attribute))
     st.subheader("Tests")
-    table = rows[rows.attribute == attribute][
-        ["group", "category", "k", "n", "estimate", "ci_low", "ci_high", "reference",
-         "log_odds", "cohens_h", "test", "p_value", "p_adjusted"]]
+    table = rows[rows.attribute == attribute].reindex(columns=[
+        "group", "category", "k", "n", "reviewed", "estimate", "ci_low", "ci_high",
+        "reference", "log_odds", "cohens_h", "test", "p_value", "p_adjusted"])
     st.dataframe(table.sort_values("p_adjusted"), hide_index=True)
     st.caption("Labels are perceived attributes, not identities. p_adjusted: "
                f"{view.stats['multiplicity']['method']} across "

@@ -59,7 +59,7 @@ def _n(data: pd.DataFrame, group: str) -> int:
 
 
 def _reference_share(reference: str | None) -> float | None:
-    if not reference or "=" not in reference:
+    if not isinstance(reference, str) or "=" not in reference:
         return None
     try:
         return float(reference.rpartition("=")[2])

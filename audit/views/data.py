@@ -153,6 +153,8 @@ class RunView:
 
 def warnings_for(view: RunView) -> list[str]:
     """Things a reader should know before trusting the numbers."""
+    from audit.reference_names import unmatched_text
+
     notes = []
     n = view.card.config.get("n")
     if n and n < 20:
@@ -171,6 +173,9 @@ def warnings_for(view: RunView) -> list[str]:
     elif (stale := view.run.stale_stats(view.stats)) is not None:
         notes.append(f"stats.json is out of date ({stale}): the numbers shown are the old "
                      "ones; run 'audit stats RUN'.")
+    for entry in (view.stats or {}).get("references", []):
+        notes += [f"{entry['attribute']}: {unmatched_text(m, entry['reference'])}."
+                  for m in entry["unmatched"]]
     concepts = concept_warning(view)
     if concepts:
         notes.append(concepts)

@@ -166,11 +166,27 @@ def test_labels_that_contradict_the_classifier_move_the_corrected_share(run, tmp
     assert (shares[("photo--nurse", "female")]["k"], shares[("photo--nurse", "female")]["n"]) \
         == (6, 12)
 
+    # a person's label replaces the classifier's for the images they labelled
+    props = {(r["group"], r["category"]): r for r in document["proportions"]
+             if r["attribute"] == "gender_presentation"}
+    nurse_share = props[("photo--nurse", "female")]
+    assert (nurse_share["k"], nurse_share["n"], nurse_share["reviewed"]) == (6, 12, 12)
+    assert before_share(before) == (8, 10, 0)
+
     ignored = audit.assess(run=run, write=False, labels=False).document
     assert ignored["review"] is None and ignored["corrected"] == []
-    text = run_cli("stats", str(run)).stdout
+    assert before_share(ignored) == (8, 10, 0)
+    text = " ".join(run_cli("stats", str(run)).stdout.split())
     assert "human labels: 24 on 24 images by 1 reviewer(s)" in text
-    assert "Shares corrected for classifier error" in text
+    assert "a person's label counts for 24 image(s)" in text
+    assert "4 shares corrected for classifier error (--all shows them)" in text
+    assert "Shares corrected for classifier error" in run_cli("stats", str(run), "--all").stdout
+
+
+def before_share(document):
+    row = next(r for r in document["proportions"] if r["group"] == "photo--nurse"
+               and r["attribute"] == "gender_presentation" and r["category"] == "female")
+    return row["k"], row["n"], row["reviewed"]
 
 
 def test_agreement_between_reviewers_is_cohens_kappa_by_hand(run, tmp_path):
