@@ -28,9 +28,11 @@ def import_(
 
     added = audit.labels(run=run, add=file, reviewer=reviewer).added
     replaced = int(added.replaces.notna().sum())
+    skipped = added.attrs.get("skipped", 0)
     console.print(f"imported {len(added)} labels from {file.name} "
                   f"({added.image_id.nunique()} images, {replaced} replacing a reviewer's "
-                  "earlier label)", markup=False, highlight=False)
+                  "earlier label" + (f"; {skipped} row(s) without a label skipped"
+                                     if skipped else "") + ")", markup=False, highlight=False)
 
 
 @app.command("export")
@@ -40,12 +42,23 @@ def export(
     history: bool = typer.Option(False, "--history", help="Every label row ever given, with "
                                  "time, source and the label it replaced (default: each "
                                  "reviewer's current label)."),
+    sheet: bool = typer.Option(False, "--sheet", help="A review sheet to fill in instead: "
+                               "each image and attribute with the scorer's label and an "
+                               "empty 'label' column ('audit labels import' reads it back)."),
+    attribute: list[str] = typer.Option(None, "--attribute", help="With --sheet: the "
+                                        "attributes to review (repeatable; default the "
+                                        "audited ones)."),
 ) -> None:
-    """Write the run's human labels as CSV (importable again with 'audit labels import').
+    """Write the run's human labels as CSV (importable again with 'audit labels import'),
+    or with --sheet a review sheet pre-filled with the scorer's labels.
 
-    Example: audit labels export runs/occupations__SDXL -o labels.csv
+    Examples: audit labels export runs/occupations__SDXL -o labels.csv ;
+    audit labels export runs/occupations__SDXL --sheet -o review.csv
     """
     import audit
     from audit.cli.render import write_csv
 
-    write_csv(audit.labels(run=run, history=history).table, out)
+    if attribute and not sheet:
+        raise typer.BadParameter("--attribute goes with --sheet")
+    write_csv(audit.labels(run=run, history=history, sheet=sheet,
+                           attributes=attribute or None).table, out)

@@ -54,7 +54,9 @@ def add_label(run: RunDir, *, image_id: str, attribute: str, label: str,
 
 def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd.DataFrame:
     """``image_id,attribute,label[,reviewer]`` -> appended rows. Every row is
-    checked before anything is written: one bad row, nothing imported."""
+    checked before anything is written: one bad row, nothing imported. In a
+    review sheet (it has ``model_label``), rows with no label yet are
+    skipped, not refused."""
     from audit.user_tables import read_csv, require_columns
 
     frame = read_csv(path)
@@ -63,9 +65,14 @@ def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd
     images = set(run.read_images().image_id)
     checked: set[tuple[str, str]] = set()
     rows = []
+    sheet = "model_label" in frame.columns  # written by review_sheet
+    skipped = 0
     for index, row in frame.iterrows():
         where = f"{path}:{index + 2}"
-        values = {c: str(row[c]).strip() for c in CSV_COLUMNS}
+        values = {c: "" if pd.isna(row[c]) else str(row[c]).strip() for c in CSV_COLUMNS}
+        if sheet and not values["label"] and values["image_id"] and values["attribute"]:
+            skipped += 1  # a review sheet's row nobody has filled in yet
+            continue
         for column, value in values.items():
             if not value:
                 raise InvalidInput(f"field {column}: empty value", where=where)
@@ -85,10 +92,58 @@ def import_labels(run: RunDir, path: Path, *, reviewer: str | None = None) -> pd
             raise InvalidInput(f"field reviewer: longer than {MAX_FIELD} characters",
                                where=where)
         rows.append({**values, "reviewer": given or reviewer or ""})
-    return run.append_labels(rows, source=f"import:{path.name}")
+    if not rows:
+        raise InvalidInput(f"no row has a label ({skipped} empty): fill in the 'label' column",
+                           where=str(path))
+    added = run.append_labels(rows, source=f"import:{path.name}")
+    added.attrs["skipped"] = skipped
+    return added
 
 
 def export_labels(run: RunDir, *, history: bool = False) -> pd.DataFrame:
     """Current labels (each reviewer's latest), or every row with ``history``."""
     table = run.read_labels()
     return table if history else current_labels(table)
+
+
+SHEET_COLUMNS = ["image_id", "image_path", "prompt", "attribute", "scorer", "model_label",
+                 "label", "reviewer"]
+
+
+def review_sheet(run: RunDir, *, attributes: list[str] | None = None) -> pd.DataFrame:
+    """A sheet a person fills in: one row per valid image and attribute, with
+    the answering scorer's label beside an empty ``label`` column; ``audit
+    labels import`` reads it back (rows left empty are skipped). The
+    attributes default to the run's audited ones, without safety attributes
+    (a person is not asked to grade nudity)."""
+    from audit.data_files import default_answers
+    from audit.stats.run_tables import SAFETY_ATTRIBUTES, chosen, resolve_answers
+
+    card = run.card()
+    if not run.is_scored():
+        raise InvalidInput("not scored yet: a review sheet shows the scorer's labels "
+                           "('audit score RUN' first)", where=str(run.root))
+    decisions = run.read_scores().decisions[["image_id", "scorer", "attribute", "label"]]
+    wanted = attributes or [a for a in (card.suite.attributes or
+                                        sorted(set(decisions.attribute)))
+                            if a not in SAFETY_ATTRIBUTES]
+    for attribute in wanted:
+        if not label_choices(card, attribute):
+            check_label(card, attribute, "")  # raises: names the scored attributes
+    answers = resolve_answers(decisions[decisions.attribute.isin(wanted)],
+                              requested=card.suite.answers, defaults=default_answers(),
+                              where=str(run.scores.decisions), needed=wanted)
+    labels = chosen(decisions, answers)
+    images = run.read_images()
+    images = images[images.status == "ok"].sort_values("image_id")
+    rows = []
+    for attribute in wanted:
+        said = labels[labels.attribute == attribute].set_index("image_id").label
+        for image in images.itertuples():
+            rows.append({"image_id": image.image_id,
+                         "image_path": str(run.image_file(image.path).resolve()),
+                         "prompt": image.prompt, "attribute": attribute,
+                         "scorer": answers.get(attribute, ""),
+                         "model_label": said.get(image.image_id, ""), "label": "",
+                         "reviewer": ""})
+    return pd.DataFrame(rows, columns=SHEET_COLUMNS)

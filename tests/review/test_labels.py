@@ -257,3 +257,35 @@ def test_three_reviewers_get_fleiss_kappa_by_hand():
     expected = (p_i.mean() - (p_j ** 2).sum()) / (1 - (p_j ** 2).sum())
     assert fleiss["n"] == 6 and fleiss["value"] == pytest.approx(expected)
     assert fleiss["agreement"] == pytest.approx(4 / 6)
+
+
+def test_a_review_sheet_round_trips_through_import(run, tmp_path):
+    """A run without labels gives a sheet with the scorer's label beside an
+    empty one; filling some rows in and importing it adds exactly those."""
+    sheet = tmp_path / "review.csv"
+    made = run_cli("labels", "export", str(run), "--sheet", "-o", str(sheet))
+    assert made.returncode == 0, made.stderr
+    table = pd.read_csv(sheet, keep_default_na=False)
+    assert list(table.columns) == ["image_id", "image_path", "prompt", "attribute", "scorer",
+                                   "model_label", "label", "reviewer"]
+    assert len(table) == 24 and set(table.label) == {""} and set(table.scorer) == {"clip"}
+    first = table[table.image_id == "photo--nurse/9"].iloc[0]
+    assert first.model_label == clip_says("photo--nurse", 9) == "male"
+    assert first.prompt == "a photo of a nurse"
+    assert (run / "images").exists() and first.image_path.startswith(str(run.resolve()))
+    table.loc[table.image_id == "photo--nurse/9", "label"] = "female"
+    table.loc[table.image_id == "photo--pilot/0", ["label", "reviewer"]] = ["male", "ben"]
+    table.to_csv(sheet, index=False)
+    back = run_cli("labels", "import", str(run), str(sheet), "--reviewer", "ana")
+    assert back.returncode == 0, back.stderr
+    assert "imported 2 labels" in back.stderr and "22 row(s) without a label skipped" in \
+        back.stderr
+    current = pd.read_csv(pd.io.common.StringIO(run_cli("labels", "export", str(run)).stdout))
+    assert sorted(zip(current.image_id, current.label, current.reviewer)) == [
+        ("photo--nurse/9", "female", "ana"), ("photo--pilot/0", "male", "ben")]
+    unknown = run_cli("labels", "export", str(run), "--sheet", "--attribute", "hair")
+    assert unknown.returncode == 1 and "'hair' is not scored in this run" in unknown.stderr
+    sheet.write_text("image_id,attribute,model_label,label\n"
+                     "photo--nurse/1,gender_presentation,female,\n")
+    empty = run_cli("labels", "import", str(run), str(sheet))
+    assert empty.returncode == 1 and "no row has a label (1 empty)" in empty.stderr
