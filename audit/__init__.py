@@ -36,6 +36,9 @@ def __dir__() -> list[str]:
 def __getattr__(name: str) -> Any:
     if name in __all__:
         import audit.pipeline
+        from audit.common.quiet import quiet
 
-        return getattr(audit.pipeline, name)
+        function = quiet(getattr(audit.pipeline, name))  # other libraries' warnings off
+        globals()[name] = function
+        return function
     raise AttributeError(f"module 'audit' has no attribute {name!r}")

@@ -201,6 +201,7 @@ class StageOptions:
     """Shared behaviour: layers, keywords, schema, aliases."""
 
     aliases: ClassVar[tuple[Alias, ...]] = ()
+    section: ClassVar[str] = "Options"  # the heading of its flags in --help
 
     @classmethod
     def merge(cls, *, flags: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +264,8 @@ STRINGS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 @dataclass(frozen=True, kw_only=True)
 class GenerationOptions(StageOptions):
     """``audit generate`` / ``audit.generate``."""
+
+    section: ClassVar[str] = "Generation"
 
     model: str | None = opt(
         None, "'toyworld' (bundled, trained), 'tiny' (random, for tests), an alias (SDv1.5, "
@@ -425,6 +428,8 @@ class GenerationOptions(StageOptions):
 class ScoringOptions(StageOptions):
     """``audit score`` / ``audit.score`` (and the scoring part of ``audit run``)."""
 
+    section: ClassVar[str] = "Scoring"
+
     scorers: list[str] | None = opt(
         None, "Comma-separated: clip, skin_tone, face_attributes, nudenet, clip_concepts, "
         "sd_safety_checker (default: clip, skin_tone, clip_concepts, and face_attributes and "
@@ -502,6 +507,8 @@ class ScoringOptions(StageOptions):
 class StatsOptions(StageOptions):
     """``audit stats`` / ``audit.assess`` (the ``stats:`` mapping of a config file)."""
 
+    section: ClassVar[str] = "Statistics"
+
     ci: str = opt("wilson", "Interval: wilson (default), clopper-pearson, jeffreys.", "--ci",
                   schema={"enum": ["wilson", "clopper-pearson", "jeffreys"]})
     simultaneous: str | None = opt(
@@ -554,6 +561,8 @@ class StatsOptions(StageOptions):
 @dataclass(frozen=True, kw_only=True)
 class ReportOptions(StageOptions):
     """``audit report`` / ``audit.report``."""
+
+    section: ClassVar[str] = "Output"
 
     grid_intensity: float | None = opt(
         None, "Grid carbon intensity in g CO2e per kWh, to turn the run's energy into CO2e "

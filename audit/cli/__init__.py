@@ -9,7 +9,6 @@ import errno
 import logging
 import os
 import sys
-import warnings
 
 import click
 import typer
@@ -83,9 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         # Libraries' log lines (open_clip warns through the root logger) and
         # deprecation chatter are not the user's problem; --debug shows them.
+        from audit.common.quiet import library_warnings_off
+
         logging.basicConfig(level=logging.ERROR)
-        for category in (UserWarning, FutureWarning, DeprecationWarning):
-            warnings.filterwarnings("ignore", category=category)
+        library_warnings_off()
     _register()
     try:
         # Without standalone mode click returns an Exit's code instead of raising.

@@ -106,4 +106,4 @@ generate.__signature__, generate.__annotations__ = cli_options.signature(  # typ
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(generate)
+    app.command(cls=cli_options.SectionedCommand)(generate)

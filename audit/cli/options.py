@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 from audit.options import Alias, Spec, StageOptions, spec_of
 
@@ -25,9 +26,10 @@ def _annotation(cli_type: Any, default: Any) -> Any:
     return cli_type if default is not None else cli_type | None
 
 
-def _option(default: Any, flags: tuple[str, ...], help: str, minimum: float | None) -> Any:
+def _option(default: Any, flags: tuple[str, ...], help: str, minimum: float | None,
+            section: str | None = None) -> Any:
     extra = {"min": minimum} if minimum is not None else {}
-    return typer.Option(default, *flags, help=help, **extra)
+    return typer.Option(default, *flags, help=help, rich_help_panel=section, **extra)
 
 
 def parameters(cls: type[StageOptions], renames: Renames | None = None
@@ -42,7 +44,7 @@ def parameters(cls: type[StageOptions], renames: Renames | None = None
             continue
         name, flags = renames.get(f.name, (spec.config_key or f.name, spec.flags))
         default = (typer.Argument(None, help=spec.help) if spec.argument
-                   else _option(spec.cli_default, flags, spec.help, spec.minimum))
+                   else _option(spec.cli_default, flags, spec.help, spec.minimum, cls.section))
         kind = (inspect.Parameter.POSITIONAL_OR_KEYWORD if spec.argument
                 else inspect.Parameter.KEYWORD_ONLY)
         out.append(inspect.Parameter(name, kind, default=default,
@@ -50,7 +52,7 @@ def parameters(cls: type[StageOptions], renames: Renames | None = None
     for alias in cls.aliases:
         out.append(inspect.Parameter(alias.dest, inspect.Parameter.KEYWORD_ONLY,
                                      default=_option(None, alias.flags, alias.help,
-                                                     alias.minimum),
+                                                     alias.minimum, cls.section),
                                      annotation=alias.cli_type | None))
     return out
 
@@ -133,3 +135,31 @@ def signature(*groups: list[inspect.Parameter]) -> tuple[inspect.Signature, dict
             params.setdefault(param.name, param)
     ordered = sorted(params.values(), key=lambda p: p.kind)
     return (inspect.Signature(ordered), {p.name: p.annotation for p in ordered})
+
+
+class SectionedCommand(TyperCommand):
+    """Plain help with options under their stage's heading (Generation,
+    Scoring, Statistics, Output) instead of one long list; options without
+    a section come last."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments: list[tuple[str, str]] = []
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                arguments.append(record)
+            else:
+                section = getattr(param, "rich_help_panel", None) or "Options"
+                sections.setdefault(section, []).append(record)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(arguments)
+        other = sections.pop("Options", [])
+        for title, records in [*sections.items(), ("Other options" if sections else "Options",
+                                                   other)]:
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)

@@ -21,7 +21,8 @@ _RENAMED: cli_options.Renames = {"seed": ("stats_seed", ("--stats-seed",))}
 # What only a whole run has: how scoring meets generation.
 _OWN = [inspect.Parameter(
     "score_after", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
-    default=typer.Option(False, "--score-after", help="Score from the stored PNGs after "
+    default=typer.Option(False, "--score-after", rich_help_panel="Scoring",
+                         help="Score from the stored PNGs after "
                          "generating (as audit score does) instead of from each batch's "
                          "pixels while the next one generates. The tables are the same."))]
 
@@ -70,4 +71,4 @@ run.__signature__, run.__annotations__ = cli_options.signature(  # type: ignore[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    app.command("run", cls=cli_options.SectionedCommand)(run)

@@ -76,4 +76,4 @@ score.__signature__, score.__annotations__ = cli_options.signature(  # type: ign
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(score)
+    app.command(cls=cli_options.SectionedCommand)(score)

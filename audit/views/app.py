@@ -78,6 +78,7 @@ def bias(view: RunView) -> None:
     table = rows[rows.attribute == attribute].reindex(columns=[
         "group", "category", "k", "n", "reviewed", "estimate", "ci_low", "ci_high",
         "reference", "log_odds", "cohens_h", "test", "p_value", "p_adjusted"])
+    table.loc[table.n < 2, ["log_odds", "cohens_h"]] = None  # one image: not an effect size
     st.dataframe(table.sort_values("p_adjusted"), hide_index=True)
     st.caption("Labels are perceived attributes, not identities. p_adjusted: "
                f"{view.stats['multiplicity']['method']} across "

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 COURSE_COUNTS = "group,category,count\na canadian medical doctor,female,5\n" \
                 "a canadian medical doctor,male,15\n"
@@ -121,3 +121,20 @@ def test_unknown_model_answers_before_torch_with_the_names():
     assert message.startswith("unknown model 'sdxl'; did you mean 'SDXL'? (names: ")
     assert "toyworld" in message and "SDv1.5" in message and "backend" not in message
     assert torch_loaded == "False"
+
+
+def test_run_help_is_grouped_by_stage():
+    text = run_cli("run", "--help").stdout
+    headings = [line for line in text.splitlines() if line and not line[0].isspace()
+                and line.endswith(":")]
+    assert headings == ["Arguments:", "Generation:", "Scoring:", "Statistics:", "Output:",
+                        "Other options:"]
+    sections = {}
+    for line in text.splitlines():
+        if line in headings:
+            current = line[:-1]
+        elif line.strip().startswith("-"):
+            sections.setdefault(current, []).append(line.split()[0].rstrip(","))
+    assert "--size" in sections["Generation"] and "--scorers" in sections["Scoring"]
+    assert "--ci" in sections["Statistics"] and "--grid-intensity" in sections["Output"]
+    assert "--score-after" in sections["Scoring"] and "--help" in sections["Other options"]

@@ -281,7 +281,7 @@ def test_a_review_sheet_round_trips_through_import(run, tmp_path):
     assert "imported 2 labels" in back.stderr and "22 row(s) without a label skipped" in \
         back.stderr
     current = pd.read_csv(pd.io.common.StringIO(run_cli("labels", "export", str(run)).stdout))
-    assert sorted(zip(current.image_id, current.label, current.reviewer)) == [
+    assert sorted(zip(current.image_id, current.label, current.reviewer, strict=True)) == [
         ("photo--nurse/9", "female", "ana"), ("photo--pilot/0", "male", "ben")]
     unknown = run_cli("labels", "export", str(run), "--sheet", "--attribute", "hair")
     assert unknown.returncode == 1 and "'hair' is not scored in this run" in unknown.stderr
