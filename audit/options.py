@@ -579,8 +579,10 @@ class ReportOptions(StageOptions):
 # Keywords of audit.run that are about the whole run rather than one stage.
 RUN_ONLY = {
     "report": {"type": "boolean", "description": "Write report.html (default true)."},
-    "fused": {"type": "boolean", "description": "Score each batch from its pixels while the "
-              "next generates (default true); false scores the PNGs afterwards."},
+    "fused": {"type": ["boolean", "null"], "description": "Score each batch from its pixels "
+              "while the next generates: true always; null (default) unless the model computes "
+              "on this machine's CPU, where scoring beside it only takes its cores; false "
+              "scores the PNGs afterwards. The tables are the same."},
 }
 
 

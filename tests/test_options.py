@@ -83,7 +83,7 @@ def _declared_flags(*classes):
     ("generate", (GenerationOptions,), {"--config"}),
     ("score", (ScoringOptions,), {"--config", "--images", "--out", "-o"}),
     ("stats", (StatsOptions,), {"--counts", "--reference", "--attribute", "--json", "--csv",
-                                "--out", "-o"}),
+                                "--all", "--out", "-o"}),
     ("report", (ReportOptions,), {"--out", "-o"}),
     ("run", (GenerationOptions, ScoringOptions, StatsOptions, ReportOptions),
      {"--config", "--score-after", "--stats-seed"}),

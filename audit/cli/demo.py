@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 console = Console()
-SHOWN = {"presentation": "A", "tone_group": "dark", "age_group": "old"}
 
 
 def demo(
@@ -42,12 +41,13 @@ def demo(
 
 def print_separated(terms: Any, amplification: dict[str, dict[str, Any]]) -> None:
     from audit.cli.render import print_table
+    from audit.toyworld.ground_truth import HEADLINE
 
     def interval(value: float, low: float, high: float, signed: bool = False) -> str:
         sign = "+" if signed else ""
         return f"{value:{sign}.2f} [{low:{sign}.2f}, {high:{sign}.2f}]"
 
-    for attribute, category in SHOWN.items():
+    for attribute, category in HEADLINE.items():
         rows = []
         for row in terms[(terms.attribute == attribute) & (terms.category == category)
                          ].itertuples():

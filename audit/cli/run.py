@@ -50,7 +50,7 @@ def run(**values: Any) -> None:
                            scorer_options=scoring.get("scorer_options"),
                            score_device=scoring.get("device", "auto"),
                            score_batch_size=scoring.get("batch_size"), stats=stats,
-                           fused=not values["score_after"] and config.get("fused", True),
+                           fused=False if values["score_after"] else config.get("fused"),
                            report=config.get("report", True),
                            grid_intensity=report.get("grid_intensity"),
                            command=cli_options.command_line(),

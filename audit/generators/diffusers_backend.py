@@ -260,6 +260,9 @@ class DiffusersGenerator(Generator):
     def sampler_label(self) -> str:
         return sampler_label(self._scheduler_name, self.pipe.scheduler)
 
+    def computes_on_cpu(self) -> bool:
+        return self.device == "cpu"
+
     def default_batch_size(self, request: GenerationRequest) -> int:
         import torch
 

@@ -5,7 +5,7 @@ model's own skew is separated from off-class images and the classifier."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ def demo(*, n: int = 25, out: Path = Path("runs/demo"), weights: Path | None = N
     deviation (directional bias amplification), off-class images, the
     classifier's error and unreadable images."""
     from audit.pipeline.full_run import run
+    from audit.pipeline.reporting import report
     from audit.rundir import RunDir
+    from audit.rundir.atomic import write_json
     from audit.toyworld.ground_truth import bias_amplification, read_run, separated_terms
     from audit.toyworld.model import WEIGHTS, weights_sources
     from audit.toyworld.train import data_shares
@@ -46,11 +48,17 @@ def demo(*, n: int = 25, out: Path = Path("runs/demo"), weights: Path | None = N
     model, clip = weights_sources(weights)
     result = run(suite="toyworld", model=model, n=n, out=out, scorers=["clip"],
                  scorer_options={"clip": {"model": "toyworld-clip", "pretrained": clip}},
-                 progress=progress, command="audit demo")
+                 progress=progress, command="audit demo", report=False)
     training = json.loads((folder / "training.json").read_text())
     data = data_shares(training["preset"]["images_per_occupation"], training["seed"])
     readings = read_run(result.run_dir)
-    decisions = RunDir(result.run_dir).read_scores().decisions
+    rundir = RunDir(result.run_dir)
+    decisions = rundir.read_scores().decisions
     said = decisions[decisions.scorer == "clip"][["image_id", "attribute", "label"]]
-    return DemoResult(result, separated_terms(readings, said, data),
-                      bias_amplification(readings, data))
+    terms = separated_terms(readings, said, data)
+    amplification = bias_amplification(readings, data)
+    write_json(rundir.ground_truth_json, {
+        "format": "t2i-audit-ground-truth/1", "training": str(folder / "training.json"),
+        "terms": json.loads(terms.to_json(orient="records")), "amplification": amplification})
+    page = report(run=result.run_dir)  # with the ground truth in it
+    return DemoResult(replace(result, report=page), terms, amplification)

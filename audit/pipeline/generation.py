@@ -92,7 +92,8 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     are the same as without it. ``scoring`` (an
     ``audit.pipeline.scoring.ScoringPlan``) scores each batch from its
     pixels as it is stored, as ``audit.run`` does; the result's ``scored``
-    holds the tables it wrote.
+    holds the tables it wrote (None when the model computes on this
+    machine's CPU: then the caller scores afterwards).
     """
     from audit.options import GenerationOptions
 
@@ -180,6 +181,8 @@ def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
         cost = check_cost(generator, pending_requests(loaded, run_dir, o.n, config),
                           max_cost=o.max_cost, confirmed=o.confirm_cost)  # before any write
         scored = None
+        if scoring is not None and not scoring.always and generator.computes_on_cpu():
+            scoring = None  # the caller scores afterwards: same tables, no fight for cores
         if scoring is not None:
             built = scoring.build(loaded.scorer_options(), run_dir)
         with RunDir(run_dir).lock(), (FusedScoring(built.scorers) if scoring is not None

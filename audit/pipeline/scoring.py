@@ -101,10 +101,12 @@ class ScoringPlan:
 
     options: ScoringOptions
     progress: Progress | None = None
+    always: bool = False  # also beside a model computing on this machine's CPU
 
     @classmethod
-    def make(cls, options: ScoringOptions, progress: Progress | None) -> ScoringPlan:
-        return cls(options, progress)
+    def make(cls, options: ScoringOptions, progress: Progress | None, *,
+             always: bool = False) -> ScoringPlan:
+        return cls(options, progress, always)
 
     def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path) -> BuiltScorers:
         """The scorers, with the options they were built with (the suite's

@@ -98,6 +98,12 @@ class RunDir:
     def report_html(self) -> Path:
         return self.root / "report.html"
 
+    @property
+    def ground_truth_json(self) -> Path:
+        """What a world with known truth adds (``audit demo``): the model's
+        own deviation apart from off-class images and the classifier."""
+        return self.root / "ground_truth.json"
+
     @staticmethod
     def image_relative(item_id: str, seed: int) -> str:
         return f"images/{item_id}/{seed}.png"

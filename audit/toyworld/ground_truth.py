@@ -34,6 +34,8 @@ from audit.toyworld.readers import read
 
 ATTRIBUTES = {"presentation": ["A", "B"], "tone_group": ["dark", "light", "medium"],
               "age_group": ["old", "young"]}
+# The cell each attribute's headline table shows (terminal and report).
+HEADLINE = {"presentation": "A", "tone_group": "dark", "age_group": "old"}
 
 
 def read_run(run: Path) -> pd.DataFrame:

@@ -61,6 +61,26 @@ class RunView:
     def stats(self) -> dict[str, Any] | None:
         return self.run.read_stats()
 
+    @cached_property
+    def ground_truth(self) -> dict[str, Any] | None:
+        """ground_truth.json as ``audit demo`` wrote it, the headline cells
+        first (None for runs without one)."""
+        import json
+
+        path = self.run.ground_truth_json
+        if not path.is_file():
+            return None
+        from audit.toyworld.ground_truth import HEADLINE
+
+        document = json.loads(path.read_text(encoding="utf-8"))
+        tables = []
+        for attribute, category in HEADLINE.items():
+            rows = [r for r in document["terms"]
+                    if r["attribute"] == attribute and r["category"] == category]
+            if rows:
+                tables.append({"attribute": attribute, "category": category, "rows": rows})
+        return {"tables": tables, "amplification": document["amplification"]}
+
     @property
     def name(self) -> str:
         return f"{self.card.suite.name} · {self.card.model_id} ({self.path.name})"

@@ -136,6 +136,7 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         pooled=stats.get("pooled", []), multiplicity=stats.get("multiplicity", {}),
         provider=provider_summary(view), energy=energy_summary(view.card, grid),
         review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
+        truth=view.ground_truth,
         version=audit.__version__)
 
 

@@ -48,8 +48,11 @@ def test_run_scores_while_generating_as_audit_score_would_and_resumes_from_pngs(
     stored = pd.read_parquet(run / "images.parquet")
     assert (stored.status == "ok").sum() == 8 and not (run / "scores").exists()
 
+    # on this CPU a run scores afterwards by default; the config forces fused scoring
+    forced = tmp_path / "fused.yaml"
+    forced.write_text("fused: true\n")
     result = run_cli("run", "toyworld", "--model", "toyworld", "-n", "2", "--out", str(run),
-                     *SCORERS, *ANSWER)
+                     "--config", str(forced), *SCORERS, *ANSWER)
     assert result.returncode == 0, result.stderr
     assert "scored 8 images while generating and 8 from their PNGs" in result.stdout
     card = json.loads((run / "run.json").read_text())
@@ -78,7 +81,7 @@ def test_score_after_gives_the_same_tables_as_fused(tmp_path):
                "clip_concepts": {"model": "tiny-random", "pretrained": "none"}}
     names = ["clip", "skin_tone", "clip_concepts"]
     runs = {}
-    for fused in (True, False):
+    for fused in (True, False, None):
         out = tmp_path / str(fused)
         result = audit.run(suite="smoke", model="tiny", out=out, scorers=names,
                            scorer_options=options, fused=fused, report=False,
@@ -88,6 +91,8 @@ def test_score_after_gives_the_same_tables_as_fused(tmp_path):
     assert json.loads((runs[True] / "run.json").read_text())["scored"]["fused"] == {
         "while_generating": 8, "from_png": 0}
     assert "fused" not in json.loads((runs[False] / "run.json").read_text())["scored"]
+    # by default a model computing on this CPU is not fought for its cores
+    assert "fused" not in json.loads((runs[None] / "run.json").read_text())["scored"]
     same = pd.read_parquet(runs[True] / "images.parquet").sha256.tolist()
     assert same == pd.read_parquet(runs[False] / "images.parquet").sha256.tolist()
     assert_same_tables(tables(runs[True]), tables(runs[False]))

@@ -1,5 +1,7 @@
 """The toy world: seeded, faithful to its card, and measurable."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -111,16 +113,26 @@ def test_demo_runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "directional bias amplification, presentation:" in result.stdout
     assert "amplification (95% CI)" in result.stdout and "off-class" in result.stdout
-    for name in ("images.parquet", "scores/decisions.parquet", "stats.json", "report.html"):
+    for name in ("images.parquet", "scores/decisions.parquet", "stats.json", "report.html",
+                 "ground_truth.json"):
         assert (tmp_path / "demo" / name).exists()
-    # three attributes, four findings: the export repeats one and says so
+    # the terminal's ground-truth breakdown is in the report too
+    report = (tmp_path / "demo" / "report.html").read_text()
+    truth = json.loads((tmp_path / "demo" / "ground_truth.json").read_text())
+    assert "Ground truth: what the model drew" in report and "presentation = A" in report
+    section = report.split("Ground truth: what the model drew")[1].split("<h2")[0]
+    assert "directional bias amplification" in section
+    occupations = {r["occupation"] for r in truth["terms"]}
+    assert occupations == {"doctor", "nurse", "chef", "firefighter", "pilot", "teacher", "ceo",
+                           "janitor"}
+    assert all(f"<td>{o}</td>" in section for o in occupations)
+    # two images per occupation: fewer than four findings hold, and the export says so
     export = subprocess.run([sys.executable, "-m", "audit.cli", "export", "bias",
-                             str(tmp_path / "demo"), "--out", str(tmp_path / "bias.zip"),
-                             "--allow-any-model"], cwd=REPO, capture_output=True, text=True,
-                            timeout=300)
-    assert export.returncode == 0, export.stdout + export.stderr
-    assert "about the same demographic" in export.stdout
-    assert (tmp_path / "bias.zip").is_file()
+                             str(tmp_path / "demo"), "--out", str(tmp_path / "bias.zip")],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    said = " ".join((export.stdout + export.stderr).split())
+    assert export.returncode == 1, said
+    assert "of the 4 biases the course asks for hold after bh correction" in said
 
 
 def test_demo_audits_a_rebuilt_weights_folder(tmp_path):
