@@ -130,10 +130,11 @@ def to_probe(stats: dict[str, Any], chosen: list[BiasFinding], limit: int = 4) -
     """The strongest results that do not hold yet, one per item and
     attribute, each with what ``audit plan`` needs to size a rerun."""
     taken = {(f.item_id, f.attribute) for f in chosen}
+    alpha = stats["settings"]["alpha"]
     lines = []
     for row in candidates(stats):
         key = (row["group"], row["attribute"])
-        if key in taken:
+        if key in taken or row["p_adjusted"] <= alpha:  # chosen, or holds in a used prompt
             continue
         taken.add(key)
         reference = float(row["reference"].partition("=")[2])
@@ -259,8 +260,13 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
         findings = choose_findings(stats)
         if len(findings) < 4:
             probe = to_probe(stats, findings)
+            used = {f.item_id for f in findings}
+            also = len({(r["group"], r["attribute"]) for r in candidates(stats)
+                        if r["p_adjusted"] <= alpha and r["group"] in used}) - len(findings)
             said = (f"{len(findings)} of the 4 biases the course asks for hold after "
-                    f"{stats['multiplicity']['method']} correction at alpha {alpha}")
+                    f"{stats['multiplicity']['method']} correction at alpha {alpha} in "
+                    "different prompts" + (f" ({also} more hold in prompts already used)"
+                                           if also > 0 else ""))
             more = ("; to probe next (more images, or other prompts): " + "; ".join(probe)
                     if probe else "; no other demographic result was tested against a "
                     "reference (a suite or --reference names one)")
