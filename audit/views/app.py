@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -75,14 +76,36 @@ def bias(view: RunView) -> None:
         return
     st.pyplot(share_chart(rows, attribute))
     st.subheader("Tests")
-    table = rows[rows.attribute == attribute].reindex(columns=[
-        "group", "category", "k", "n", "reviewed", "estimate", "ci_low", "ci_high",
-        "reference", "log_odds", "cohens_h", "test", "p_value", "p_adjusted"])
-    table.loc[table.n < 2, ["log_odds", "cohens_h"]] = None  # one image: not an effect size
-    st.dataframe(table.sort_values("p_adjusted"), hide_index=True)
+    chosen_rows = rows[rows.attribute == attribute]
+    st.dataframe(tests_table(chosen_rows), hide_index=True, use_container_width=True,
+                 column_config={"group": st.column_config.TextColumn(width="medium")})
+    used = chosen_rows.drop_duplicates("test_id").test.value_counts()
+    st.caption("Tests: " + literal("; ".join(f"{test} ({count} group(s))"
+                                             for test, count in used.items())) + ".")
     st.caption("Labels are perceived attributes, not identities. p_adjusted: "
                f"{view.stats['multiplicity']['method']} across "
                f"{view.stats['multiplicity']['tests']} tests.")
+
+
+def tests_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The share rows as a reader scans them at 1280 px, every column in view
+    (the test's name goes in a caption below): counts and intervals as text,
+    effect sizes of one image left out."""
+    def number(value: Any, digits: int = 3) -> str:
+        return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
+
+    out = pd.DataFrame({
+        "group": rows.group, "category": rows.category,
+        "k/n": [f"{k}/{n}" + (f" ({r} reviewed)" if r else "") for k, n, r in zip(
+            rows.k, rows.n, rows.get("reviewed", pd.Series(0, index=rows.index)).fillna(0)
+            .astype(int), strict=True)],
+        "share (95% CI)": [f"{number(e)} [{number(lo)}, {number(hi)}]" for e, lo, hi in zip(
+            rows.estimate, rows.ci_low, rows.ci_high, strict=True)],
+        "reference": rows.reference.fillna("– (not tested)"),
+        "log-odds": [number(v, 2) if n >= 2 else f"– (n = {n})"
+                     for v, n in zip(rows.log_odds, rows.n, strict=True)],
+        "p": rows.p_value, "p_adjusted": rows.p_adjusted})
+    return out.sort_values("p_adjusted", na_position="last")
 
 
 def images(view: RunView) -> None:
@@ -103,6 +126,9 @@ def images(view: RunView) -> None:
             label = st.selectbox("Label", labels)
             keep = decisions.index[decisions[attribute] == label]
             shown = shown[shown.image_id.isin(keep)]
+    answering = view.decisions.drop_duplicates("attribute").set_index("attribute").scorer
+    st.caption("Captions show the answering scorer's label: " + literal(", ".join(
+        f"{a} by {answering[a]}" for a in view.audited if a in answering.index)) + ".")
     columns = st.columns(4)
     for index, row in enumerate(shown.itertuples()):
         caption = f"seed {row.seed}"
@@ -123,8 +149,11 @@ def images(view: RunView) -> None:
     from audit.rundir.pngmeta import read_png_metadata
 
     row = view.images.set_index("image_id").loc[image_id]
-    parameters, record = read_png_metadata(view.run.image_file(row.path))
-    st.code(parameters or "", language=None)
+    path = view.run.image_file(row.path)
+    parameters, record = read_png_metadata(path)
+    picture, words = st.columns([1, 1])
+    picture.image(str(path), width=384, caption=literal(f"{image_id} (enlarged)"))
+    words.code(parameters or "", language=None, wrap_lines=True)
     st.json(record or {}, expanded=False)
     st.dataframe(view.tables.decisions[view.tables.decisions.image_id == image_id],
                  hide_index=True)
@@ -138,14 +167,20 @@ def images(view: RunView) -> None:
     if not attributes:
         st.info("No scored attribute to relabel.")
         return
-    with st.form("relabel"):
-        attribute = st.selectbox("Attribute", attributes, key="relabel_attribute")
-        label = st.selectbox("Label (as you perceive it)", view.label_choices(attribute),
-                             key="relabel_label")
-        reviewer = st.text_input("Reviewer", key="relabel_reviewer")
-        if st.form_submit_button("Save label"):
-            view.add_label(image_id, attribute, label, reviewer.strip())
-            st.success(literal(f"saved: {image_id} {attribute} = {label}"))
+    # no form: Enter in the reviewer box submits a form, and a label is
+    # written only by the button; the label list starts at the label shown
+    attribute = st.selectbox("Attribute", attributes, key="relabel_attribute")
+    choices = view.label_choices(attribute)
+    said = view.decisions[(view.decisions.image_id == image_id)
+                          & (view.decisions.attribute == attribute)].label
+    shown_label = said.iloc[0] if len(said) else None
+    label = st.selectbox("Label (as you perceive it)", choices,
+                         index=choices.index(shown_label) if shown_label in choices else 0,
+                         key=f"relabel_label-{image_id}-{attribute}")
+    reviewer = st.text_input("Reviewer", key="relabel_reviewer")
+    if st.button("Save label", key="relabel_save"):
+        view.add_label(image_id, attribute, label, reviewer.strip())
+        st.success(literal(f"saved: {image_id} {attribute} = {label}"))
     labels = view.labels()
     if len(labels):
         st.dataframe(labels[labels.image_id == image_id], hide_index=True)

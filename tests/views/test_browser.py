@@ -35,8 +35,39 @@ def browser():
 
 @pytest.fixture(scope="module")
 def viewer(scored_run, tmp_path_factory):
+    yield from serve(scored_run, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_run(scored_run, tmp_path_factory):
+    """A copy of the scored run a test may write labels into, in which the
+    answering scorer reads the first prompt's second image as male (the
+    random CLIP reads every image alike)."""
+    copy = tmp_path_factory.mktemp("own") / "run"
+    shutil.copytree(scored_run, copy)
+    run = RunDir(copy)
+    images = run.read_images()
+    second = images[images.item_id == images.item_id.iloc[0]].sort_values("seed").image_id.iloc[1]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(run.scores.decisions)  # rewritten with its own schema and metadata
+    decisions = table.to_pandas()
+    decisions.loc[(decisions.image_id == second) & (decisions.scorer == "clip")
+                  & (decisions.attribute == "gender_presentation"), "label"] = "male"
+    pq.write_table(pa.Table.from_pandas(decisions, schema=table.schema, preserve_index=False),
+                   run.scores.decisions)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def own_viewer(own_run, tmp_path_factory):
+    yield from serve(own_run, tmp_path_factory)
+
+
+def serve(run, tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "T2I_AUDIT_RUNS": str(scored_run),
+    env = {**os.environ, "T2I_AUDIT_RUNS": str(run),
            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(viewer_app()),
@@ -106,3 +137,69 @@ def test_static_report_runs_no_script_and_logs_no_error(browser, scored_run, tmp
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert [c for c in console if c[0] in ("error", "pageerror")] == []
 
+
+
+def open_page(browser, url, name, heading):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    page.get_by_text("t2i-audit", exact=True).first.wait_for(timeout=60000)
+    page.locator("section[data-testid='stSidebar']").get_by_text(name, exact=True).click()
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60000)
+    page.wait_for_timeout(1000)
+    return page
+
+
+# (scrollWidth, clientWidth) of every table's scrolling area: a wider content
+# than its box is a column cut off at the edge
+OVERFLOW = """[...document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller')]
+              .map(e => [e.scrollWidth, e.clientWidth])"""
+
+
+def test_no_column_of_the_tests_table_is_cut_at_1280_px(browser, viewer):
+    page = open_page(browser, viewer, "Bias", "Tests")
+    page.screenshot(path=str(ARTIFACTS / "viewer-bias-1280.png"), full_page=True)
+    widths = page.evaluate(OVERFLOW)
+    assert widths and all(scroll <= client + 1 for scroll, client in widths), widths
+    assert page.get_by_text("p_adjusted", exact=True).count() >= 1
+
+
+def test_the_image_detail_enlarges_and_wraps_its_parameters(browser, viewer):
+    page = open_page(browser, viewer, "Images", "Detail")
+    page.screenshot(path=str(ARTIFACTS / "viewer-images-detail.png"), full_page=True)
+    enlarged = page.locator("[data-testid='stImage'] img").evaluate_all(
+        "images => images.map(i => i.getBoundingClientRect().width)")
+    assert max(enlarged) >= 380, enlarged  # thumbnails are 160 px
+    code = page.locator("[data-testid='stCode'] pre").first
+    assert code.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    assert page.get_by_text("Captions show the answering scorer's label", exact=False).count()
+
+
+def test_relabel_starts_at_the_shown_label_and_saves_only_on_the_button(browser, own_viewer,
+                                                                        own_run):
+    from audit.views.data import RunView
+
+    view = RunView(own_run)
+    valid = view.images[view.images.status == "ok"]
+    shown_ids = list(valid[valid.item_id == valid.item_id.iloc[0]].sort_values("seed").image_id)
+    attribute = next(a for a in view.audited if view.label_choices(a))
+    said = view.decisions[view.decisions.attribute == attribute].set_index("image_id").label
+    first_choice = view.label_choices(attribute)[0]
+    # an image whose label is not the list's first: preselection is then visible
+    index, image_id = next((i, x) for i, x in enumerate(shown_ids)
+                           if said.get(x) not in (None, first_choice))
+    page = open_page(browser, own_viewer, "Images", "Relabel")
+    page.get_by_role("button", name="select", exact=True).nth(index).click()
+    page.wait_for_timeout(1500)
+    box = page.locator("[data-testid='stSelectbox']").filter(
+        has_text="Label (as you perceive it)").locator("input")
+    assert box.input_value() == said[image_id] != first_choice
+    reviewer = page.get_by_label("Reviewer")
+    reviewer.fill("ana")
+    reviewer.press("Enter")
+    page.wait_for_timeout(2000)
+    assert RunDir(own_run).read_labels().empty  # Enter wrote nothing
+    page.get_by_role("button", name="Save label").click()
+    page.get_by_text("saved:", exact=False).wait_for(timeout=30000)
+    labels = RunDir(own_run).read_labels()
+    assert list(zip(labels.image_id, labels.attribute, labels.label, labels.reviewer,
+                    strict=True)) == [(image_id, attribute, said[image_id], "ana")]
