@@ -232,7 +232,13 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
             raise UsageError("not scored yet: run 'audit score RUN' first", where=str(run_dir))
         from audit.pipeline.assessment import assess
 
-        stats = assess(run=Path(run_dir), write=False).document
+        try:
+            stats = assess(run=Path(run_dir), write=False).document
+        except UsageError as exc:  # its fix names audit stats' flags, not export's
+            said = exc.message.split("; say which")[0]
+            raise UsageError(f"{said}: say which with 'audit stats {run_dir} --answer "
+                             "ATTRIBUTE=SCORER' (or the suite's answers:), then export",
+                             where=exc.where) from None
         notes.append(f"no {stats_path}: assessed in memory with default settings and not "
                      "saved ('audit stats RUN' writes it, with other settings if you like)")
     card = run.card()

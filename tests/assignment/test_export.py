@@ -217,3 +217,28 @@ def test_bias_descriptions_can_be_replaced(run_dir, tmp_path):
                 harms=[h for _, h in drafts])
     document = json.loads(zipfile.ZipFile(out).read("bias.json"))
     assert [b["description"] for b in document["biases"]] == texts
+
+
+def test_an_export_that_cannot_assess_says_how_with_audit_stats(run_dir, tmp_path):
+    """Two scorers decide monk_tone and nothing says which answers: the export
+    (no stats.json, so it assesses in memory) names audit stats' flag, not a
+    flag of its own that does not exist."""
+    import shutil
+
+    from tests.conftest import run_cli
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "stats.json").unlink()
+    tables = RunDir(run).read_scores()
+    rows = tables.decisions.to_dict("records")
+    rows += [{**r, "scorer": "clip"} for r in rows if r["attribute"] == "monk_tone"]
+    RunDir(run).write_scores({"decisions": [{k: r[k] for k in ("image_id", "scorer",
+                                                                 "attribute", "label")}
+                                            for r in rows],
+                              "measurements": [], "inputs": []})
+    made = run_cli("export", "bias", str(run), "--out", str(tmp_path / "b.zip"))
+    said = " ".join(made.stderr.split())
+    assert made.returncode == 2, said
+    assert "attribute 'monk_tone' is decided by clip, skin_tone" in said
+    assert f"'audit stats {run} --answer ATTRIBUTE=SCORER'" in said
