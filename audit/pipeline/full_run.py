@@ -72,7 +72,7 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
             if fused is not False and not ray else None)
     generated = generate_with(generating, progress=progress.get("generate"), scoring=plan,
                               command=command)
-    scored = generated.scored if generated.scored is not None else score_with(
+    scored = generated.scored if plan is not None else score_with(
         scoring, run=generated.run_dir, progress=progress.get("score"))
     assert scored is not None
     assessed = assess_with(statistics, run=generated.run_dir)

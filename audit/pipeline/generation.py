@@ -92,8 +92,8 @@ def generate(*, model: str, suite: str | Path | None = None, prompts: list[str] 
     are the same as without it. ``scoring`` (an
     ``audit.pipeline.scoring.ScoringPlan``) scores each batch from its
     pixels as it is stored, as ``audit.run`` does; the result's ``scored``
-    holds the tables it wrote (None when the model computes on this
-    machine's CPU: then the caller scores afterwards).
+    holds the tables it wrote (beside a model computing on this machine's
+    CPU, the images are scored from their PNGs once generated).
     """
     from audit.options import GenerationOptions
 
@@ -181,17 +181,19 @@ def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
         cost = check_cost(generator, pending_requests(loaded, run_dir, o.n, config),
                           max_cost=o.max_cost, confirmed=o.confirm_cost)  # before any write
         scored = None
-        if scoring is not None and not scoring.always and generator.computes_on_cpu():
-            scoring = None  # the caller scores afterwards: same tables, no fight for cores
-        if scoring is not None:
+        if scoring is not None:  # built before any image: one that cannot load stops here
             built = scoring.build(loaded.scorer_options(), run_dir)
-        with RunDir(run_dir).lock(), (FusedScoring(built.scorers) if scoring is not None
+        # beside a model computing on this CPU, scoring would only take its cores:
+        # then every image is scored from its PNG after generation (same tables)
+        beside = scoring is not None and (scoring.always or not generator.computes_on_cpu())
+        with RunDir(run_dir).lock(), (FusedScoring(built.scorers) if beside
                                       else contextlib.nullcontext()) as fused:
             summary = run_generate(loaded, generator, run_dir, n=o.n, batch_size=o.batch_size,
                                    command=command, progress=progress, config=config,
                                    cost=cost, on_stored=fused.submit if fused else None)
             if fused is not None:
                 fused.close()
+            if scoring is not None:
                 scored = scoring.finish(run_dir, built, fused)
     finally:
         generator.close()

@@ -302,12 +302,12 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     (``UNIFORM`` for parity; None: intervals only, no test). Safety
     attributes are never tested against one: their rates are in ``safety``.
     ``confusion``: per attribute, a confusion matrix to correct shares for
-    classifier error. ``labels``: human labels (each
-    reviewer's current one: image_id, attribute, label, reviewer); where
-    people agree they replace the answering scorer's label for the shares
-    (``reviewed`` counts those images), and they give each scorer's
-    confusion against people and, for the answering scorer, corrected shares
-    (which correct the classifier's own outcomes).
+    classifier error. ``labels``: human labels (each reviewer's current
+    one: image_id, attribute, label, reviewer); where people agree they
+    replace the answering scorer's label for the shares (``reviewed`` counts
+    those images), and they give each scorer's confusion against people and,
+    for the answering scorer, corrected shares (which correct the
+    classifier's own outcomes).
     """
     settings = settings or Settings()
     decided = chosen(decisions, answers)
