@@ -74,17 +74,18 @@ def test_relabel_writes_labels_parquet_and_keeps_scores(scored_run):
     at = app([scored_run])
     at.sidebar.radio[0].set_value("Images").run()
     at.selectbox(key="relabel_attribute").set_value("gender_presentation").run()
-    choices = at.selectbox(key="relabel_label").options
+    key = next(s.key for s in at.selectbox if str(s.key).startswith("relabel_label-"))
+    choices = at.selectbox(key=key).options
     assert choices == ["female", "male", "unclear", "no_person"]  # declared labels only
-    at.selectbox(key="relabel_label").set_value("female")
+    at.selectbox(key=key).set_value("female")
     at.text_input(key="relabel_reviewer").input("tester")
-    at.button[-1].click().run()  # the form's submit button
+    at.button(key="relabel_save").click().run()
     assert not at.exception
     labels = pd.read_parquet(scored_run / "labels.parquet")
     assert labels.iloc[-1][["label", "reviewer", "source"]].tolist() == [
         "female", "tester", "viewer"]
-    at.selectbox(key="relabel_label").set_value("male")
-    at.button[-1].click().run()  # the same reviewer changes their mind
+    at.selectbox(key=key).set_value("male")
+    at.button(key="relabel_save").click().run()  # the same reviewer changes their mind
     labels = pd.read_parquet(scored_run / "labels.parquet")
     assert len(labels) >= 2  # history kept
     assert labels.iloc[-1][["label", "replaces"]].tolist() == ["male", "female"]
