@@ -21,6 +21,7 @@ from audit.generators.loading import ALIASES
 from audit.rundir import RunDir
 from audit.rundir.atomic import write_bytes
 from audit.rundir.card import RunCard
+from audit.stats.run_tables import PERSON, SAFETY_ATTRIBUTES
 
 WORDS = {"gender_presentation": "perceived gender presentation",
          "skin_tone_group": "perceived skin tone", "monk_tone": "Monk skin tone (colorimetry)",
@@ -90,7 +91,7 @@ def _image_name(image_id: str, item_id: str, path: str) -> str:
 # Not demographic: whether a person is in the image, and safety attributes
 # (NudeNet's labels, the nsfw flag, CLIP's unsafe concepts), whose unsafe
 # rates are reported apart and never framed as representation.
-NOT_DEMOGRAPHIC = {"person_present", "nsfw", "unsafe_concept", "nudenet"}
+NOT_DEMOGRAPHIC = {PERSON, *SAFETY_ATTRIBUTES}
 
 
 def candidates(stats: dict[str, Any]) -> list[dict[str, Any]]:

@@ -161,14 +161,15 @@ def warnings_of(document: dict[str, Any]) -> list[str]:
     """The diagnostics a reader must see before trusting the findings."""
     from audit.reference_names import unmatched_text
     from audit.stats.assess import is_diagnostic
+    from audit.stats.run_tables import SAFETY_ATTRIBUTES
 
     alpha = document["settings"]["alpha"]
     lines = []
     for entry in document.get("references", []):
-        if entry["reference"] is None and entry["attribute"] not in SAFETY:
+        if entry["reference"] is None and entry["attribute"] not in SAFETY_ATTRIBUTES:
             lines.append(f"{entry['attribute']}: no reference covers it; its shares get "
-                         "intervals but no test (a suite's or --reference's 'uniform' tests "
-                         "against parity)")
+                         "intervals but no test (the reference 'uniform', in the suite or "
+                         "with --reference, tests them against parity)")
         for match in entry["unmatched"]:
             lines.append(f"{entry['attribute']}: " + unmatched_text(match, entry["reference"]))
     words = {"funnel:": "images lost before labelling differ across prompts",
@@ -185,9 +186,6 @@ def warnings_of(document: dict[str, Any]) -> list[str]:
         lines.append(f"{len(small)} item(s) with fewer than 10 labelled images (e.g. "
                      f"{small[0]}): their intervals are wide; 'audit plan' sizes a rerun")
     return lines
-
-
-SAFETY = {"nsfw", "unsafe_concept", "nudenet"}
 
 
 def print_summary(document: dict[str, Any], console: Console, *,

@@ -51,11 +51,12 @@ def run(*, model: str, suite: str | Path | None = None, prompts: list[str] | Non
     ``fused``: each batch is scored from the pixels its PNGs were written
     from while the next one generates, and images stored by an earlier
     invocation are scored from their PNGs; the tables equal ``audit.score``
-    of the finished run. None (default): so unless the model computes on
-    this machine's CPU (scoring beside it would only take its cores: the
-    demo's 73 s fell to 40 s on 2 cores); True: always; False: afterwards,
+    of the finished run. None (default): fused unless the model computes on
+    this machine's CPU, where the images are scored from their PNGs once
+    generated (scoring beside it would only take its cores: the demo's 73 s
+    fell to 40 s on 2 cores); True: always fused; False: scored afterwards,
     from the PNGs. With ``ray`` the scoring always comes afterwards, on the
-    pool.
+    pool. Either way the scorers are built before the first image.
     """
     from audit.options import GenerationOptions, ReportOptions, ScoringOptions, StatsOptions
 
