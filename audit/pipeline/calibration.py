@@ -65,9 +65,11 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     folder) with ``labels`` (CSV), or a ``run`` with human labels.
 
     Per attribute of the attribute file that has labels: CLIP's accuracy and
-    confusion per true label, and the smallest cosine-margin threshold whose
-    decided images are ``target`` accurate (on at least ``min_decided``
-    images). Writes ``out``; ``audit score --calibration`` uses it."""
+    confusion per true label, and the smallest cosine-margin threshold shown
+    ``target`` accurate on fresh images with 90% confidence (fixed-sequence
+    binomial tests on at least ``min_decided`` decided images;
+    ``audit.calibration.fit.choose_threshold``). Writes ``out``; ``audit
+    score --calibration`` uses it."""
     from audit.calibration.file import FORMAT, write_calibration
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256

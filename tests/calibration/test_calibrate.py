@@ -16,19 +16,33 @@ from tests.conftest import run_cli
 ATTRIBUTES = ("presentation", "tone_group", "age_group")
 
 
-def test_threshold_is_the_lowest_abstention_reaching_the_target():
-    margins = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
-    correct = np.array([1, 1, 1, 0, 1, 0], dtype=bool)
-    fitted = choose_threshold(margins, correct, target=0.95, min_decided=2)
-    assert (fitted.threshold, fitted.decided, fitted.correct, fitted.target_met) == (
-        0.7, 3, 3, True)
-    fitted = choose_threshold(margins, correct, target=0.8, min_decided=2)
-    assert (fitted.threshold, fitted.decided) == (0.5, 5)  # 4 of 5 right
-    everything = choose_threshold(margins, np.ones(6, dtype=bool), target=0.95, min_decided=2)
-    assert (everything.threshold, everything.decided) == (0.0, 6)
-    # out of reach with at least 4 decided: the most accurate such threshold, flagged
-    fitted = choose_threshold(margins, correct, target=0.99, min_decided=4)
-    assert (fitted.threshold, fitted.decided, fitted.target_met) == (0.5, 5, False)
+def test_threshold_is_the_last_of_a_fixed_sequence_of_binomial_tests():
+    """From the most confident image down, each threshold's decided images
+    are tested against the target (exact binomial, level 1 - confidence);
+    the first failure stops the sequence. By hand with scipy."""
+    from scipy.stats import binom
+
+    margins = np.linspace(1, 0.01, 100)
+    correct = np.ones(100, dtype=bool)
+    correct[[35, 44, 50, 53, 56, 58, 60, 62, 64]] = False  # errors thicken as margins fall
+    fitted = choose_threshold(margins, correct, target=0.9, min_decided=10, confidence=0.9)
+    chosen = None
+    for k in range(22, 101):  # 0.9^22 <= 0.1 < 0.9^21: no fewer can show 0.9
+        if binom.sf(correct[:k].sum() - 1, k, 0.9) > 0.1:
+            break
+        chosen = k
+    assert chosen is not None and 22 < chosen < 100
+    assert (fitted.decided, fitted.correct, fitted.target_met) == (
+        chosen, int(correct[:chosen].sum()), True)
+    assert fitted.threshold == margins[chosen - 1]
+    everything = choose_threshold(margins, np.ones(100, dtype=bool), target=0.9,
+                                  min_decided=10, confidence=0.9)
+    assert (everything.threshold, everything.decided) == (0.0, 100)
+    # 20 images, all right, cannot show 0.95 at 90% (45 needed): the most
+    # accurate threshold deciding min_decided images, flagged
+    fitted = choose_threshold(margins[:20], np.ones(20, dtype=bool), target=0.95,
+                              min_decided=5, confidence=0.9)
+    assert (fitted.decided, fitted.target_met) == (5, False)
     # tied margins decide together
     fitted = choose_threshold(np.array([0.5, 0.5, 0.1]), np.array([1, 0, 1], dtype=bool),
                               target=0.6, min_decided=1)
