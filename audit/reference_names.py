@@ -49,6 +49,17 @@ class Match:
     suggestions: tuple[str, ...] = ()  # close row names when unmatched
 
 
+def match_item(item_id: str, values: list[str], rows: list[str]) -> dict[str, Any]:
+    """An item's slot values against a reference's rows: the first value
+    that matches gives the row; otherwise close row names of every value.
+    The same record at import and in stats.json's ``references``."""
+    matches = [match_name(str(v), rows) for v in values]
+    found = next((m for m in matches if m.row is not None), None)
+    return {"item_id": item_id, "keys": values, "row": found.row if found else None,
+            "how": found.how if found else None,
+            "suggestions": sorted({s for m in matches for s in m.suggestions})}
+
+
 def match_name(key: str, rows: Iterable[str]) -> Match:
     from audit.data_files import occupation_aliases
 

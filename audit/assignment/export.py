@@ -3,7 +3,8 @@
 Bias findings come from stats.json: demographic results that hold after
 correction against a reference, in distinct contexts and attributes; the
 description carries the statistic and the harm sentence is a careful default
-the user must read and edit. Other tasks take images chosen by image id from the run's records.
+the user must read and edit. Other tasks take images chosen by image id from
+the run's records.
 """
 
 from __future__ import annotations
@@ -244,15 +245,15 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
                      "saved ('audit stats RUN' writes it, with other settings if you like)")
     card = run.card()
     model = card.model_id or "the model"
-    if model not in MODELS and not any(model == ALIASES.get(m) for m in MODELS):
+    if course_model_name(card, allow_any_model=True) not in MODELS:
         notes.append(f"model '{model}' is not one the course's Space lists "
                      f"({', '.join(MODELS)}): check that the course accepts findings from it")
     images = run.read_images()
     alpha = stats["settings"]["alpha"]
     where = str(stats_path)
+    lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
     if findings:
         findings = [resolve_finding(f, stats, images, where) for f in findings]
-        lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
         weak = [f for f in findings
                 if (lookup[(f.item_id, f.attribute, f.category)]["p_adjusted"] or 1) > alpha]
         if weak and strict:
@@ -281,7 +282,6 @@ def export_bias(run_dir: Path, out: Path, *, findings: list[BiasFinding] | None 
                 raise InvalidInput(said + more, where=where)
             notes.append(f"only {said}: the zip holds those and does not pass audit validate "
                          f"until it has 4{more}")
-    lookup = {(r["group"], r["attribute"], r["category"]): r for r in stats["proportions"]}
     biases, files = [], {}
     for index, finding in enumerate(findings):
         row = lookup[(finding.item_id, finding.attribute, finding.category)]

@@ -99,6 +99,7 @@ def calibrate_attribute(labels: list[str], cosines: np.ndarray, truth: list[str]
     correct = predicted == truth_array
     fitted = choose_threshold(margins, correct, target=target, min_decided=min_decided,
                               confidence=confidence)
+    needed = first_testable(target, confidence)
     decided = margins >= fitted.threshold
     shown = np.where(decided, predicted, "unclear")
     outcomes = [*labels, "unclear"]
@@ -118,8 +119,7 @@ def calibrate_attribute(labels: list[str], cosines: np.ndarray, truth: list[str]
         "accuracy_bound": float(beta.ppf(1 - confidence, fitted.correct,
                                          fitted.decided - fitted.correct + 1))
         if fitted.correct else 0.0,
-        "labels_needed": first_testable(target, confidence)
-        if math.isfinite(first_testable(target, confidence)) else None,
+        "labels_needed": needed if math.isfinite(needed) else None,
         "n": n, "decided": fitted.decided, "abstention": 1 - fitted.decided / n,
         "accuracy": fitted.correct / fitted.decided, "accuracy_ci": [low, high],
         "accuracy_without_threshold": float(correct.mean()),

@@ -159,7 +159,7 @@ def match_items(rows: Any, reference: list[str], attributes: list[str] | None
                 ) -> list[dict[str, Any]]:
     """Each item's slot values matched to the reference's rows, as stats
     will match them: what a user sees at import, before scoring."""
-    from audit.reference_names import match_name
+    from audit.reference_names import match_item
     from audit.references import reference_for
 
     known: list[str] = []
@@ -169,16 +169,9 @@ def match_items(rows: Any, reference: list[str], attributes: list[str] | None
             known += [g for g in dict.fromkeys(table.table.group) if g not in known]
     if not known:
         return []
-    out = []
-    for item_id, slots in sorted({r["item_id"]: r["slots"] for r in rows
-                                  if r.get("status") == "ok"}.items()):
-        values = list(json.loads(slots or "{}").values())
-        matches = [match_name(str(v), known) for v in values]
-        found = next((m for m in matches if m.row is not None), None)
-        out.append({"item_id": item_id, "keys": values,
-                    "row": found.row if found else None, "how": found.how if found else None,
-                    "suggestions": sorted({x for m in matches for x in m.suggestions})})
-    return out
+    items = {r["item_id"]: r["slots"] for r in rows if r.get("status") == "ok"}
+    return [match_item(item_id, list(json.loads(slots or "{}").values()), known)
+            for item_id, slots in sorted(items.items())]
 
 
 def _row(relative: str, path: Path, digest: str, manifest: dict[str, Any] | None,

@@ -145,19 +145,17 @@ def _item_references(images: pd.DataFrame, reference: Reference | None
     without a row, each with what it was looked up by and close row names."""
     if reference is None or reference.parity:
         return reference, []
-    from audit.reference_names import match_name
+    from audit.reference_names import match_item
 
     known = list(dict.fromkeys(reference.table.group))
     rows, unmatched = [], []
     for item_id, keys in images.drop_duplicates("item_id")[["item_id", "reference_keys"]].values:
-        values = list(json.loads(keys or "{}").values())
-        matches = [match_name(str(v), known) for v in values]
-        found = next((m for m in matches if m.row is not None), None)
-        if found is not None:
-            rows.append(reference.table[reference.table.group == found.row].assign(group=item_id))
-            continue
-        unmatched.append({"item_id": item_id, "keys": values,
-                          "suggestions": sorted({s for m in matches for s in m.suggestions})})
+        match = match_item(item_id, list(json.loads(keys or "{}").values()), known)
+        if match["row"] is not None:
+            rows.append(reference.table[reference.table.group == match["row"]]
+                        .assign(group=item_id))
+        else:
+            unmatched.append({k: match[k] for k in ("item_id", "keys", "suggestions")})
     table = pd.concat(rows, ignore_index=True) if rows else reference.table.iloc[:0]
     return Reference(reference.name, reference.source, table), unmatched
 
