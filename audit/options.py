@@ -524,7 +524,8 @@ class StatsOptions(StageOptions):
                     cli_type=int, schema={"type": "integer"})
     confusion: Path | None = opt(
         None, "JSON confusion matrices of the scorer (rows true, columns predicted): adds "
-        "shares corrected for classifier error (runs only).", "--confusion", cli_type=Path,
+        "shares corrected for classifier error and tests the true shares through it (with "
+        "--counts: of --attribute).", "--confusion", cli_type=Path,
         schema=STRING)
     answers: dict[str, str] | None = opt(
         None, "ATTRIBUTE=SCORER: whose decisions count for an attribute several scorers "

@@ -78,9 +78,25 @@ stats.__signature__, stats.__annotations__ = cli_options.signature(  # type: ign
     STATS_OWN, cli_options.parameters(StatsOptions))
 
 
+def _shares(text: str, name: str) -> float | list[float]:
+    from audit.errors import UsageError
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--{name} takes a share or comma-separated shares, got '{text}'"
+                         ) from None
+    return values[0] if len(values) == 1 else values
+
+
 def plan(
-    p0: float = typer.Option(..., "--p0", help="Share under the null (e.g. the reference)."),
-    p1: float = typer.Option(..., "--p1", help="Share you want to be able to detect."),
+    p0: str = typer.Option(..., "--p0", help="Share under the null (e.g. the reference), or "
+                           "every category's, comma-separated."),
+    p1: str = typer.Option(..., "--p1", help="Share you want to be able to detect (or every "
+                           "category's)."),
+    categories: int = typer.Option(2, "--categories", min=2, help="Categories of the "
+                                   "attribute (the test is then the K-category one stats "
+                                   "runs); with one share, the others split the rest."),
     alpha: float = typer.Option(0.05, help="Two-sided level of the whole family."),
     power: float = typer.Option(0.8, help="Wanted probability of detecting p1."),
     tests: int = typer.Option(1, "--tests", min=1,
@@ -90,26 +106,30 @@ def plan(
                                 help="With bh: prompts expected to be truly off p0."),
     sensitivity: float = typer.Option(1.0, help="P(classifier says the category | it is)."),
     specificity: float = typer.Option(1.0, help="P(classifier says another | it is not)."),
+    labels: int | None = typer.Option(
+        None, "--labels", help="Labelled images per class that measured --sensitivity/"
+        "--specificity (default: the rates are taken as exact)."),
     confusion: Path | None = typer.Option(
-        None, "--confusion", help="A confusion file (JSON, as audit stats --confusion takes) "
-        "instead of --sensitivity/--specificity; its abstentions add to --loss."),
+        None, "--confusion", help="The confusion file audit stats --confusion will test "
+        "through (JSON) instead of --sensitivity/--specificity; its abstentions add to --loss."),
     attribute: str | None = typer.Option(None, help="With --confusion: the attribute."),
     category: str | None = typer.Option(None, help="With --confusion: the category p0 is of."),
     loss: float = typer.Option(0.0, help="Expected share of generated images not counted "
                                "(failed, no person, unclear)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Images to generate per prompt to tell p1 from p0 with the exact test the
-    audit runs, after multiplicity, classifier error and losses.
+    """Images to generate per prompt to tell p1 from p0 with the test audit
+    stats runs, after multiplicity, classifier error and losses.
 
     Example: audit plan --p0 0.5 --p1 0.65   (says 97: exact power first
     reaches 0.8 at 90 and stays from 97)
     """
     import audit
 
-    result = audit.plan(p0=p0, p1=p1, alpha=alpha, power=power, tests=tests,
-                        correction=correction, effects=effects, sensitivity=sensitivity,
-                        specificity=specificity, confusion=confusion, attribute=attribute,
+    result = audit.plan(p0=_shares(p0, "p0"), p1=_shares(p1, "p1"), categories=categories,
+                        alpha=alpha, power=power, tests=tests, correction=correction,
+                        effects=effects, sensitivity=sensitivity, specificity=specificity,
+                        labels=labels, confusion=confusion, attribute=attribute,
                         category=category, loss=loss)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -117,17 +137,27 @@ def plan(
     say = lambda text: console.print(text, markup=False)  # noqa: E731
     if result.generate is None:
         say(f"power {power} is not reached below {result.limit} images per prompt")
+        if result.labels is not None:
+            say(f"  the classifier's rates, from {result.labels} labelled images, are too "
+                "uncertain for it: label more images per class")
         raise typer.Exit(1)
     say(f"generate per prompt: {result.generate}")
-    say(f"  confident images needed: exact power first reaches {power} at n={result.n_first} "
-        f"and stays there from n={result.n_stays} (checked to {result.limit}); normal "
-        f"approximation {result.n_normal:.1f}")
+    say(f"  test: {result.test}, as audit stats runs it")
+    say(f"  confident images needed: power first reaches {power} at n={result.n_first} "
+        f"and stays there from n={result.n_stays} (checked to {result.limit}); "
+        f"{'normal' if len(result.null) == 2 else 'noncentral chi-square'} approximation "
+        f"{result.n_normal:.1f}")
+    if len(result.null) > 2:
+        say("  shares: null " + ", ".join(f"{v:.3g}" for v in result.null) + "; alternative "
+            + ", ".join(f"{v:.3g}" for v in result.alternative) + " (power by simulation)")
     if result.tests > 1:
         say(f"  per-test level {result.alpha_per_test:.3g}: {correction} over {result.tests} "
             f"prompts at family alpha {alpha}")
-    if (result.sensitivity, result.specificity) != (1.0, 1.0):
+    if (result.sensitivity, result.specificity) != (1.0, 1.0) or result.labels is not None:
+        measured = (f"measured on {result.labels} labelled images, whose uncertainty the test "
+                    "carries" if result.labels is not None else "taken as exact")
         say(f"  classifier: sensitivity {result.sensitivity:.3f}, specificity "
-            f"{result.specificity:.3f}; the test sees {result.observed_p0:.3f} vs "
+            f"{result.specificity:.3f} ({measured}); the test sees {result.observed_p0:.3f} vs "
             f"{result.observed_p1:.3f} (the reference seen through the classifier)")
     if result.loss:
         say(f"  {result.loss:.1%} of generated images expected lost: expected power over the "

@@ -131,22 +131,26 @@ def assess_with(options: StatsOptions, *, run: Path | None = None,
 
     if (run is None) == (counts is None):
         raise UsageError("give either a run directory or counts (not both)")
-    if options.confusion is not None and run is None:
-        raise UsageError("a confusion file goes with a run directory")
     settings = options.settings()
     confusion, answers, labels = options.confusion, options.answers, options.labels
     if counts is not None:
         table = counts if isinstance(counts, pd.DataFrame) else read_counts_csv(Path(counts))
+        where = str(counts) if not isinstance(counts, pd.DataFrame) else "counts"
+        errors, outcomes = None, None
+        if confusion is not None:
+            errors, outcomes, table = _counted_through(table, Path(confusion), attribute, where)
         parity = reference is None or str(reference) == "uniform"
         ref = UNIFORM if parity else read_reference_csv(Path(reference))
         if not parity:
-            check_groups(table, ref, str(counts) if not isinstance(counts, pd.DataFrame)
-                         else "counts")
+            check_groups(table, ref, where)
         result = assess_counts(table, attribute=attribute, reference=ref, settings=settings,
                                source={"kind": "counts",
                                        "counts": "DataFrame" if isinstance(counts, pd.DataFrame)
                                        else str(counts),
-                                       "reference": "uniform" if parity else str(reference)})
+                                       "reference": "uniform" if parity else str(reference),
+                                       **({"confusion": str(confusion)} if errors else {})})
+        if errors is not None:
+            _correct_counts(result, errors, outcomes, attribute, ref)
         document = stats_document(result)
         if out:
             write_json(Path(out), document)
@@ -158,6 +162,51 @@ def assess_with(options: StatsOptions, *, run: Path | None = None,
     document = stats_document(result)
     path = RunDir(Path(run)).write_stats(document, Path(out) if out else None) if write else None
     return AssessResult(document, path, result)
+
+
+def _counted_through(table: pd.DataFrame, path: Path, attribute: str, where: str
+                     ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """A classifier's counted labels with its confusion: the confusion, every
+    outcome counted (group, label, count; abstentions included) and the
+    confident labels' counts (every true class of each group, zeros too)."""
+    from audit.errors import InvalidInput
+    from audit.registry import suggest
+    from audit.stats.correction import Confusion
+    from audit.user_tables import read_confusion
+
+    specs = read_confusion(path)
+    if attribute not in specs:
+        raise UsageError(f"no attribute '{attribute}' in the confusion file (has: "
+                         f"{', '.join(specs)}); name it with --attribute", where=str(path))
+    errors = Confusion.from_spec(specs[attribute], f"confusion file {path.name}")
+    for category in dict.fromkeys(table.category):
+        if category not in errors.outcomes:
+            raise InvalidInput(f"field category: '{category}' is not an outcome of the "
+                               f"confusion for '{attribute}'"
+                               f"{suggest(category, errors.outcomes)}", where=where)
+    outcomes = table.rename(columns={"category": "label"})[["group", "label", "count"]]
+    groups = list(dict.fromkeys(table.group))
+    grid = pd.MultiIndex.from_product([groups, errors.true], names=["group", "category"])
+    confident = (table.set_index(["group", "category"])["count"].reindex(grid, fill_value=0)
+                 .reset_index())
+    return errors, outcomes, confident
+
+
+def _correct_counts(result: Any, errors: Any, outcomes: pd.DataFrame, attribute: str,
+                    reference: Any) -> None:
+    """Corrected shares, and each group's test through the confusion."""
+    from audit.stats.assess import apply_multiplicity
+    from audit.stats.correction import corrected_rows
+    from audit.stats.through_classifier import retest_through_confusion
+
+    settings = result.settings
+    retest_through_confusion(result.proportions, attribute=attribute, confusion=errors,
+                             outcomes=outcomes, reference=reference,
+                             mc_draws=settings.mc_draws, seed=settings.seed)
+    result.corrected = pd.DataFrame(corrected_rows(
+        outcomes.assign(attribute=attribute), {attribute: errors}, alpha=settings.alpha,
+        seed=settings.seed))
+    apply_multiplicity(result)
 
 
 def _names(given: str) -> list[str]:

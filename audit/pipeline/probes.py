@@ -3,6 +3,7 @@ images it needs for the power wanted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,20 +52,27 @@ def probes(*, suites: list[str | Path] | None = None) -> list[ProbeSuite]:
     return out
 
 
-def plan(*, p0: float, p1: float, alpha: float = 0.05, power: float = 0.8, tests: int = 1,
+def plan(*, p0: float | Sequence[float], p1: float | Sequence[float], categories: int = 2,
+         alpha: float = 0.05, power: float = 0.8, tests: int = 1,
          correction: str = "bonferroni", effects: int = 1, sensitivity: float = 1.0,
-         specificity: float = 1.0, confusion: Path | None = None, attribute: str | None = None,
-         category: str | None = None, loss: float = 0.0) -> Plan:
-    """Images to generate per prompt to tell ``p1`` from ``p0`` with the exact
-    test per prompt, after the correction over ``tests`` prompts, the
-    classifier's ``sensitivity``/``specificity`` (or a ``confusion`` file's
-    rates for ``attribute``/``category``, whose abstentions add to ``loss``)
-    and the share of images not counted. ``generate`` of the result is None
-    when the power is not reached below its search limit."""
+         specificity: float = 1.0, labels: int | None = None, confusion: Path | None = None,
+         attribute: str | None = None, category: str | None = None, loss: float = 0.0) -> Plan:
+    """Images to generate per prompt to tell ``p1`` from ``p0`` with the test
+    ``audit stats`` runs on a prompt, after the correction over ``tests``
+    prompts, classifier error and the share of images not counted.
+
+    ``p0``/``p1``: the first category's share (the others share the rest;
+    ``categories`` of them) or every category's. Classifier error: the
+    ``sensitivity``/``specificity`` of that category (exact, unless
+    ``labels`` images per class measured them), or a ``confusion`` file's
+    labelled counts for ``attribute`` (``category`` is the one p0 and p1
+    are of; the file's abstentions add to ``loss``), which is also what
+    ``audit stats --confusion`` tests through. ``generate`` of the result is
+    None when the power is not reached below its search limit."""
     from audit.stats.power import plan as make_plan
     from audit.stats.power import rates_from_confusion
 
-    abstention = 0.0
+    abstention, labelled, confident, focal = 0.0, None, None, 0
     if confusion is not None:
         from audit.user_tables import read_confusion
 
@@ -72,14 +80,20 @@ def plan(*, p0: float, p1: float, alpha: float = 0.05, power: float = 0.8, tests
         if attribute not in attributes or category is None:
             raise UsageError(f"--confusion needs --attribute (one of: {', '.join(attributes)}) "
                              "and --category", where=str(confusion))
-        try:
-            sensitivity, specificity, abstention = rates_from_confusion(
-                attributes[attribute], category)
-        except ValueError as exc:
-            raise UsageError(str(exc), where=str(confusion)) from None
+        spec = attributes[attribute]
+        if category not in spec["true"]:
+            raise UsageError(f"category '{category}' is not a true label of '{attribute}' (has: "
+                             f"{', '.join(spec['true'])})", where=str(confusion))
+        abstention = rates_from_confusion(spec, category)[2]
+        labelled = spec["confusion"]
+        confident = [spec["predicted"].index(t) for t in spec["true"]]
+        focal = spec["true"].index(category)
+        categories = len(spec["true"])
     try:
-        return make_plan(p0=p0, p1=p1, alpha=alpha, power=power, tests=tests,
-                         correction=correction, effects=effects, sensitivity=sensitivity,
-                         specificity=specificity, loss=1 - (1 - loss) * (1 - abstention))
+        return make_plan(p0=p0, p1=p1, categories=categories, focal=focal, alpha=alpha,
+                         power=power, tests=tests, correction=correction, effects=effects,
+                         sensitivity=sensitivity, specificity=specificity, labels=labels,
+                         labelled=labelled, confident=confident,
+                         loss=1 - (1 - loss) * (1 - abstention))
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -33,6 +33,7 @@ from audit.stats.funnel import funnel
 from audit.stats.human_labels import HumanReview
 from audit.stats.intervals import binomial_ci
 from audit.stats.references import Reference
+from audit.stats.through_classifier import retest_through_confusion
 
 PERSON = "person_present"
 # Safety attributes: measured on every valid image, with or without a person
@@ -375,6 +376,12 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                              else None)
         if seeds_shared(probes):
             _blocked_homogeneity(part, probes, settings)
+        errors = (confusion or {}).get(attribute) or (
+            review.corrections.get(attribute) if review is not None else None)
+        if errors is not None and reference is not None and not safety:
+            retest_through_confusion(part.proportions, attribute=attribute, confusion=errors,
+                                     outcomes=counted, reference=reference,
+                                     mc_draws=settings.mc_draws, seed=settings.seed)
         part.proportions["reviewed"] = part.proportions.group.map(
             probes.groupby("item_id").reviewed.sum()).fillna(0).astype(int)
         proportions.append(part.proportions)

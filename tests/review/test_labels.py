@@ -171,6 +171,11 @@ def test_labels_that_contradict_the_classifier_move_the_corrected_share(run, tmp
              if r["attribute"] == "gender_presentation"}
     nurse_share = props[("photo--nurse", "female")]
     assert (nurse_share["k"], nurse_share["n"], nurse_share["reviewed"]) == (6, 12, 12)
+    # tested against parity, it is the classifier's own labels through the people's confusion
+    parity = audit.assess(run=run, write=False, reference="uniform").proportions
+    assert parity[parity.group == "photo--nurse"].test.iloc[0].startswith(
+        "beta-binomial exact against the reference seen through the classifier's confusion "
+        "(human labels (24 images)")
     assert before_share(before) == (8, 10, 0)
 
     ignored = audit.assess(run=run, write=False, labels=False).document

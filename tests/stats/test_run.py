@@ -12,6 +12,7 @@ import pytest
 from audit.paths import package_data_dir, schemas_dir
 from audit.rundir import RunDir
 from audit.stages.generate import run_generate
+from audit.stats.through_classifier import fit_through_confusion
 from audit.suites import load_suite
 from tests.conftest import run_cli
 
@@ -237,6 +238,13 @@ def test_corrected_shares_from_a_confusion_file_keep_its_abstention_column(run_d
     assert (nurse.n, nurse.confident, nurse.abstained, nurse.excluded) == (5, 4, 1, 1)
     assert nurse.source == "confusion file confusion.json"
     assert "abstentions kept" in nurse.ci_method
+    # the fit test is of the classifier's confident labels through the confusion
+    tested = result.proportions[result.proportions.attribute == "gender_presentation"]
+    fit = tested.set_index(["group", "category"]).loc[("face--nurse", "female")]
+    women = bls_women("nurse")
+    expected = fit_through_confusion([4, 0], [women, 1 - women], np.array(matrix), [0, 1],
+                                     source="confusion file confusion.json")
+    assert (fit.test, fit.p_value) == (expected.test, expected.p_value)
 
 
 @pytest.mark.parametrize("spec, message", [
