@@ -26,7 +26,7 @@ from audit.stats.assess import (
     apply_multiplicity,
     assess_counts,
 )
-from audit.stats.bootstrap import cluster_bootstrap, crossed_bootstrap, seed_correlation
+from audit.stats.bootstrap import cluster_bootstrap, crossed_interval, seed_correlation
 from audit.stats.compare import cochrans_q, paired_difference, permutation_homogeneity
 from audit.stats.correction import Confusion, corrected_rows, outcome_counts
 from audit.stats.funnel import funnel
@@ -182,8 +182,8 @@ def _pooled(labelled: pd.DataFrame, attribute: str, settings: Settings,
             hits = cells.assign(hit=cells.label == category).pivot_table(
                 index="item_id", columns="seed", values="hit", aggfunc="sum",
                 fill_value=0).reindex(index=n.index, columns=n.columns, fill_value=0)
-            pooled = crossed_bootstrap(hits.to_numpy(), n.to_numpy(), alpha=settings.alpha,
-                                       seed=settings.seed)
+            pooled = crossed_interval(hits.to_numpy(), n.to_numpy(), alpha=settings.alpha,
+                                      seed=settings.seed)
             complete = n.columns[(n == 1).all(axis=0)]
             icc = seed_correlation(hits[complete].to_numpy()) if len(complete) else float("nan")
             out.append({"attribute": attribute, "category": category, **vars(pooled),

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import special, stats
 
-from audit.stats.bootstrap import cluster_bootstrap, crossed_bootstrap, seed_correlation
+from audit.stats.bootstrap import cluster_bootstrap, crossed_interval, seed_correlation
 from audit.stats.compare import cochrans_q, homogeneity, permutation_homogeneity
 from audit.stats.run_tables import _counterfactual_pairs, seeds_shared
 
@@ -129,7 +129,7 @@ def pooled_truth(base, prompt_sd, seed_sd):
 def test_pooled_share_covers_under_shared_and_independent_seeds(prompt_sd, seed_sd):
     """8 prompts x 30 seeds with abstentions (10% of images unlabelled). The
     target is the pooled share of the population of prompts and seeds.
-    Shared seeds: the crossed bootstrap covers >= 0.93 where the prompt-only
+    Shared seeds: the crossed interval covers >= 0.93 where the prompt-only
     bootstrap does not; independent seeds: the prompt bootstrap covers."""
     rng = np.random.default_rng(17)
     truth = pooled_truth(0.0, prompt_sd, seed_sd)
@@ -138,7 +138,7 @@ def test_pooled_share_covers_under_shared_and_independent_seeds(prompt_sd, seed_
         y = shared_seed_images(rng, prompt_sd=prompt_sd, seed_sd=seed_sd)
         labelled = (rng.random(y.shape) > 0.1).astype(float)
         k = y * labelled
-        result = crossed_bootstrap(k, labelled, draws=800, seed=rep)
+        result = crossed_interval(k, labelled, draws=800, seed=rep)
         crossed.append(result.ci_low <= truth <= result.ci_high)
         one_way = cluster_bootstrap(k.sum(axis=1), labelled.sum(axis=1), draws=800, seed=rep)
         naive.append(one_way.ci_low <= truth <= one_way.ci_high)
