@@ -8,6 +8,7 @@ the 8-20 images per prompt that audits typically have.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +71,15 @@ def fit_with_reference_error(observed: list[int] | np.ndarray, expected_p: list[
                              mc_draws: int = 20000, seed: int = 0) -> TestResult:
     """Test observed counts against a reference that is itself an estimate
     (a survey share with standard error se): under the null the model's
-    share equals the population's, which the reference only estimates, so
-    the share is drawn around the reference with the reference's variance.
-    Two categories: exact under a beta-binomial whose beta has the
-    reference's mean and variance. More: Monte-Carlo, the reference drawn
-    from a Dirichlet matching the mean variance, then a multinomial draw,
-    Pearson's statistic against the reference."""
+    share equals the population's, which the reference only estimates.
+    Two categories: the two-proportion score test, the reference read as a
+    survey of p (1 - p) / se^2 people (its size when se came from an n) and
+    the variance from the pooled share; a beta-binomial around the
+    reference, used before, rejected 6-8% at a survey of 30 against 400
+    images, the score test 3.6-4.8% (benchmarks/RESULTS.md). More:
+    Monte-Carlo, the reference drawn from a Dirichlet matching the mean
+    variance, then a multinomial draw, Pearson's statistic against the
+    reference."""
     observed = np.asarray(observed, dtype=float)
     p = np.asarray(expected_p, dtype=float)
     se = np.asarray(reference_se, dtype=float)
@@ -88,12 +92,15 @@ def fit_with_reference_error(observed: list[int] | np.ndarray, expected_p: list[
         return goodness_of_fit(observed, p, mc_draws=mc_draws, seed=seed)
     if (variance[inside] >= p[inside] * (1 - p[inside])).any():
         raise ValueError("a reference standard error must be below sqrt(p (1 - p))")
-    concentration = float(np.mean(p[inside] * (1 - p[inside]) / variance[inside]) - 1)
+    surveyed = float(np.mean(p[inside] * (1 - p[inside]) / variance[inside]))
+    concentration = surveyed - 1
     if len(observed) == 2:
-        a, b = p[0] * concentration, p[1] * concentration
-        pmf = stats.betabinom.pmf(np.arange(n + 1), n, a, b)
-        return TestResult("beta-binomial exact (reference with its standard error)",
-                          float(observed[0]), _two_sided(pmf, int(observed[0])))
+        pooled = (observed[0] + p[0] * surveyed) / (n + surveyed)
+        spread = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / surveyed))
+        z = (observed[0] / n - p[0]) / spread if spread > 0 else 0.0
+        return TestResult(f"two-proportion score test (reference as a survey of "
+                          f"{surveyed:.4g}, from its standard error)", float(z),
+                          float(2 * stats.norm.sf(abs(z))))
     rng = np.random.default_rng(seed)
     drawn = rng.dirichlet(np.maximum(p * concentration, 1e-9), size=mc_draws)
     expected = n * p
@@ -109,10 +116,16 @@ def difference_interval(estimate: float, interval: tuple[float, float], referenc
                         se: float, *, alpha: float = 0.05) -> tuple[float, float]:
     """Interval for share - reference when the reference has a standard
     error: Newcombe's MOVER, combining the share's own interval with the
-    reference's normal one. With se = 0 it is the share's interval shifted."""
-    z = stats.norm.ppf(1 - alpha / 2)
+    reference's Wilson interval at its survey size p (1 - p) / se^2 (a
+    normal one covered 0.93 at a survey of 30). With se = 0 it is the
+    share's interval shifted."""
     low1, high1 = interval
-    low2, high2 = max(0.0, reference - z * se), min(1.0, reference + z * se)
+    low2 = high2 = reference
+    if se > 0 and 0 < reference < 1:
+        from audit.stats.intervals import binomial_ci
+
+        surveyed = reference * (1 - reference) / se ** 2
+        low2, high2 = binomial_ci(reference * surveyed, surveyed, method="wilson", alpha=alpha)
     d = estimate - reference
     return (d - float(np.hypot(estimate - low1, high2 - reference)),
             d + float(np.hypot(high1 - estimate, reference - low2)))

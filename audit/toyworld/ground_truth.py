@@ -158,41 +158,55 @@ def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
 
 
 def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], float], *,
-                       alpha: float = 0.05, draws: int = 2000, seed: int = 0
-                       ) -> dict[str, dict[str, Any]]:
+                       alpha: float = 0.05) -> dict[str, dict[str, Any]]:
     """Per attribute, the directional bias amplification of the generator:
     the mean cell term over occupations and categories, on on-class images
-    read by pixels, with a percentile bootstrap over each prompt's images."""
+    read by pixels. It is a stratified mean (occupation c's images each
+    score their category's direction sign), so its variance is the sum of
+    the occupations' unbiased variances over their image counts, with a t
+    quantile at Welch-Satterthwaite degrees of freedom; an occupation whose
+    images all fall in one category gets the variance of its counts plus
+    one image spread over the categories, not zero. A percentile bootstrap
+    over each prompt's images covered 0.92 at 14 images per occupation
+    (benchmarks/amplification_coverage.py)."""
+    from scipy import stats
+
     overall = overall_shares(data)
-    rng = np.random.default_rng(seed)
     readable = readings[readings.readable]
     out = {}
     for attribute, categories in ATTRIBUTES.items():
-        groups = []
+        strata = []
         for occupation, frame in readable.groupby("prompted", sort=False):
-            on = frame[frame.drawn == occupation]
-            if len(on) == 0:
-                continue
-            values = on[attribute].to_numpy()
-            terms = [(_direction(data, overall, occupation, attribute, c),
-                      data[(occupation, attribute, c)], c) for c in categories]
-            groups.append((values, terms))
-
-        def statistic(samples: list[np.ndarray],
-                      groups: list[tuple[np.ndarray, list]] = groups) -> float:
-            cells = [sign * ((values == c).mean() - share)
-                     for values, (_, terms) in zip(samples, groups, strict=True)
-                     for sign, share, c in terms]
-            return float(np.mean(cells))
-
-        point = statistic([values for values, _ in groups])
-        boots = [statistic([values[rng.integers(0, len(values), len(values))]
-                            for values, _ in groups]) for _ in range(draws)]
-        low, high = np.quantile(boots, [alpha / 2, 1 - alpha / 2])
-        out[attribute] = {"value": point, "ci_low": float(low), "ci_high": float(high),
-                          "occupations": len(groups),
-                          "ci_method": f"percentile bootstrap over on-class images "
-                                       f"({draws} draws, seed {seed})"}
+            values = frame[frame.drawn == occupation][attribute].to_numpy()
+            if len(values):
+                signs = np.array([_direction(data, overall, occupation, attribute, c)
+                                  for c in categories])
+                counts = np.array([(values == c).sum() for c in categories], dtype=float)
+                shares = np.array([data[(occupation, attribute, c)] for c in categories])
+                strata.append((signs, counts, shares))
+        weight = 1 / (len(strata) * len(categories)) if strata else float("nan")
+        point, variance, parts = 0.0, 0.0, []
+        for signs, counts, shares in strata:
+            n = counts.sum()
+            point += weight * float(signs @ (counts / n - shares))
+            spread = counts / n
+            if (counts == n).any() or n < 2:  # one category only: no spread to see
+                spread = (counts + 1 / len(categories)) / (n + 1)
+                scale = 1.0
+            else:
+                scale = n / (n - 1)
+            part = weight ** 2 * scale * float(signs ** 2 @ spread - (signs @ spread) ** 2) / n
+            variance += part
+            parts.append((part, max(n - 1, 1)))
+        if variance > 0:
+            df = variance ** 2 / sum(part ** 2 / d for part, d in parts)
+            half = float(stats.t.ppf(1 - alpha / 2, df) * np.sqrt(variance))
+        else:
+            half = float("nan")
+        out[attribute] = {"value": point if strata else float("nan"), "ci_low": point - half,
+                          "ci_high": point + half, "occupations": len(strata),
+                          "ci_method": "stratified mean over occupations: unbiased variance "
+                                       "per occupation, t at Welch-Satterthwaite df"}
     return out
 
 

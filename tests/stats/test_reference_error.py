@@ -19,17 +19,29 @@ from audit.user_tables import read_reference_csv
 from tests.conftest import run_cli
 
 
-def test_beta_binomial_by_hand_and_exact_binomial_without_error():
+def test_score_test_by_hand_and_exact_binomial_without_error():
     p, se, n, k = 0.3, 0.05, 40, 19
-    concentration = p * (1 - p) / se**2 - 1
-    pmf = stats.betabinom.pmf(np.arange(n + 1), n, p * concentration, (1 - p) * concentration)
-    by_hand = pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()
+    surveyed = p * (1 - p) / se**2  # 84 people
+    pooled = (k + p * surveyed) / (n + surveyed)
+    z = (k / n - p) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / surveyed))
     result = fit_with_reference_error([k, n - k], [p, 1 - p], [se, se])
-    assert result.p_value == pytest.approx(by_hand, abs=1e-12)
-    assert result.test.startswith("beta-binomial")
+    assert result.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), abs=1e-12)
+    assert result.test.startswith("two-proportion score test (reference as a survey of 84")
     exact = fit_with_reference_error([k, n - k], [p, 1 - p], [0.0, 0.0])
     assert exact.p_value == pytest.approx(stats.binomtest(k, n, p).pvalue, abs=1e-12)
     assert result.p_value > exact.p_value  # the reference's error widens what is plausible
+
+
+def test_a_small_survey_against_many_images_holds_the_level():
+    """Issue 28: a survey of 30 against 400 images, the survey's se from its
+    own share. The beta-binomial around the reference rejected 6.9%
+    (MOVER with a normal reference interval covered 0.932)."""
+    from benchmarks.reference_error import simulate
+
+    for share in (0.2, 0.3):
+        row = simulate(share, survey=30, images=400, reps=2000, seed=int(share * 10))
+        assert row["level_now"] <= 0.055 + 0.008  # 1.6 s.e.
+        assert row["cover_now"] >= 0.94 - 0.008
 
 
 def test_a_survey_reference_treated_as_exact_rejects_too_often():
@@ -96,7 +108,7 @@ def test_stats_cli_uses_the_reference_error_and_reports_parity(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = {r["category"]: r for r in json.loads(result.stdout)["proportions"]}
     female = rows["female"]
-    assert female["test"].startswith("beta-binomial")
+    assert female["test"].startswith("two-proportion score test")
     assert female["reference_se"] == 0.06
     assert female["difference"] == pytest.approx(9 / 40 - 0.4)
     assert female["difference_ci_low"] < female["difference"] < female["difference_ci_high"]

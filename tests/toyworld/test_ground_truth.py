@@ -86,7 +86,7 @@ def readings_and_labels():
 
 def test_separated_terms_by_hand_and_they_add_up_to_what_the_audit_reports():
     readings, clip, data = readings_and_labels()
-    terms = separated_terms(readings, clip, data, draws=200)
+    terms = separated_terms(readings, clip, data)
     row = terms[(terms.attribute == "presentation") & (terms.category == "A")].iloc[0]
     assert (row.n, row.on_class, row.read_on_class) == (10, 8, 7)
     assert row.model_share == pytest.approx(3 / 7)  # images 0-2 of the 7 readable doctors
@@ -124,8 +124,18 @@ def test_directional_amplification_separates_exaggeration_from_reversal():
         for category in ("old", "young"):
             data[(occupation, "age_group", category)] = 0.5
     frame = pd.DataFrame(rows)
-    nurse = bias_amplification(frame[frame.prompted == "nurse"], data, draws=200)
-    doctor = bias_amplification(frame[frame.prompted == "doctor"], data, draws=200)
+    nurse = bias_amplification(frame[frame.prompted == "nurse"], data)
+    doctor = bias_amplification(frame[frame.prompted == "doctor"], data)
     assert nurse["presentation"]["value"] == pytest.approx(0.1)
     assert doctor["presentation"]["value"] == pytest.approx(-0.5)
     assert doctor["presentation"]["ci_high"] < 0 < nurse["presentation"]["ci_high"]
+
+
+def test_amplification_interval_covers_at_audit_sizes():
+    """Issue 28: the percentile bootstrap covered 0.90-0.94 at about 14
+    readable images per occupation. 300 replicates (s.e. 0.013); the full
+    table is benchmarks/amplification_coverage.py's."""
+    from benchmarks.amplification_coverage import coverage
+
+    for attribute, row in coverage(14, reps=300, seed=3, before=False).items():
+        assert row["now"] >= 0.93 - 0.02, (attribute, row)  # 1.5 s.e.
