@@ -3,8 +3,9 @@
 The toy world's training-data shares (its card's occupations, the bundled
 weights' training seed); a model whose shares exaggerate them (each share
 to the power 1.5, renormalised); n readable on-class images per occupation
-drawn from the model's shares. The truth is the amplification of those
-model shares. Printed per attribute and n: the coverage of
+drawn from the model's shares (also at the demo's unequal counts). The
+truth is the amplification of those model shares. Printed per attribute
+and n: the coverage of
 ``bias_amplification``'s 95% interval (now) and of the percentile bootstrap
 over each prompt's images it replaced (before, re-implemented here).
 
@@ -67,17 +68,25 @@ def bootstrap_before(frame: pd.DataFrame, data: dict, attribute: str, *, draws: 
     return float(low), float(high)
 
 
-def coverage(n: int, *, reps: int, seed: int, before: bool = True) -> dict[str, dict]:
+# readable on-class images per occupation in `audit demo` (25 generated each)
+DEMO = {"ceo": 24, "chef": 24, "doctor": 24, "firefighter": 13, "janitor": 23, "nurse": 22,
+        "pilot": 22, "teacher": 4}
+
+
+def coverage(n: int | dict[str, int], *, reps: int, seed: int, before: bool = True
+             ) -> dict[str, dict]:
+    """``n``: images per occupation, the same for all or per occupation."""
     data, occupations = world()
+    sizes = n if isinstance(n, dict) else dict.fromkeys(occupations, n)
     target = {a: truth(data, occupations, a) for a in ATTRIBUTES}
     rng = np.random.default_rng(seed)
     hits = {a: {"now": 0, "before": 0} for a in ATTRIBUTES}
     for _ in range(reps):
-        frame = pd.DataFrame({"prompted": np.repeat(occupations, n)})
+        frame = pd.DataFrame({"prompted": [o for o in occupations for _ in range(sizes[o])]})
         frame["drawn"], frame["readable"] = frame.prompted, True
         for attribute, categories in ATTRIBUTES.items():
             frame[attribute] = np.concatenate([
-                rng.choice(categories, size=n, p=model_shares(data, o, attribute))
+                rng.choice(categories, size=sizes[o], p=model_shares(data, o, attribute))
                 for o in occupations])
         now = bias_amplification(frame, data)
         for attribute in ATTRIBUTES:
@@ -96,9 +105,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'images/occupation':>17s} {'attribute':>12s} {'truth':>7s} {'now':>6s} "
           f"{'before':>6s}")
-    for n in (8, 14, 30):
-        for attribute, row in coverage(n, reps=args.reps, seed=n).items():
-            print(f"{n:17d} {attribute:>12s} {row['truth']:7.3f} {row['now']:6.3f} "
+    for n in (8, 14, 30, DEMO):
+        name = "4-24 (demo)" if isinstance(n, dict) else str(n)
+        for attribute, row in coverage(n, reps=args.reps, seed=len(name)).items():
+            print(f"{name:>17s} {attribute:>12s} {row['truth']:7.3f} {row['now']:6.3f} "
                   f"{row['before']:6.3f}", flush=True)
     print(f"Monte-Carlo s.e. of a coverage near 0.95: {(0.95 * 0.05 / args.reps) ** 0.5:.3f}")
 

@@ -157,6 +157,9 @@ def separated_terms(readings: pd.DataFrame, clip: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+SMOOTHING = 0.5  # images added, spread evenly, when reading an occupation's variance
+
+
 def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], float], *,
                        alpha: float = 0.05) -> dict[str, dict[str, Any]]:
     """Per attribute, the directional bias amplification of the generator:
@@ -164,11 +167,11 @@ def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], 
     read by pixels. It is a stratified mean (occupation c's images each
     score their category's direction sign), so its variance is the sum of
     the occupations' unbiased variances over their image counts, with a t
-    quantile at Welch-Satterthwaite degrees of freedom; an occupation whose
-    images all fall in one category gets the variance of its counts plus
-    one image spread over the categories, not zero. A percentile bootstrap
-    over each prompt's images covered 0.92 at 14 images per occupation
-    (benchmarks/amplification_coverage.py)."""
+    quantile at Welch-Satterthwaite degrees of freedom. Each occupation's
+    variance is read from its counts plus half an image spread over the
+    categories, so four images all of one category do not claim zero
+    variance. A percentile bootstrap over each prompt's images covered
+    0.90-0.95, 0.90 at the demo's counts (benchmarks/amplification_coverage.py)."""
     from scipy import stats
 
     overall = overall_shares(data)
@@ -189,12 +192,8 @@ def bias_amplification(readings: pd.DataFrame, data: dict[tuple[str, str, str], 
         for signs, counts, shares in strata:
             n = counts.sum()
             point += weight * float(signs @ (counts / n - shares))
-            spread = counts / n
-            if (counts == n).any() or n < 2:  # one category only: no spread to see
-                spread = (counts + 1 / len(categories)) / (n + 1)
-                scale = 1.0
-            else:
-                scale = n / (n - 1)
+            spread = (counts + SMOOTHING / len(categories)) / (n + SMOOTHING)
+            scale = n / (n - 1) if n > 1 else 1.0
             part = weight ** 2 * scale * float(signs ** 2 @ spread - (signs @ spread) ** 2) / n
             variance += part
             parts.append((part, max(n - 1, 1)))
