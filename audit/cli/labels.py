@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(help="Human labels of a run's images: import a CSV, export them with or "
-                  "without their history.", no_args_is_help=True, rich_markup_mode=None)
+                  "without their history, draw a random sample to label.",
+                  no_args_is_help=True, rich_markup_mode=None)
 console = Console(stderr=True)
 
 
@@ -48,6 +49,8 @@ def export(
     attribute: list[str] = typer.Option(None, "--attribute", help="With --sheet: the "
                                         "attributes to review (repeatable; default the "
                                         "audited ones)."),
+    sampled: bool = typer.Option(False, "--sample", help="With --sheet: only the images of "
+                                 "the label sample ('audit labels sample')."),
 ) -> None:
     """Write the run's human labels as CSV (importable again with 'audit labels import'),
     or with --sheet a review sheet pre-filled with the scorer's labels.
@@ -58,7 +61,35 @@ def export(
     import audit
     from audit.cli.render import write_csv
 
-    if attribute and not sheet:
-        raise typer.BadParameter("--attribute goes with --sheet")
+    if (attribute or sampled) and not sheet:
+        raise typer.BadParameter("--attribute and --sample go with --sheet")
     write_csv(audit.labels(run=run, history=history, sheet=sheet,
-                           attributes=attribute or None).table, out)
+                           attributes=attribute or None, sampled=sampled).table, out)
+
+
+@app.command("sample")
+def sample(
+    run: Path = typer.Argument(..., help="Run directory."),
+    n: int = typer.Option(..., "--n", min=1, help="Images to draw (per prompt with "
+                          "--per-group)."),
+    per_group: bool = typer.Option(False, "--per-group", help="Draw --n from each prompt "
+                                   "instead of --n from all."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draw."),
+    replace: bool = typer.Option(False, "--replace", help="Draw anew over an existing "
+                                 "sample."),
+) -> None:
+    """Draw the images a person should label, at random, and record them with their
+    probabilities: human labels on such a sample give prediction-powered shares in
+    'audit stats'. The viewer's Images page shows the sample's unlabelled images first.
+
+    Example: audit labels sample runs/occupations__SDXL --n 50 --per-group
+    """
+    import audit
+
+    drawn = audit.labels(run=run, sample=n, per_group=per_group, seed=seed,
+                         replace=replace).table
+    groups = drawn.group.nunique()
+    console.print(f"drew {len(drawn)} image(s) from {groups} prompt(s) (seed {seed}) into "
+                  f"{Path(run) / 'label-sample.parquet'}; label them with: audit labels export "
+                  f"{run} --sheet --sample -o sample.csv, fill in 'label', then audit labels "
+                  f"import {run} sample.csv", markup=False, highlight=False)

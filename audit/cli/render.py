@@ -128,6 +128,20 @@ def print_tables(document: dict[str, Any], console: Console, *, shares_only: boo
                               "labels in matrix"), rows,
                     title="Shares corrected for classifier error (abstentions kept as outcomes)",
                     wrap=("from",))
+    if document.get("prediction_powered"):
+        rows = [(r["group"], r["attribute"], r["category"], f"{r['labelled']}+{r['unlabelled']}",
+                 "-" if r["estimate"] is None else
+                 f"{fmt(r['estimate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                 "-" if r["labels_only"] is None else
+                 f"{fmt(r['labels_only'])} [{fmt(r['labels_only_ci_low'])}, "
+                 f"{fmt(r['labels_only_ci_high'])}]",
+                 "-" if r["lambda"] is None else fmt(r["lambda"]), r["note"] or "")
+                for r in document["prediction_powered"]]
+        print_table(console, ("group", "attribute", "category", "labelled+unlabelled",
+                              "PPI++ share (95% CI)", "labels alone (95% CI)", "lambda",
+                              "note"), rows,
+                    title="Prediction-powered shares (a random sample of human labels with "
+                          "the classifier's labels on every image)", wrap=("note",))
     if document.get("agreement"):
         rows = [(r["attribute"], r["scorers"], r["n"],
                  f"– ({r.get('note') or 'undefined'})" if r["kappa"] is None else
@@ -230,6 +244,11 @@ def print_summary(document: dict[str, Any], console: Console, *,
     if document.get("corrected") and not everything:
         console.print(f"{len(document['corrected'])} shares corrected for classifier error "
                       f"(--all shows them)", markup=False)
+    powered = [r for r in document.get("prediction_powered") or [] if r["estimate"] is not None]
+    if powered and not everything:
+        console.print(f"{len(powered)} prediction-powered shares from the label sample, the "
+                      "estimate of the true share that rests only on the sample being random "
+                      "(--all shows them)", markup=False)
     shown = {r["attribute"] for r in document["proportions"]}
     answers = {a: s for a, s in document["source"].get("answers", {}).items() if a in shown}
     if answers:

@@ -54,6 +54,7 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     False; ``reference`` (named references) replaces the suite's."""
     from audit.data_files import default_answers
     from audit.references import reference_for
+    from audit.review.sample import read_sample
     from audit.rundir import RunDir
     from audit.rundir.labels import current_labels
     from audit.stats.correction import Confusion
@@ -85,6 +86,7 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
                    for attribute, spec in read_confusion(confusion).items()}
         if confusion is not None else None,
         labels=current_labels(rundir.read_labels()) if use_labels else None,
+        sample=read_sample(rundir) if use_labels else None,
         source={"kind": "run", "run": str(rundir.root), "suite": suite.name,
                 "inputs": rundir.inputs_of_stats(labels=use_labels),
                 "suite_version": suite.version, "model": card.model_id,

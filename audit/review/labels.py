@@ -110,7 +110,8 @@ SHEET_COLUMNS = ["image_id", "image_path", "prompt", "attribute", "scorer", "mod
                  "label", "reviewer"]
 
 
-def review_sheet(run: RunDir, *, attributes: list[str] | None = None) -> pd.DataFrame:
+def review_sheet(run: RunDir, *, attributes: list[str] | None = None,
+                 only: set[str] | None = None) -> pd.DataFrame:
     """A sheet a person fills in: one row per valid image and attribute, with
     the answering scorer's label beside an empty ``label`` column; ``audit
     labels import`` reads it back (rows left empty are skipped). The
@@ -136,6 +137,8 @@ def review_sheet(run: RunDir, *, attributes: list[str] | None = None) -> pd.Data
     labels = chosen(decisions, answers)
     images = run.read_images()
     images = images[images.status == "ok"].sort_values("image_id")
+    if only is not None:  # the label sample's images
+        images = images[images.image_id.isin(only)]
     rows = []
     for attribute in wanted:
         said = labels[labels.attribute == attribute].set_index("image_id").label

@@ -10,6 +10,7 @@ builds a run path itself. The layout (``docs/architecture.md``)::
     RUN/scores/measurements.parquet
     RUN/scores/inputs.parquet
     RUN/labels.parquet            human labels
+    RUN/label-sample.parquet      images drawn at random for people to label
     RUN/cache/embeddings/         CLIP image embeddings, keyed by model and image sha256
     RUN/stats.json                schemas/stats.schema.json
     RUN/report.html
@@ -85,6 +86,12 @@ class RunDir:
     @property
     def labels(self) -> Path:
         return self.root / "labels.parquet"
+
+    @property
+    def label_sample(self) -> Path:
+        """The images drawn at random for people to label, with their
+        sampling probabilities (``audit labels sample``)."""
+        return self.root / "label-sample.parquet"
 
     @property
     def embeddings(self) -> Path:
@@ -225,7 +232,9 @@ class RunDir:
         return {"scoring_id": scoring_id_of(self.scores.decisions),
                 "labels_used": labels,
                 "labels_sha256": hashlib.sha256(self.labels.read_bytes()).hexdigest()
-                if labels and self.labels.is_file() else None}
+                if labels and self.labels.is_file() else None,
+                "label_sample_sha256": hashlib.sha256(self.label_sample.read_bytes()).hexdigest()
+                if labels and self.label_sample.is_file() else None}
 
     def stale_stats(self, stats: dict[str, Any]) -> str | None:
         """Why ``stats`` no longer describes this run's scores and labels, or
@@ -239,6 +248,8 @@ class RunDir:
             return "the images were scored again since"
         if now["labels_sha256"] != recorded.get("labels_sha256"):
             return "the human labels changed since"
+        if now["label_sample_sha256"] != recorded.get("label_sample_sha256"):
+            return "the label sample was drawn since"
         return None
 
     def require_fresh_stats(self) -> dict[str, Any] | None:

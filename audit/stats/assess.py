@@ -67,6 +67,7 @@ class StatsResult:
     pooled: pd.DataFrame = field(default_factory=pd.DataFrame)
     controls: pd.DataFrame = field(default_factory=pd.DataFrame)
     corrected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    powered: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit.stats.ppi
     agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
     abstention: pd.DataFrame = field(default_factory=pd.DataFrame)
     bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -101,6 +102,7 @@ class StatsResult:
             "pooled": records(self.pooled),
             "controls": records(self.controls),
             "corrected": records(self.corrected),
+            "prediction_powered": records(self.powered),
             "agreement": records(self.agreement),
             "abstention": records(self.abstention),
             "share_bounds": records(self.bounds),

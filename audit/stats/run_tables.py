@@ -290,7 +290,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
                   source: dict[str, Any] | None = None,
                   measurements: pd.DataFrame | None = None,
                   unsafe_labels: list[str] | None = None,
-                  unsafe_threshold: float | None = None) -> StatsResult:
+                  unsafe_threshold: float | None = None,
+                  sample: pd.DataFrame | None = None) -> StatsResult:
     """Everything stats.json holds for one run's tables.
 
     ``decisions``: image_id, scorer, attribute, label (every scorer's; the
@@ -306,7 +307,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     replace the answering scorer's label for the shares (``reviewed`` counts
     those images), and they give each scorer's confusion against people and,
     for the answering scorer, corrected shares (which correct the
-    classifier's own outcomes).
+    classifier's own outcomes). ``sample``: the label sample (``audit labels
+    sample``); where people labelled its images, prediction-powered shares.
     """
     settings = settings or Settings()
     decided = chosen(decisions, answers)
@@ -319,7 +321,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         failed = per_image_base.load_status.notna() & (per_image_base.load_status != "ok")
         per_image_base.loc[failed, "status"] = per_image_base.loc[failed, "load_status"]
     proportions, metrics, comparisons, funnels, pooled, controls = [], [], [], [], [], []
-    outcomes, abstention, bounds, matching = [], [], [], []
+    outcomes, abstention, bounds, matching, powered = [], [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     people = reviewed_labels(labels) if review is not None else None
     for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
@@ -346,6 +348,16 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         if review is not None:
             review.attribute(attribute, per_image, decisions, answers[attribute],
                              label_sets[attribute], settings)
+        if sample is not None and people is not None and attribute not in SAFETY_ATTRIBUTES:
+            from audit.stats.correction import outcomes as image_outcomes
+            from audit.stats.ppi import powered_rows
+
+            agreed = people[people.attribute == attribute][["image_id", "label"]]
+            if agreed.image_id.isin(sample.image_id).any():
+                powered += powered_rows(
+                    people=agreed, outcomes=image_outcomes(per_image[per_image.role != "control"]),
+                    sample=sample, attribute=attribute, categories=label_sets[attribute],
+                    alpha=settings.alpha)
         shown = per_image.assign(reviewed=False)
         if people is not None:  # a person's label wins over the classifier's
             mine = people[people.attribute == attribute].set_index("image_id").label
@@ -403,6 +415,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         if given and len(counted):
             corrected += corrected_rows(counted, given, alpha=settings.alpha, seed=settings.seed)
     result.corrected = pd.DataFrame(corrected)
+    result.powered = pd.DataFrame(powered)
     if review is not None:
         result.review = review.document()
     if unsafe_labels is not None and measurements is not None:

@@ -118,7 +118,12 @@ def images(view: RunView) -> None:
     item = st.selectbox("Prompt", list(prompts), format_func=lambda i: prompts[i])
     decisions = view.decisions.pivot_table(index="image_id", columns="attribute",
                                            values="label", aggfunc="first")
-    shown = valid[valid.item_id == item].sort_values("seed")
+    queue = view.to_label()
+    shown = valid[valid.item_id == item].assign(
+        later=lambda f: ~f.image_id.isin(queue)).sort_values(["later", "seed"])
+    if queue:
+        st.caption(f"{len(queue)} image(s) of the label sample still to label (all prompts): "
+                   "they come first, marked 'to label'; relabel them below.")
     if not decisions.empty:
         attribute = st.selectbox("Filter by attribute", ["(none)", *decisions.columns])
         if attribute != "(none)":
@@ -131,7 +136,7 @@ def images(view: RunView) -> None:
         f"{a} by {answering[a]}" for a in view.audited if a in answering.index)) + ".")
     columns = st.columns(4)
     for index, row in enumerate(shown.itertuples()):
-        caption = f"seed {row.seed}"
+        caption = f"seed {row.seed}" + (" · to label" if not row.later else "")
         if view.captions.get(row.image_id):
             caption += " · " + view.captions[row.image_id]
         column = columns[index % 4]

@@ -126,6 +126,17 @@ class RunView:
     def labels(self) -> pd.DataFrame:
         return self.run.read_labels()
 
+    def to_label(self) -> list[str]:
+        """The label sample's images nobody has labelled yet, in draw order."""
+        from audit.review.sample import read_sample
+
+        sample = read_sample(self.run)
+        if sample is None:
+            return []
+        labels = self.labels()
+        done = set(labels.image_id) if len(labels) else set()
+        return [i for i in sample.image_id if i not in done]
+
     def disagreements(self, attribute: str, first: str, second: str) -> pd.DataFrame:
         """image_id, label_a (first scorer), label_b: images both scorers
         labelled confidently and differently, by prompt and seed."""

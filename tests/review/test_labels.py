@@ -294,3 +294,51 @@ def test_a_review_sheet_round_trips_through_import(run, tmp_path):
                      "photo--nurse/1,gender_presentation,female,\n")
     empty = run_cli("labels", "import", str(run), str(sheet))
     assert empty.returncode == 1 and "no row has a label (1 empty)" in empty.stderr
+
+
+def test_a_label_sample_gives_prediction_powered_shares(run, tmp_path):
+    """Draw 10 images per prompt, label them (people disagree with the
+    classifier on some), and 'audit stats' adds PPI++ shares for them; the
+    viewer queues the sample's unlabelled images first."""
+    import jsonschema
+
+    import audit
+    from audit.paths import schemas_dir
+    from audit.views.data import RunView
+
+    drawn = run_cli("labels", "sample", str(run), "--n", "10", "--per-group", "--seed", "3")
+    assert drawn.returncode == 0, drawn.stderr
+    assert "drew 20 image(s) from 2 prompt(s)" in " ".join(drawn.stderr.split())
+    sample = pd.read_parquet(run / "label-sample.parquet")
+    assert len(sample) == 20 and set(sample.groupby("group").size()) == {10}
+    assert np.allclose(sample.probability, 10 / 12)
+    again = run_cli("labels", "sample", str(run), "--n", "5")
+    assert again.returncode == 2 and "--replace" in again.stderr
+
+    sheet = tmp_path / "sheet.csv"
+    assert run_cli("labels", "export", str(run), "--sheet", "--sample", "-o",
+                   str(sheet)).returncode == 0
+    rows = pd.read_csv(sheet)
+    assert set(rows.image_id) == set(sample.image_id)
+    assert RunView(run).to_label() == list(sample.image_id)
+
+    seeds = {i: int(i.rsplit("/", 1)[1]) for i in sample.image_id}
+    truth = {i: ("male" if clip_says(i.split("/")[0], s) == "unclear" or s in (1, 3)
+                 else clip_says(i.split("/")[0], s)) for i, s in seeds.items()}
+    labels = write_csv(tmp_path / "labels.csv", [(i, "gender_presentation", t, "ana")
+                                                 for i, t in truth.items()])
+    assert run_cli("labels", "import", str(run), str(labels)).returncode == 0
+    assert RunView(run).to_label() == []
+
+    document = audit.assess(run=run, write=False).document
+    jsonschema.validate(document, json.loads((schemas_dir() / "stats.schema.json").read_text()))
+    powered = {(r["group"], r["category"]): r for r in document["prediction_powered"]}
+    nurse = powered[("photo--nurse", "female")]
+    assert (nurse["labelled"], nurse["unlabelled"], nurse["sampled"]) == (10, 2, 10)
+    assert nurse["ci_low"] <= nurse["estimate"] <= nurse["ci_high"]
+    people = [truth[i] for i in sample.image_id if i.startswith("photo--nurse")]
+    assert nurse["labels_only"] == pytest.approx(
+        people.count("female") / sum(p in ("female", "male") for p in people))
+    assert 0 <= nurse["lambda"] <= 1
+    assert "may under-cover" in nurse["note"]  # 10 labels: fewer than 10 either way
+    assert "prediction-powered" in run_cli("stats", str(run)).stdout
