@@ -203,3 +203,32 @@ def test_relabel_starts_at_the_shown_label_and_saves_only_on_the_button(browser,
     labels = RunDir(own_run).read_labels()
     assert list(zip(labels.image_id, labels.attribute, labels.label, labels.reviewer,
                     strict=True)) == [(image_id, attribute, said[image_id], "ana")]
+
+
+@pytest.fixture(scope="module")
+def sampled_run(scored_run, tmp_path_factory):
+    """A copy of the scored run with a label sample: the first prompt's
+    images after the first two drawn."""
+    from audit.review.sample import write_sample
+
+    copy = tmp_path_factory.mktemp("sampled") / "run"
+    shutil.copytree(scored_run, copy)
+    write_sample(RunDir(copy), n=2, per_group=True, seed=1)
+    return copy
+
+
+def test_the_label_sample_comes_first_on_the_images_page(browser, sampled_run,
+                                                          tmp_path_factory):
+    from audit.review.sample import read_sample
+
+    sample = read_sample(RunDir(sampled_run))
+    first_prompt = RunDir(sampled_run).read_images().item_id.iloc[0]
+    queued = sample[sample.group == first_prompt]
+    for url in serve(sampled_run, tmp_path_factory):
+        page = open_page(browser, url, "Images", "Relabel")
+        assert page.get_by_text("image(s) of the label sample still to label",
+                                exact=False).count()
+        captions = page.locator("[data-testid='stText']").all_inner_texts()
+        marked = [c for c in captions if c.startswith("seed ")]
+        assert all("to label" in c for c in marked[:len(queued)]), marked
+        assert not any("to label" in c for c in marked[len(queued):]), marked
