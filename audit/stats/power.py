@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 CORRECTIONS = ("none", "bonferroni", "holm", "bh")
+MAX_IMAGES = 5000  # per prompt: beyond it the search would run for minutes
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,13 @@ def beta_binomial_curve(a: float, b: float, q1: float, alpha: float, limit: int)
 
 
 def pearson_curve(null: np.ndarray, q1: np.ndarray, alpha: float, limit: int, *,
-                  draws: int, seed: int, null_draws: np.ndarray | None = None) -> np.ndarray:
+                  draws: int, seed: int, null_draws: np.ndarray | None = None,
+                  start: int = 1) -> np.ndarray:
     """Monte-Carlo power at n = 0..limit of the K-category test ``audit stats``
     runs: chi-square when every expected count is at least 5, else Pearson's
     statistic against its simulated null; through a confusion, the null's
-    shares are ``null_draws`` (one per simulated count)."""
+    shares are ``null_draws`` (one per simulated count). Below ``start``
+    the power is left at 0 (far below the target; it saves the time)."""
     from audit.stats.goodness import MIN_EXPECTED, _pearson
     from audit.stats.through_classifier import pearson_null
 
@@ -207,7 +210,7 @@ def pearson_curve(null: np.ndarray, q1: np.ndarray, alpha: float, limit: int, *,
     # the (m+1)-th largest simulated statistic: above it, (exceed + 1) / (draws + 1) <= alpha
     m = math.floor(alpha * (draws + 1) - 1)
     curve = np.zeros(limit + 1)
-    for n in range(1, limit + 1):
+    for n in range(max(1, start), limit + 1):
         center = null_draws.mean(axis=0) if null_draws is not None else null
         expected = n * center
         if null_draws is None and (expected >= MIN_EXPECTED).all():
@@ -295,7 +298,11 @@ def plan(*, p0: float | Sequence[float], p1: float | Sequence[float], categories
             power=power, ratio=0, alternative="two-sided"))
     else:
         n_normal = noncentral_n(q0, q1, level, power)
-    limit = limit or max(200, math.ceil(3 * n_normal / (1 - loss)) + 50)
+    if n_normal > MAX_IMAGES:
+        raise ValueError(f"p1 is too close to p0 for a plan: about {n_normal:.0f} confident "
+                         f"images per prompt by the approximation, and the search stops at "
+                         f"{MAX_IMAGES}")
+    limit = limit or min(MAX_IMAGES, max(200, math.ceil(3 * n_normal / (1 - loss)) + 50))
     if labelled is not None:
         draws_ = null_shares(null, labelled, confident, draws=draws, seed=seed)
         if categories == 2:
@@ -306,18 +313,22 @@ def plan(*, p0: float | Sequence[float], p1: float | Sequence[float], categories
         else:
             test = "Monte-Carlo chi-square through the confusion"
             curve = pearson_curve(q0, q1, level, limit, draws=draws, seed=seed,
-                                  null_draws=draws_)
+                                  null_draws=draws_, start=math.floor(n_normal / 2))
     elif categories == 2:
         test = "exact binomial"
         curve = power_curve(float(q0[focal]), float(q1[focal]), level, limit)
     else:
         test = "chi-square goodness of fit (Monte-Carlo where an expected count is below 5)"
-        curve = pearson_curve(q0, q1, level, limit, draws=draws, seed=seed)
-    n_first, n_stays = first_and_sustained(curve, power)
+        curve = pearson_curve(q0, q1, level, limit, draws=draws, seed=seed,
+                              start=math.floor(n_normal / 2))
+    reach = curve
+    if test.startswith(("chi-square", "Monte-Carlo")):  # simulated power: its lower 2-s.e. bound
+        reach = curve - 2 * np.sqrt(curve * (1 - curve) / draws)
+    n_first, n_stays = first_and_sustained(reach, power)
     generate = None
     if n_stays is not None:
         kept = 1 - loss
-        expected = np.array([expected_power(curve, g, kept) for g in range(limit + 1)])
+        expected = np.array([expected_power(reach, g, kept) for g in range(limit + 1)])
         generate = first_and_sustained(expected, power)[1]
     n = n_stays or math.ceil(n_normal)
     low, high = binomial_ci(round(float(q1[focal]) * n), n)
