@@ -162,9 +162,10 @@ def plan(
     if result.loss:
         say(f"  {result.loss:.1%} of generated images expected lost: expected power over the "
             f"confident count reaches {power} from {result.generate} generated")
+    floor = (f"; HEIM imbalance floor for a balanced model: "
+             f"{result.null_floor_imbalance_at_n:.3f}" if len(result.null) == 2 else "")
     say(f"  expected 95% Wilson half-width at n={result.n_stays}: "
-        f"±{result.ci_half_width_at_n:.3f}; HEIM imbalance floor for a balanced model: "
-        f"{result.null_floor_imbalance_at_n:.3f}")
+        f"±{result.ci_half_width_at_n:.3f}{floor}")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from audit.options import StatsOptions
     from audit.rundir.card import RunCard
     from audit.stats.assess import StatsResult
+    from audit.stats.correction import Confusion
+    from audit.stats.references import Reference
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def assess_with(options: StatsOptions, *, run: Path | None = None,
 
 
 def _counted_through(table: pd.DataFrame, path: Path, attribute: str, where: str
-                     ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+                     ) -> tuple[Confusion, pd.DataFrame, pd.DataFrame]:
     """A classifier's counted labels with its confusion: the confusion, every
     outcome counted (group, label, count; abstentions included) and the
     confident labels' counts (every true class of each group, zeros too)."""
@@ -194,8 +196,8 @@ def _counted_through(table: pd.DataFrame, path: Path, attribute: str, where: str
     return errors, outcomes, confident
 
 
-def _correct_counts(result: Any, errors: Any, outcomes: pd.DataFrame, attribute: str,
-                    reference: Any) -> None:
+def _correct_counts(result: StatsResult, errors: Confusion, outcomes: pd.DataFrame,
+                    attribute: str, reference: Reference) -> None:
     """Corrected shares, and each group's test through the confusion."""
     from audit.stats.assess import apply_multiplicity
     from audit.stats.correction import corrected_rows
