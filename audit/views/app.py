@@ -238,6 +238,14 @@ def labels_page(view: RunView) -> None:
         st.dataframe(pd.DataFrame(stats["corrected"])[
             ["group", "attribute", "category", "observed", "corrected", "ci_low", "ci_high",
              "confident", "abstained", "source", "confusion_scope"]], hide_index=True)
+    if stats.get("prediction_powered"):
+        st.subheader("Prediction-powered shares (the label sample)")
+        st.dataframe(pd.DataFrame(stats["prediction_powered"])[
+            ["group", "attribute", "category", "labelled", "unlabelled", "estimate", "ci_low",
+             "ci_high", "lambda", "labels_only", "note"]], hide_index=True)
+        st.caption("PPI++: people's labels on a random sample with the classifier's on every "
+                   "image; it rests only on the sample being random. Its normal interval can "
+                   "under-cover with few labels: the corrected share stays the headline.")
     if stats.get("abstention"):
         st.subheader("Abstention")
         st.dataframe(pd.DataFrame(stats["abstention"])[

@@ -135,7 +135,8 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         diagnostics=[c for c in comparisons if is_diagnostic(str(c.get("test_id")))],
         pooled=stats.get("pooled", []), multiplicity=stats.get("multiplicity", {}),
         provider=provider_summary(view), energy=energy_summary(view.card, grid),
-        review=stats.get("review"), corrected=stats.get("corrected", []), fmt=_fmt,
+        review=stats.get("review"), corrected=stats.get("corrected", []),
+        powered=stats.get("prediction_powered", []), fmt=_fmt,
         truth=view.ground_truth,
         version=audit.__version__)
 

@@ -342,3 +342,5 @@ def test_a_label_sample_gives_prediction_powered_shares(run, tmp_path):
     assert 0 <= nurse["lambda"] <= 1
     assert "may under-cover" in nurse["note"]  # 10 labels: fewer than 10 either way
     assert "prediction-powered" in run_cli("stats", str(run)).stdout
+    page = audit.report(run=run).read_text()
+    assert "Prediction-powered shares" in page and "labels alone (95% CI)" in page
