@@ -26,6 +26,7 @@ from audit.errors import UsageError
 
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 GENERATION_KEYS = ("steps", "guidance", "width", "height", "scheduler")
+MAX_STEPS = 1000  # the training timesteps of every diffusers scheduler the audit uses
 DTYPES = ("auto", "fp16", "bf16", "fp32")
 
 
@@ -159,8 +160,11 @@ def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
     out = dict(generation)
     if "guidance" in out and not math.isfinite(float(out["guidance"])):
         raise UsageError(f"guidance must be a finite number, got {out['guidance']}")
-    if "steps" in out and int(out["steps"]) < 1:
-        raise UsageError(f"steps must be at least 1, got {out['steps']}")
+    if "guidance" in out and float(out["guidance"]) < 0:
+        raise UsageError(f"guidance must be at least 0, got {out['guidance']}")
+    if "steps" in out and not 1 <= int(out["steps"]) <= MAX_STEPS:
+        raise UsageError(f"steps must be between 1 and {MAX_STEPS} (a scheduler's training "
+                         f"steps), got {out['steps']}")
     if out.get("scheduler"):
         out["scheduler"] = check_scheduler(out["scheduler"])
     for key in ("width", "height"):

@@ -199,7 +199,14 @@ def option_cases() -> list[Case]:
            "scheduler": (["--scheduler", "warp"], "warp"),
            "model-option": (["-M", "revison=main"], "did you mean 'revision'"),
            "model-option-shape": (["-M", "revision"], "KEY=VALUE"),
-           "unknown-model": (["--model", "sdxl"], "did you mean 'SDXL'")}
+           "unknown-model": (["--model", "sdxl"], "did you mean 'SDXL'"),
+           # issue 33: a sweep generated at a guidance --guidance refuses; steps past any
+           # scheduler failed only after the model loaded
+           "sweep-guidance-negative": (["--sweep", "guidance=-1,2"],
+                                       "guidance must be at least 0, got -1"),
+           "sweep-steps-huge": (["--sweep", "steps=10,1000000"],
+                                "steps must be between 1 and 1000"),
+           "steps-huge": (["--steps", "1000000"], "steps must be between 1 and 1000")}
     cases = [Case(f"option-{k}", [*base, *extra], 2, words) for k, (extra, words) in
              bad.items()]
     cases.append(Case("option-score-set-shape", ["score", "--images", "{dir}", "--out",
