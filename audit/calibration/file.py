@@ -23,8 +23,11 @@ def read_calibration(path: Path) -> dict[str, Any]:
 
     path = Path(path)
     text = read_text(path, what="calibration file", limit=MAX_BYTES)
+    def refuse(constant: str) -> None:  # Python's json reads NaN; a threshold of NaN abstains never
+        raise InvalidInput(f"{constant} is not a number JSON allows", where=str(path))
+
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not JSON: {exc.msg} (line {exc.lineno})", where=str(path)) from None
     check(document, "calibration.schema.json", path)

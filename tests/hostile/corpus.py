@@ -215,6 +215,12 @@ def option_cases() -> list[Case]:
     cases.append(Case("option-unknown-scorer", ["score", "--images", "{dir}", "--out",
                                                 "{dir}/s.parquet", "--scorers", "clipp"], 2,
                       "did you mean 'clip'"))
+    # issue 33: Python's json reads NaN, which passed the schema and disabled abstention
+    cases.append(Case("option-calibration-nan-threshold",
+                      ["score", "--images", "{dir}", "--out", "{dir}/s.parquet",
+                       "--calibration", "{dir}/c.json"], 1, "NaN is not a number JSON allows",
+                      {"c.json": b'{"format": "t2i-audit-calibration/1", "attributes": '
+                                 b'{"gender_presentation": {"threshold": NaN}}}'}))
     cases.append(Case("option-config-unknown-key", ["run", "--config", "{dir}/run.yaml"], 1,
                       "'modle' was unexpected", {"run.yaml": b"suite: smoke\nmodle: tiny\n"}))
     cases.append(Case("option-config-alias-bomb", ["run", "--config", "{dir}/run.yaml"], 1,
