@@ -13,6 +13,7 @@ import sys
 import click
 import typer
 
+from audit.common.text import one_line
 from audit.errors import AuditError
 
 INTERNAL_ERROR = 3
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     except AuditError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except (typer.Exit, click.exceptions.Exit) as exc:
         sys.exit(exc.exit_code)
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
                 raise
             _internal(exc)
         where = exc.filename or "a file being written"
-        typer.echo(f"error: {where}: {exc.strerror}; everything completed before this is "
+        typer.echo(f"error: {one_line(where)}: {exc.strerror}; everything completed before this is "
                    "kept: free space or fix the permission, then rerun the same command to "
                    "resume", err=True)
         sys.exit(2)
@@ -122,6 +123,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _internal(exc: BaseException) -> None:
-    typer.echo(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (a bug: please "
+    typer.echo(f"internal error: {type(exc).__name__}: {one_line(str(exc)[:300])} (a bug: please "
                "report it; rerun with --debug for the traceback)", err=True)
     sys.exit(INTERNAL_ERROR)

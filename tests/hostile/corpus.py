@@ -138,6 +138,14 @@ def counts_cases() -> list[Case]:
                       ["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"], 1,
                       "is not in the reference",
                       {"c.csv": counts, "r.csv": _csv(ref_head + "*,a,0.5\n*,c,0.5\n")}))
+    # issue 33: user text in an error is shown, not obeyed: an OSC title sequence and a
+    # newline come out as their escapes on one line
+    for key, category, shown in (("escape", "a\x1b]0;owned\x07", r"'a\x1b]0;owned\x07'"),
+                                 ("newline", '"a\nb"', r"'a\nb'")):
+        cases.append(Case(f"reference-category-{key}",
+                          ["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"],
+                          1, shown, {"c.csv": _csv(head + f"g,{category},3\ng,b,4\n"),
+                                     "r.csv": _csv(ref_head + "*,a,0.5\n*,b,0.5\n")}))
     cases.append(Case("reference-group-without-counts",
                       ["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"], 1,
                       "has no counts",
