@@ -261,9 +261,15 @@ def print_summary(document: dict[str, Any], console: Console, *,
 
 
 def write_csv(frame: Any, out: Path | None) -> None:
-    """A table as CSV to ``out`` (atomically) or to stdout."""
+    """A table as CSV to ``out`` (atomically) or to stdout, every text cell
+    safe to open in a spreadsheet (``spreadsheet_cell``)."""
     import sys
 
+    from audit.common.text import spreadsheet_cell
+
+    frame = frame.copy()
+    for column in frame.select_dtypes(include=["object", "string"]).columns:
+        frame[column] = frame[column].map(spreadsheet_cell)
     if out is None:
         frame.to_csv(sys.stdout, index=False)
         return

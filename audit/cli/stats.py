@@ -34,7 +34,9 @@ def stats(**values: Any) -> None:
         typer.echo(json.dumps(result.document, indent=2, allow_nan=False))
         return
     if values["as_csv"]:
-        typer.echo(result.proportions.to_csv(index=False), nl=False)
+        from audit.cli.render import write_csv
+
+        write_csv(result.proportions, None)
         return
     print_summary(result.document, console, everything=values["everything"],
                   hint=f"audit stats {values['run']} --all" if values["run"] else

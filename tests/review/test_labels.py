@@ -2,6 +2,7 @@
 whole, and the statistics that use them (a real run from the tiny
 generator, decisions we choose)."""
 
+import io
 import json
 import shutil
 import textwrap
@@ -344,3 +345,18 @@ def test_a_label_sample_gives_prediction_powered_shares(run, tmp_path):
     assert "prediction-powered" in run_cli("stats", str(run)).stdout
     page = audit.report(run=run).read_text()
     assert "Prediction-powered shares" in page and "labels alone (95% CI)" in page
+
+
+def test_exported_labels_are_safe_in_a_terminal_and_a_spreadsheet(run, tmp_path):
+    """Issue 33: a reviewer name with ESC/BEL printed raw to stdout, and
+    '=cmd|...' stayed a formula in the exported CSV."""
+    path = tmp_path / "labels.csv"
+    path.write_text('image_id,attribute,label,reviewer\n'
+                    'photo--nurse/0,gender_presentation,female,"=cmd|\' /C calc\'!A0"\n'
+                    'photo--nurse/1,gender_presentation,male,"an\x1b]0;x\x07a"\n')
+    assert run_cli("labels", "import", str(run), str(path)).returncode == 0
+    shown = run_cli("labels", "export", str(run))
+    assert shown.returncode == 0
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    exported = pd.read_csv(io.StringIO(shown.stdout))
+    assert sorted(exported.reviewer) == ["'=cmd|' /C calc'!A0", "an\\x1b]0;x\\x07a"]
