@@ -271,8 +271,13 @@ def read_metadata(path: Path) -> Found:
     ComfyUI, InvokeAI, EXIF). Raises OSError/PIL errors for unreadable files."""
     from PIL import Image
 
+    from audit.stages.score import MAX_PIXELS
+
     found = Found()
     with Image.open(path) as image:
+        if image.width * image.height > MAX_PIXELS:  # from the header: scoring would refuse it
+            raise ValueError(f"image is {image.width}x{image.height} pixels; more than "
+                             f"{MAX_PIXELS} is refused")
         found.fields.update(width=image.width, height=image.height)
         text = {k: v for k, v in getattr(image, "text", {}).items()
                 if isinstance(v, str) and len(v) <= MAX_TEXT}

@@ -374,3 +374,22 @@ def test_prompts_in_xmp(tmp_path, name):
     found = read_metadata(tmp_path / name)
     assert found.source == "xmp"
     assert (found.fields["prompt"], found.fields["seed"]) == ("a photo of a nurse & a cat", 3)
+
+
+def test_an_image_past_40_megapixels_is_an_unreadable_file_not_imported(tmp_path):
+    """Issue 33: 45.5-megapixel imports were accepted (scoring refuses them);
+    the header says the size before anything is decoded."""
+    from PIL import Image
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.new("L", (7000, 6500)).save(folder / "huge.png")
+    noise(1).save(folder / "fine.png")
+    run = tmp_path / "run"
+    result = run_cli("import", str(folder), "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    assert "imported 1 image(s)" in result.stdout and "1 unreadable" in result.stdout
+    images = pd.read_parquet(run / "images.parquet")
+    huge = images[images.error.fillna("").str.contains("7000x6500")]
+    assert len(huge) == 1 and huge.status.iloc[0] == "error"
+    assert "more than 40000000 is refused" in huge.error.iloc[0]
