@@ -39,6 +39,11 @@ class Retry(Exception):  # noqa: N818 - a signal, not an error to report
         self.reason, self.retry_after = reason, retry_after
 
 
+class Unusable(Exception):  # noqa: N818 - a signal, not an error to report
+    """A response paid for whose image cannot be kept: that image's error,
+    not retried (the same request would bring the same image)."""
+
+
 @dataclass
 class Outcome:
     image: Any | None  # PIL image
@@ -63,9 +68,16 @@ def retry_after(headers: Any) -> float | None:
 def decode_image(data: bytes) -> Any:
     from PIL import Image
 
+    from audit.stages.score import MAX_PIXELS
+
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:  # from the header, before decoding
+                raise Unusable(f"the provider's image is {image.width}x{image.height} "
+                               f"pixels; more than {MAX_PIXELS} is refused")
             return image.convert("RGB")
+    except Unusable:
+        raise
     except Exception as exc:  # PIL raises several types for bad bytes
         raise Retry(f"the image in the response does not decode ({type(exc).__name__})"
                     ) from None
@@ -164,6 +176,10 @@ class RemoteGenerator(HostedGenerator):
                 if attempt < self.retries:
                     self._wait(attempt, exc.retry_after)
                 continue
+            except Unusable as exc:
+                return GeneratedImage(request, None, "error", self.redact(str(exc)),
+                                      time.perf_counter() - start, index, size,
+                                      extra={"attempts": attempt + 1, "billed": True})
             except ProviderError as exc:
                 self._stop.set()
                 raise ProviderError(self.redact(exc.message) + " (the run stopped; images "

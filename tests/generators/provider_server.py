@@ -19,6 +19,7 @@ import base64
 import contextlib
 import email.parser
 import email.policy
+import functools
 import hashlib
 import io
 import json
@@ -36,6 +37,14 @@ def png(text: str, width: int, height: int) -> bytes:
     colour = tuple(hashlib.sha256(text.encode()).digest()[:3])
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@functools.cache
+def huge_png() -> bytes:
+    """13000 x 13000 (169 megapixels) in a few kilobytes: one bit per pixel."""
+    buffer = io.BytesIO()
+    Image.new("1", (13000, 13000)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -161,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
                                        "invalid_request_error", "code": None}})
             return
         width, height = map(int, request["size"].split("x"))
-        data = png(prompt, width, height)
+        data = huge_png() if "hugeimage" in prompt else png(prompt, width, height)
         item: dict[str, object] = {}
         if request["model"] == "dall-e-3":
             item["revised_prompt"] = f"A detailed, photorealistic image of {prompt}, soft light"

@@ -201,3 +201,16 @@ def test_audit_run_smoke_on_a_closed_model_end_to_end(server, tmp_path):
     report = (out / "report.html").read_text()
     assert "not reproducible by seed" in report
     assert "rewritten" in report
+
+
+def test_a_169_megapixel_provider_image_is_refused_from_its_header(server, tmp_path):
+    """Issue 33: it was decoded and stored; now that image is an error (paid
+    for, not retried) and the header is all that was read."""
+    result = generate(tmp_path, "openai:dall-e-2", ["a hugeimage", "a photo of a chef"])
+    table = rows(result)
+    huge = table["a-hugeimage/0"]
+    assert huge["status"] == "error" and huge["path"] is None
+    assert huge["error"] == ("the provider's image is 13000x13000 pixels; more than 40000000 "
+                             "is refused")
+    assert server.counts["a hugeimage"] == 1  # not retried
+    assert table["a-photo-of-a-chef/0"]["status"] == "ok"
