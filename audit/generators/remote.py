@@ -78,6 +78,9 @@ def decode_image(data: bytes) -> Any:
             return image.convert("RGB")
     except Unusable:
         raise
+    except Image.DecompressionBombError:  # Pillow's own guard, past twice its limit
+        raise Unusable(f"the provider's image is past Pillow's decompression-bomb limit; "
+                       f"more than {MAX_PIXELS} pixels is refused") from None
     except Exception as exc:  # PIL raises several types for bad bytes
         raise Retry(f"the image in the response does not decode ({type(exc).__name__})"
                     ) from None

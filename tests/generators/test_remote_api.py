@@ -210,7 +210,8 @@ def test_a_169_megapixel_provider_image_is_refused_from_its_header(server, tmp_p
     table = rows(result)
     huge = table["a-hugeimage/0"]
     assert huge["status"] == "error" and huge["path"] is None
-    assert huge["error"] == ("the provider's image is 13000x13000 pixels; more than 40000000 "
-                             "is refused")
+    # the header's size, or Pillow's guard where its limit is lower than the image
+    assert huge["error"].startswith("the provider's image is ")
+    assert "more than 40000000" in huge["error"] and "refused" in huge["error"]
     assert server.counts["a hugeimage"] == 1  # not retried
     assert table["a-photo-of-a-chef/0"]["status"] == "ok"
