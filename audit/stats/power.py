@@ -63,7 +63,12 @@ class Plan:
 def binomial_p_values(n: int, p0: float) -> np.ndarray:
     """Two-sided exact binomial p-value for every k in 0..n at once, by the same
     rule as scipy.stats.binomtest (sum of outcomes no more likely than k)."""
-    pmf = stats.binom.pmf(np.arange(n + 1), n, p0)
+    return two_sided_p_values(stats.binom.pmf(np.arange(n + 1), n, p0))
+
+
+def two_sided_p_values(pmf: np.ndarray) -> np.ndarray:
+    """Every outcome's two-sided p-value under ``pmf``: the sum of outcomes
+    no more likely than it."""
     order = np.sort(pmf)
     cumulative = np.cumsum(order)
     index = np.searchsorted(order, pmf * (1 + 1e-7), side="right") - 1

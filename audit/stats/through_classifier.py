@@ -72,11 +72,9 @@ def beta_of(draws: np.ndarray) -> tuple[float, float]:
 def beta_binomial_p_values(n: int, a: float, b: float) -> np.ndarray:
     """Two-sided p-value of every count 0..n under BetaBinomial(n, a, b), by
     binomtest's rule (the sum of outcomes no more likely)."""
-    pmf = stats.betabinom.pmf(np.arange(n + 1), n, a, b)
-    order = np.sort(pmf)
-    cumulative = np.cumsum(order)
-    index = np.searchsorted(order, pmf * (1 + 1e-7), side="right") - 1
-    return np.minimum(1.0, cumulative[index])
+    from audit.stats.power import two_sided_p_values
+
+    return two_sided_p_values(stats.betabinom.pmf(np.arange(n + 1), n, a, b))
 
 
 def pearson_null(n: int, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
