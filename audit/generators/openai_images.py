@@ -12,18 +12,24 @@ message, never a dropped image.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any, ClassVar
 
 from audit.api.generator import GenerationRequest
 from audit.errors import UsageError
+from audit.generators.bounded_http import bounded_client
 from audit.generators.remote import (
     Outcome,
     ProviderError,
     RemoteGenerator,
     Retry,
+    Unusable,
+    allowed_url,
     decode_image,
     price_table,
     retry_after,
+    text_field,
+    transport_failure,
 )
 
 SIZES = {"dall-e-2": ("256x256", "512x512", "1024x1024"),
@@ -31,6 +37,8 @@ SIZES = {"dall-e-2": ("256x256", "512x512", "1024x1024"),
          "gpt-image-1": ("1024x1024", "1536x1024", "1024x1536")}
 QUALITIES = {"dall-e-2": ("standard",), "dall-e-3": ("standard", "hd"),
              "gpt-image-1": ("low", "medium", "high")}
+# where OpenAI serves the images of url responses (besides the API's own host)
+IMAGE_HOSTS = ("oaidalleapiprodscus.blob.core.windows.net",)
 REFUSALS = ("content_policy_violation", "moderation_blocked")
 IGNORED = ["seed", "negative_prompt", "steps", "guidance", "scheduler"]
 
@@ -76,8 +84,10 @@ class OpenAIGenerator(RemoteGenerator):
                              "dall-e-2/3")
         self.style, self.response_format = style, response_format
         openai = self._client_module("openai")
-        # our own retries (with Retry-After) replace the client's
-        self.client = openai.OpenAI(api_key=self.key, max_retries=0, timeout=self.timeout)
+        # our own retries (with Retry-After) replace the client's; bodies are bounded
+        self.http = bounded_client(self.timeout)
+        self.client = openai.OpenAI(api_key=self.key, max_retries=0, timeout=self.timeout,
+                                    http_client=self.http)
 
     def size(self, request: GenerationRequest) -> str:
         return nearest_size(request.width, request.height, SIZES[self.model])
@@ -103,7 +113,9 @@ class OpenAIGenerator(RemoteGenerator):
         extra: dict[str, Any] = {"size": self.size(request), "seed": None,
                                  "price_usd": self.price(request)}
         try:
-            response = self.client.images.generate(**self._arguments(request))
+            with self.client.images.with_streaming_response.generate(
+                    **self._arguments(request)) as response:
+                body = response.read()
         except openai.BadRequestError as exc:
             if exc.code in REFUSALS or "safety system" in _message(exc):
                 return Outcome(None, "filtered", f"refused by OpenAI: {_message(exc)}",
@@ -116,30 +128,39 @@ class OpenAIGenerator(RemoteGenerator):
             if exc.status_code in (408, 409) or exc.status_code >= 500:
                 raise Retry(f"{exc.status_code}", retry_after(exc.response.headers)) from None
             raise ProviderError(f"openai: {exc.status_code} {_message(exc)}") from None
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            raise Retry(type(exc).__name__) from None
-        except (openai.APIResponseValidationError, ValueError) as exc:  # JSONDecodeError too
-            raise Retry(f"malformed response ({type(exc).__name__})") from None
-        if not getattr(response, "data", None):
-            raise Retry("malformed response (no image in it)")
-        item = response.data[0]
-        if item.b64_json:
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise transport_failure(exc) from None
+        item = _first_item(body)
+        b64, url = text_field(item, "b64_json", "data[0]."), text_field(item, "url", "data[0].")
+        if b64:
             try:
-                data = base64.b64decode(item.b64_json, validate=True)
+                data = base64.b64decode(b64, validate=True)
             except ValueError:
                 raise Retry("malformed response (b64_json is not base64)") from None
-        elif item.url:
-            try:
-                fetched = httpx.get(item.url, timeout=self.timeout)
-                fetched.raise_for_status()
-            except httpx.HTTPError as exc:
-                raise Retry(f"image URL fetch failed ({type(exc).__name__})") from None
-            data = fetched.content
+        elif url and self.response_format != "url":
+            raise Unusable("the response carries an image URL though b64_json was asked "
+                           "for; it was not fetched")
+        elif url:
+            data = self._fetch(url)
         else:
             raise Retry("malformed response (neither b64_json nor url)")
-        if item.revised_prompt is not None:
-            extra["revised_prompt"] = item.revised_prompt
+        revised = text_field(item, "revised_prompt", "data[0].")
+        if revised is not None:
+            extra["revised_prompt"] = revised
         return Outcome(decode_image(data), "ok", extra=extra)
+
+    def _fetch(self, url: str) -> bytes:
+        import httpx
+
+        if not allowed_url(url, str(self.client.base_url), IMAGE_HOSTS):
+            raise Unusable("the response's image URL is not on the provider's own hosts; "
+                           "it was not fetched")
+        try:
+            fetched = self.http.get(url)
+            fetched.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from None
+        return fetched.content
 
     def describe(self) -> dict[str, Any]:
         return self._describe(base_url=str(self.client.base_url), quality=self.quality,
@@ -147,6 +168,22 @@ class OpenAIGenerator(RemoteGenerator):
                               sizes=list(SIZES[self.model]), reproducible_by_seed=False,
                               ignored_parameters=IGNORED,
                               note="OpenAI takes no seed: not reproducible by seed")
+
+
+def _first_item(body: bytes) -> dict[str, Any]:
+    """The first image of a response, checked for shape before any field is
+    read: a list of objects under ``data``."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Retry("malformed response (not JSON)") from None
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, list) or not data:
+        raise Retry("malformed response (no list of images under 'data')")
+    if not isinstance(data[0], dict):
+        raise Retry(f"malformed response (data[0] is {type(data[0]).__name__}, not an "
+                    "object)")
+    return data[0]
 
 
 def _message(exc: Any) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import io
+import math
 import random
 import threading
 import time
@@ -54,15 +55,57 @@ class Outcome:
 
 
 def retry_after(headers: Any) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date);
+    anything else is no hint, and the usual backoff applies."""
     value = headers.get("retry-after") if headers is not None else None
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        moment = email.utils.parsedate_to_datetime(value)
-        return max(0.0, moment.timestamp() - time.time()) if moment else None
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = moment.timestamp() - time.time() if moment else float("nan")
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def transport_failure(exc: BaseException) -> Exception:
+    """What a failed exchange means for its image: a body past a limit is that
+    image's error, not retried (the same request brings the same body), unless
+    it was only late; anything else a later attempt may fix."""
+    from audit.generators.bounded_http import body_refusal
+
+    refused = body_refusal(exc)
+    if refused is None:
+        return Retry(type(exc).__name__)
+    return Retry(refused.reason) if refused.late else Unusable(refused.reason)
+
+
+def text_field(document: dict[str, Any], key: str, where: str) -> str | None:
+    """A field the provider may send as text, or not at all; any other type is
+    a malformed response, never a value passed on."""
+    value = document.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise Retry(f"malformed response ({where}{key} is {type(value).__name__}, not text)")
+
+
+def allowed_url(url: str, base: str, hosts: Sequence[str]) -> bool:
+    """An image may be fetched from the provider's own host (scheme and port
+    as configured) or from its documented image hosts over https; nothing
+    else, so a response cannot point us at another service."""
+    from urllib.parse import urlsplit
+
+    try:
+        target, own = urlsplit(url), urlsplit(base)
+        port, own_port = target.port, own.port
+    except ValueError:
+        return False
+    if (target.scheme, target.hostname, port) == (own.scheme, own.hostname, own_port):
+        return target.scheme in ("https", "http")
+    return target.scheme == "https" and target.hostname in hosts and port in (None, 443)
 
 
 def decode_image(data: bytes) -> Any:
@@ -161,6 +204,39 @@ class RemoteGenerator(HostedGenerator):
     def default_batch_size(self, request: GenerationRequest) -> int:
         return max(8, 4 * self.concurrency)
 
+    def _call_within(self, request: GenerationRequest) -> Outcome:
+        """``_call`` under a deadline for the whole exchange: a server that
+        drips its headers a byte at a time gets no more than ``timeout``
+        (the per-read timeout never fires on it). The thread left behind is a
+        daemon, and its body reads stop at the transport's own deadline."""
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["outcome"] = self._call(request)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True,
+                                  name=f"{self.provider}-exchange")
+        thread.start()
+        thread.join(self.timeout + 1.0)
+        if thread.is_alive():
+            raise Retry(f"no complete answer within {self.timeout:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["outcome"]
+
+    def _said(self, outcome: Outcome) -> Outcome:
+        """Everything the provider sent back, redacted: a response can echo
+        the key (in a rewritten prompt, say), and what we store is kept."""
+        for key, value in outcome.extra.items():
+            if isinstance(value, str):
+                outcome.extra[key] = self.redact(value)
+        if outcome.error:
+            outcome.error = self.redact(outcome.error)
+        return outcome
+
     def _wait(self, attempt: int, hint: float | None) -> None:
         delay = hint if hint is not None else self.backoff * 2**attempt * random.uniform(0.5,
                                                                                           1.5)
@@ -173,7 +249,7 @@ class RemoteGenerator(HostedGenerator):
             if self._stop.is_set():
                 break
             try:
-                outcome = self._call(request)
+                outcome = self._said(self._call_within(request))
             except Retry as exc:
                 reasons.append(self.redact(exc.reason))
                 if attempt < self.retries:
@@ -189,8 +265,7 @@ class RemoteGenerator(HostedGenerator):
                                     "already saved are kept: fix the cause and rerun the "
                                     "same command to resume)") from None
             outcome.extra.update(attempts=attempt + 1, billed=outcome.billed)
-            return GeneratedImage(request, outcome.image, outcome.status,
-                                  self.redact(outcome.error) if outcome.error else None,
+            return GeneratedImage(request, outcome.image, outcome.status, outcome.error,
                                   time.perf_counter() - start, index, size,
                                   extra=outcome.extra)
         message = f"gave up after {len(reasons)} attempt(s): " + "; ".join(reasons[-3:])

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from audit.api.generator import GenerationRequest
 from audit.errors import UsageError
+from audit.generators.bounded_http import bounded_client
 from audit.generators.remote import (
     Outcome,
     ProviderError,
@@ -25,6 +26,8 @@ from audit.generators.remote import (
     decode_image,
     price_table,
     retry_after,
+    text_field,
+    transport_failure,
 )
 
 DEFAULT_BASE = "https://api.stability.ai"
@@ -68,7 +71,8 @@ class StabilityGenerator(RemoteGenerator):
         self.accept = accept
         self.endpoint, self.form_model = SERVICES[self.model]
         self.base = os.environ.get("STABILITY_API_BASE", DEFAULT_BASE).rstrip("/")
-        self.client = self._client_module("httpx").Client(timeout=self.timeout)
+        self._client_module("httpx")
+        self.client = bounded_client(self.timeout)
 
     def listed_price(self, request: GenerationRequest) -> float:
         return float(price_table()["stability"][self.form_model or self.endpoint])
@@ -98,8 +102,8 @@ class StabilityGenerator(RemoteGenerator):
                 files={"none": ("", b"")}, data=form)
         except httpx.TimeoutException:
             raise Retry("timeout") from None
-        except httpx.TransportError as exc:
-            raise Retry(type(exc).__name__) from None
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from None
         status = response.status_code
         if status == 429 or status >= 500:
             raise Retry(f"{status}", retry_after(response.headers))
@@ -115,11 +119,17 @@ class StabilityGenerator(RemoteGenerator):
         else:
             try:
                 body = response.json()
-                finish, seed = body.get("finish_reason", "SUCCESS"), body.get("seed")
-                data = base64.b64decode(body["image"], validate=True)
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise Retry("malformed response (JSON without a base64 image)") from None
-        extra.update(seed=int(seed) if seed not in (None, "") else None, finish_reason=finish)
+            except (ValueError, RecursionError):
+                raise Retry("malformed response (not JSON)") from None
+            if not isinstance(body, dict):
+                raise Retry("malformed response (not a JSON object)")
+            finish = text_field(body, "finish_reason", "") or "SUCCESS"
+            seed, image_text = body.get("seed"), text_field(body, "image", "")
+            try:
+                data = base64.b64decode(image_text or "", validate=True)
+            except ValueError:
+                raise Retry("malformed response (image is not base64)") from None
+        extra.update(finish_reason=finish[:100], **_reported_seed(seed))
         image = decode_image(data)
         if finish == "CONTENT_FILTERED":
             return Outcome(image, "filtered", "CONTENT_FILTERED (the returned image is kept)",
@@ -135,6 +145,19 @@ class StabilityGenerator(RemoteGenerator):
                               ignored_parameters=["steps", "guidance", "scheduler"],
                               note="the seed sent and the seed Stability reports are "
                                    "recorded per image")
+
+
+def _reported_seed(value: object) -> dict[str, Any]:
+    """The seed Stability says it used, when it is one (0..2^32-1); anything
+    else is recorded as missing with what was sent, never trusted or fatal."""
+    text = str(value)[:40] if value is not None else ""
+    if isinstance(value, int | str) and not isinstance(value, bool) and text.isascii() \
+            and text.isdigit() and int(text) <= MAX_SEED:
+        return {"seed": int(text)}
+    if value in (None, ""):
+        return {"seed": None}
+    return {"seed": None, "seed_unreadable": f"the provider reported seed {text!r}, not "
+                                              f"an integer in 0..{MAX_SEED}"}
 
 
 def _message(response: Any) -> str:

@@ -11,6 +11,8 @@ check retries and that a resumed run never asks twice.
   "slow"                      answers after 1.5 s
   "garbled"                   200 with a body that is not what was asked
   "badrequest"                400 (not a content policy): a hard error
+  "hostile KIND"              a hostile answer (``HOSTILE``): wrong types, bombs,
+                              drips, foreign URLs, the key echoed back
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from PIL import Image
 
 LIFETIME = 600  # seconds: the server stops itself even if a test forgets to
+DRIP = 30  # seconds: the longest a dripping answer drips
+HUGE = 512 * 2**20  # bytes: the most a "huge" answer sends before it stops by itself
 
 
 def png(text: str, width: int, height: int) -> bytes:
@@ -46,6 +50,16 @@ def huge_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (13000, 13000)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """256 MiB of zeros in about 256 KB of gzip."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(2**20)
+    return b"".join(packer.compress(block) for _ in range(256)) + packer.flush()
 
 
 def multipart(content_type: str, body: bytes) -> dict[str, str]:
@@ -68,6 +82,8 @@ class ProviderServer:
         self.fail_after: int | None = None  # answer 401 once this many images were made
         self.made = 0
         self.files: dict[str, bytes] = {}
+        self.gets: Counter[str] = Counter()  # path -> GET requests
+        self.foreign: str | None = None  # another server's URL, for "hostile foreign-url"
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"provider": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -92,6 +108,63 @@ class ProviderServer:
         self.httpd.server_close()
 
 
+def _document(handler: _Handler, document: object, status: int = 200,
+              headers: dict[str, str] | None = None) -> None:
+    handler._json(status, document, headers)
+
+
+def _foreign(handler: _Handler, image: str, seen: int) -> None:
+    _document(handler, {"data": [{"url": f"{handler.provider.foreign}/files/secret.png"}]})
+
+
+HOSTILE = {
+    "data-string": lambda h, image, seen: _document(h, {"data": "x"}),
+    "data-null-item": lambda h, image, seen: _document(h, {"data": [None]}),
+    "data-missing": lambda h, image, seen: _document(h, {"created": 1}),
+    "top-level-list": lambda h, image, seen: _document(h, [1, 2]),
+    "b64-integer": lambda h, image, seen: _document(h, {"data": [{"b64_json": 5}]}),
+    "b64-invalid": lambda h, image, seen: _document(h, {"data": [{"b64_json": "!!!"}]}),
+    "b64-not-image": lambda h, image, seen: _document(
+        h, {"data": [{"b64_json": base64.b64encode(b"hello").decode()}]}),
+    "url-integer": lambda h, image, seen: _document(h, {"data": [{"url": 5}]}),
+    "url-file": lambda h, image, seen: _document(h, {"data": [{"url": "file:///etc/passwd"}]}),
+    "foreign-url": _foreign,
+    "revised-object": lambda h, image, seen: _document(
+        h, {"data": [{"b64_json": image, "revised_prompt": {"a": 1}}]}),
+    "key-echo": lambda h, image, seen: _document(
+        h, {"data": [{"b64_json": image, "revised_prompt": f"drawn for {h.provider.key}"}]}),
+    "retry-after-garbage": lambda h, image, seen: _document(
+        h, {"error": {"message": "slow down"}}, 429, {"retry-after": "soon, maybe"}),
+    "retry-after-huge": lambda h, image, seen: _document(
+        h, {"error": {"message": "slow down"}}, 429, {"retry-after": "1e309"}),
+    "deep-json": lambda h, image, seen: h._send(200, b"[" * 100_000),
+    "huge-body": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-length: 10000000000"],
+        h._zeros()),
+    "huge-unannounced": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json"], h._zeros()),
+    "gzip-bomb": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-encoding: gzip",
+                   f"content-length: {len(gzip_bomb())}"], gzip_bomb()),
+    "brotli": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-encoding: br"], b"x"),
+    "slow-drip": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-length: 100000"],
+        h._drip(b"x" * 100_000)),
+    "slow-headers": lambda h, image, seen: h._slow_headers(),
+    "seed-list": lambda h, image, seen: _document(
+        h, {"image": image, "finish_reason": "SUCCESS", "seed": [1, 2]}),
+    "seed-string": lambda h, image, seen: _document(
+        h, {"image": image, "finish_reason": "SUCCESS", "seed": "abc"}),
+    "seed-huge": lambda h, image, seen: _document(
+        h, {"image": image, "finish_reason": "SUCCESS", "seed": 10**30}),
+    "finish-object": lambda h, image, seen: _document(
+        h, {"image": image, "finish_reason": {"a": 1}, "seed": 1}),
+    "image-integer": lambda h, image, seen: _document(
+        h, {"image": 7, "finish_reason": "SUCCESS", "seed": 1}),
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     provider: ProviderServer
 
@@ -114,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(document).encode(), headers=headers)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        with self.provider.lock:
+            self.provider.gets[self.path] += 1
         data = self.provider.files.get(self.path.rsplit("/", 1)[-1])
         self._send(200, data, "image/png") if data else self._json(404, {"error": "no file"})
 
@@ -140,7 +215,46 @@ class _Handler(BaseHTTPRequestHandler):
         if "garbled" in prompt:
             self._send(200, b"<html>not what you asked for", "application/json")
             return True
+        if prompt.startswith("hostile "):
+            kind = prompt.split()[1]
+            image = base64.b64encode(png(prompt, 64, 64)).decode()
+            if kind == "retry-after-garbage" and seen > 1:
+                return False
+            HOSTILE[kind](self, image, seen)
+            return True
         return False
+
+    def _raw(self, status: str, headers: list[str], body: object = b"") -> None:
+        """Bytes as a hostile server writes them: lying headers, bodies that
+        never end (each bounded: ``HUGE`` bytes or ``DRIP`` seconds)."""
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(f"HTTP/1.1 {status}\r\n".encode() + "".join(
+                f"{h}\r\n" for h in [*headers, "connection: close"]).encode() + b"\r\n")
+            chunks = [body] if isinstance(body, bytes) else body
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        self.close_connection = True
+
+    def _slow_headers(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nx-filler: ")
+            for chunk in self._drip(b"y" * 10_000):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        self.close_connection = True
+
+    def _drip(self, data: bytes, pause: float = 0.2):
+        end = time.monotonic() + DRIP
+        for byte in data:
+            if time.monotonic() > end:
+                return
+            time.sleep(pause)
+            yield bytes([byte])
+
+    def _zeros(self):
+        for _ in range(HUGE // 2**20):
+            yield bytes(2**20)
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("content-length", 0))
