@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import InvalidInput
+from audit.suites.prompt_limits import prompt_problem
 
 if TYPE_CHECKING:
     from audit.suites.load import Suite
@@ -104,6 +105,12 @@ def expand(suite: Suite) -> list[Item]:
             ))
     seen: set[str] = set()
     for item in items:
+        for field_name, text in (("prompt", item.prompt),
+                                 ("negative prompt", item.negative_prompt)):
+            problem = prompt_problem(text)
+            if problem:
+                raise InvalidInput(f"item '{item.item_id[:80]}', {field_name}: {problem}",
+                                   where=f"{suite.path} /templates")
         if item.item_id in seen:
             raise InvalidInput(f"two items expand to the id '{item.item_id}'; "
                                "make slot values distinct", where=f"{suite.path} /templates")

@@ -29,8 +29,14 @@ def read_styles(path: Path) -> dict[str, dict[str, str]]:
 
 
 def apply_style(style: str, text: str) -> str:
+    from audit.suites.prompt_limits import MAX_PROMPT_CHARS, styled_length
+
     if not style:
         return text
+    length = styled_length(style, text, PLACEHOLDER)
+    if length > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"the style makes a prompt of {length} characters; more than "
+                           f"{MAX_PROMPT_CHARS} is refused")
     if PLACEHOLDER in style:
         return style.replace(PLACEHOLDER, text)
     return f"{text}, {style}" if text else style
@@ -48,12 +54,19 @@ def styled(data: dict[str, Any], names: list[str], path: Path) -> tuple[dict[str
             raise UsageError(f"no style '{name}'{suggest(name, list(styles))} "
                              f"(styles: {', '.join(styles) or 'none'})", where=str(path))
         style = styles[name]
-        for template in data["templates"]:
-            template["text"] = apply_style(style["prompt"], template["text"])
-            if "negative_prompt" in template:
-                template["negative_prompt"] = apply_style(style["negative_prompt"],
-                                                          template["negative_prompt"])
-        data["negative_prompt"] = apply_style(style["negative_prompt"],
-                                              data.get("negative_prompt", ""))
+        try:
+            _apply_all(data, style)
+        except InvalidInput as exc:
+            raise InvalidInput(f"style '{name}': {exc.message}", where=str(path)) from None
         applied.append({"name": name, **style})
     return data, applied
+
+
+def _apply_all(data: dict[str, Any], style: dict[str, str]) -> None:
+    for template in data["templates"]:
+        template["text"] = apply_style(style["prompt"], template["text"])
+        if "negative_prompt" in template:
+            template["negative_prompt"] = apply_style(style["negative_prompt"],
+                                                      template["negative_prompt"])
+    data["negative_prompt"] = apply_style(style["negative_prompt"],
+                                          data.get("negative_prompt", ""))

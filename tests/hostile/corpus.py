@@ -239,5 +239,31 @@ def option_cases() -> list[Case]:
     return cases
 
 
+def prompt_cases() -> list[Case]:
+    """Prompts that would cost unbounded time or memory, or weights a model
+    cannot scale by: refused when the suite expands, before a model loads."""
+    base = ["generate", "{dir}/suite.yaml", "--model", "tiny", "--out", "{dir}/run"]
+    prompts = {"breaks-21000": ("a BREAK " * 21_000, "168000 characters; more than 20000"),
+               "breaks": ("a BREAK " * 100, "100 BREAKs; more than 32"),
+               "long": ("a cat " * 5000, "30000 characters; more than 20000"),
+               "weight-inf": ("a (cat:inf)", "prompt weight 'inf' is not a finite number"),
+               "weight-nan": ("a (cat:NaN)", "prompt weight 'NaN' is not a finite number"),
+               "weight-huge": ("a (cat:" + "9" * 400 + ")", "is beyond +-100")}
+    cases = []
+    for key, (text, words) in prompts.items():
+        data = copy.deepcopy(SMOKE)
+        data["templates"] = [{"id": "t", "text": text}]
+        data.pop("slots", None)
+        cases.append(Case(f"prompt-{key}", base, 1, words, {"suite.yaml": _suite(data)}))
+    style = '"' + ", ".join(["{prompt}"] * 10) + '"'
+    cases.append(Case("prompt-style-explosion",
+                      ["generate", "--prompt", "a cat", "--styles", "{dir}/styles.csv",
+                       *["--style", "boom"] * 7, "--model", "tiny", "--out", "{dir}/run"], 1,
+                      "style 'boom': the style makes a prompt of 69998 characters",
+                      {"styles.csv": f"name,prompt,negative_prompt\nboom,{style},\n".encode()}))
+    return cases
+
+
 def all_cases() -> list[Case]:
-    return suite_cases() + counts_cases() + validate_cases() + option_cases()
+    return (suite_cases() + counts_cases() + validate_cases() + option_cases()
+            + prompt_cases())
