@@ -10,22 +10,25 @@ from typing import Any
 
 import pandas as pd
 
-from audit.errors import InvalidInput, UsageError
+from audit.errors import InvalidInput
 from audit.stats.references import Reference
 
 TOLERANCE = 1e-6
 MAX_COUNT = 10**12  # more images than anyone generates; beyond it a count is a typo
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise UsageError("file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise UsageError(f"cannot read CSV: {exc}", where=str(path)) from None
-    except pd.errors.EmptyDataError:
-        raise InvalidInput("the file is empty; expected a header row", where=str(path)) from None
+def read_csv(path: Path, *, what: str = "CSV file") -> pd.DataFrame:
+    """Every cell as text, through the one user-file reader. The index is the
+    row's line minus 2, so ``index + 2`` names the line, as callers print it."""
+    from audit.user_files import csv_header, csv_rows
+
+    lines, rows = [], []
+    for line, row in csv_rows(Path(path), what=what):
+        lines.append(line - 2)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=csv_header(Path(path), what=what), dtype=str)
+    return pd.DataFrame(rows, index=lines, dtype=str)
 
 
 def require_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
@@ -128,13 +131,10 @@ def read_confusion(path: Any) -> dict[str, dict[str, Any]]:
     """A confusion file: {"attributes": {name: {"true": [...], "predicted": [...],
     "confusion": [[...]]}}} (rows true, columns predicted), as
     benchmarks/toyworld_validity.py writes it or a labelled validation set gives."""
-    import json
+    from audit.user_files import read_user_json
 
     path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read confusion file: {exc}", where=str(path)) from None
+    document = read_user_json(path, what="confusion file")
     attributes = document.get("attributes") if isinstance(document, dict) else None
     if not isinstance(attributes, dict):
         raise InvalidInput("expected an object with 'attributes'", where=f"{path} /attributes")

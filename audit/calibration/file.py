@@ -8,28 +8,22 @@ embeddings, so a mismatch is an error, not a warning.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from audit.errors import InvalidInput, UsageError
+from audit.errors import UsageError
 
 FORMAT = "t2i-audit-calibration/1"
 MAX_BYTES = 1 << 20
 
 
 def read_calibration(path: Path) -> dict[str, Any]:
-    from audit.data_files import check, read_text
+    from audit.data_files import check
+    from audit.user_files import read_user_json
 
     path = Path(path)
-    text = read_text(path, what="calibration file", limit=MAX_BYTES)
-    def refuse(constant: str) -> None:  # Python's json reads NaN; a threshold of NaN abstains never
-        raise InvalidInput(f"{constant} is not a number JSON allows", where=str(path))
-
-    try:
-        document = json.loads(text, parse_constant=refuse)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc.msg} (line {exc.lineno})", where=str(path)) from None
+    # NaN refused there too: Python's json reads it, and a threshold of NaN never abstains
+    document = read_user_json(path, what="calibration file", limit=MAX_BYTES)
     check(document, "calibration.schema.json", path)
     return document
 

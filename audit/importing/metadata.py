@@ -15,7 +15,9 @@ and what a reader could not resolve is said in ``notes``.
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,30 @@ class Found:
     notes: list[str] = field(default_factory=list)
 
 
-def _number(value: Any, kind: type) -> Any:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
+# what a field may hold before it is a number we use: seeds as a torch generator
+# takes them, steps and sizes as any model accepts; anything else is missing
+RANGES = {"seed": (0, 2**63 - 1), "steps": (1, 10_000), "width": (1, 1 << 17),
+          "height": (1, 1 << 17), "guidance": (-1000.0, 1000.0)}
+
+
+def _number(value: Any, kind: type, key: str = "") -> Any:
+    """The number a field holds, or None (NaN, Infinity, a fraction where a
+    whole number belongs, out of range). Whole numbers are parsed exactly:
+    a 19-digit seed through a float would change."""
+    if isinstance(value, bool):
         return None
-    if kind is int:
-        return int(number) if number == int(number) else None
-    return number
+    text = str(value).strip()[:64]
+    try:
+        number: float | int = int(text) if kind is int and text.lstrip("+-").isdigit() \
+            else float(text)
+    except (ValueError, OverflowError):
+        return None
+    if isinstance(number, float):
+        if not math.isfinite(number) or (kind is int and number != int(number)):
+            return None
+        number = int(number) if kind is int else number
+    low, high = RANGES.get(key, (-math.inf, math.inf))
+    return number if low <= number <= high else None
 
 
 def clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +74,9 @@ def clean(fields: dict[str, Any]) -> dict[str, Any]:
         if value is None or (value == "" and key != "negative_prompt"):
             continue  # an empty negative prompt is a value: the tool used none
         if key in INTEGER:
-            value = _number(value, int)
+            value = _number(value, int, key)
         elif key == "guidance":
-            value = _number(value, float)
+            value = _number(value, float, key)
         else:
             value = str(value)
         if value is not None:
@@ -71,10 +89,15 @@ A1111_KNOWN = {"Steps": "steps", "Sampler": "sampler", "Schedule type": "schedul
                "Model hash": "model_hash"}
 
 
+# keys and quoted values bounded, so a hostile line costs linear time, not quadratic
+_A1111_FIELD = re.compile(r'\s*(\w[\w \-/+]{0,60}):\s*("(?:\\.|[^\\"]){0,4096}"|[^,]*)(?:,|$)')
+MAX_FIELDS_LINE = 16384  # characters; WebUI's own lines are a few hundred
+
+
 def split_fields(line: str) -> dict[str, str]:
     """A1111's 'Key: value, Key: "quoted, value", ...' line."""
     out: dict[str, str] = {}
-    for match in re.finditer(r'\s*([\w][\w \-/+]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)', line):
+    for match in _A1111_FIELD.finditer(line[:MAX_FIELDS_LINE]):
         key, value = match.group(1).strip(), match.group(2).strip()
         if value.startswith('"') and value.endswith('"') and len(value) > 1:
             try:
@@ -243,9 +266,26 @@ def exif_user_comment(image: Any) -> str | None:
     return body.decode("utf-8", errors="replace").rstrip("\x00")
 
 
-_XMP_FIELD = re.compile(r"<(dc:description|exif:UserComment|tiff:ImageDescription)\b[^>]*>"
-                        r"(.*?)</\1>", re.DOTALL)
-_XMP_ITEM = re.compile(r"<rdf:li\b[^>]*>(.*?)</rdf:li>", re.DOTALL)
+XMP_FIELDS = ("dc:description", "exif:UserComment", "tiff:ImageDescription")
+_START = re.compile(r"<(dc:description|exif:UserComment|tiff:ImageDescription|rdf:li)\b"
+                    r"[^<>]{0,4096}>")
+
+
+def _elements(text: str, name: str) -> Iterator[str]:
+    """The bodies of ``<name ...>body</name>``, in linear time: each start tag
+    is found once, and once an end tag is missing no later one can close."""
+    end_tag, position = f"</{name}>", 0
+    while True:
+        start = _START.search(text, position)
+        while start and start.group(1) != name:
+            start = _START.search(text, start.end())
+        if start is None:
+            return
+        end = text.find(end_tag, start.end())
+        if end < 0:
+            return
+        yield text[start.end():end]
+        position = end + len(end_tag)
 
 
 def xmp_text(raw: Any) -> str | None:
@@ -258,11 +298,12 @@ def xmp_text(raw: Any) -> str | None:
         raw = raw.decode("utf-8", errors="replace")
     if not isinstance(raw, str) or len(raw) > MAX_TEXT:
         return None
-    for _, body in _XMP_FIELD.findall(raw):
-        item = _XMP_ITEM.search(body)
-        text = html.unescape((item.group(1) if item else body).strip())
-        if text and not text.startswith("<"):
-            return text
+    for name in XMP_FIELDS:
+        for body in _elements(raw, name):
+            item = next(_elements(body, "rdf:li"), None)
+            text = html.unescape((body if item is None else item).strip())
+            if text and not text.startswith("<"):
+                return text
     return None
 
 
@@ -284,6 +325,19 @@ def read_metadata(path: Path) -> Found:
         comment = None if text else exif_user_comment(image)  # PNG text chunks come first
         xmp = xmp_text(image.info.get("xmp"))
     size = dict(found.fields)
+    try:
+        _read_text_chunks(text, comment, xmp, found)
+    except (RecursionError, AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        # a graph nested past recursion, a list where a node belongs, ...: the
+        # pixels are still an image; its metadata is missing, and said so
+        found.notes.append(f"{found.source or 'metadata'}: not readable "
+                           f"({type(exc).__name__}); its fields are missing")
+        found.fields = dict(size)
+    return _finish(found, size)
+
+
+def _read_text_chunks(text: dict[str, str], comment: str | None, xmp: str | None,
+                      found: Found) -> None:
     if JSON_KEY in text:
         try:
             from_own_chunk(text[JSON_KEY], found)
@@ -307,6 +361,9 @@ def read_metadata(path: Path) -> Found:
         from_a1111(comment, found, "exif")
     elif xmp:
         from_a1111(xmp, found, "xmp")
+
+
+def _finish(found: Found, size: dict[str, Any]) -> Found:
     said = clean(found.fields)
     unusable = sorted(k for k, v in found.fields.items()
                       if k in FIELDS and v not in (None, "") and k not in said)
