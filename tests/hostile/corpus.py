@@ -24,6 +24,8 @@ class Case:
     code: int
     words: str  # must appear in the error output
     files: dict[str, bytes] = field(default_factory=dict)
+    # name -> "fifo" (a named pipe nobody writes) or a path the name links to
+    specials: dict[str, str] = field(default_factory=dict)
 
 
 def _suite(data: object) -> bytes:
@@ -265,6 +267,113 @@ def prompt_cases() -> list[Case]:
     return cases
 
 
+def _png(size: tuple[int, int] = (8, 8), text: dict[str, str] | None = None) -> bytes:
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (120, 80, 40)).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+NOT_FILES = {"fifo": ("fifo", "not a regular file"),
+             "dev-zero": ("/dev/zero", "not a regular file"),
+             "folder": ("/", "is a folder, not a file")}
+
+
+def user_file_cases() -> list[Case]:
+    """Every user file through the one reader: pipes, devices and folders,
+    ragged rows, numbers out of range, bad bytes, JSON too deep or with NaN."""
+    cases = []
+    image = {"imgs/a.png": _png()}
+    surfaces = {
+        "manifest-csv": (["import", "{dir}/imgs", "--out", "{dir}/run", "--manifest",
+                          "{dir}/m.csv"], "m.csv", image),
+        "manifest-jsonl": (["import", "{dir}/imgs", "--out", "{dir}/run", "--manifest",
+                            "{dir}/m.jsonl"], "m.jsonl", image),
+        "labels-csv": (["calibrate", "--images", "{dir}/imgs", "--labels", "{dir}/l.csv",
+                        "-o", "{dir}/c.json"], "l.csv", image),
+        "counts-csv": (["stats", "--counts", "{dir}/c.csv"], "c.csv", {}),
+        "reference-csv": (["stats", "--counts", "{dir}/c.csv", "--reference", "{dir}/r.csv"],
+                          "r.csv", {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n"}),
+        "confusion-json": (["stats", "--counts", "{dir}/c.csv", "--confusion",
+                            "{dir}/x.json", "--attribute", "a"], "x.json",
+                           {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n"}),
+        "calibration-json": (["score", "--images", "{dir}/imgs", "--out", "{dir}/s.parquet",
+                              "--calibration", "{dir}/k.json"], "k.json", image),
+        "styles-csv": (["generate", "--prompt", "a cat", "--styles", "{dir}/s.csv", "--style",
+                        "x", "--model", "tiny", "--out", "{dir}/run"], "s.csv", {}),
+    }
+    for surface, (args, name, files) in surfaces.items():
+        for kind, (target, words) in NOT_FILES.items():
+            cases.append(Case(f"file-{surface}-{kind}", args, 2, words, dict(files),
+                              {name: target}))
+    manifest = ["import", "{dir}/imgs", "--out", "{dir}/run", "--manifest"]
+    rows = {"seed-inf": "inf", "seed-1e999": "1e999", "seed-nan": "nan",
+            "seed-30-digits": "1" * 30, "seed-negative": "-5", "steps-huge": None}
+    for key, seed in rows.items():
+        column, value = ("steps", "9" * 40) if seed is None else ("seed", seed)
+        cases.append(Case(f"manifest-csv-{key}", [*manifest, "{dir}/m.csv"], 1,
+                          f"m.csv:2: field {column}: ",
+                          {**image, "m.csv": f"image,{column}\na.png,{value}\n".encode()}))
+        number = value if value.lstrip("-").isdigit() else json.dumps(value)
+        cases.append(Case(f"manifest-jsonl-{key}", [*manifest, "{dir}/m.jsonl"], 1,
+                          f"m.jsonl:1: field {column}: ",
+                          {**image, "m.jsonl": f'{{"image": "a.png", "{column}": {number}}}\n'
+                                               .encode()}))
+    more = {
+        "manifest-csv-ragged": ("m.csv", b"image,seed\na.png,1,2\n", 1,
+                                "m.csv:2: 3 cells where the header has 2"),
+        "manifest-csv-bad-byte": ("m.csv", b"image,prompt\na.png,caf\xe9\n", 2,
+                                  "not UTF-8: byte 0xe9 at line 2, column 10"),
+        "manifest-jsonl-deep": ("m.jsonl", b"[" * 100_000 + b"\n", 1,
+                                "m.jsonl:1: nested more than"),
+        "manifest-jsonl-nan": ("m.jsonl", b'{"image": "a.png", "seed": NaN}\n', 1,
+                               "NaN is not a number JSON allows"),
+        "manifest-jsonl-bad-byte": ("m.jsonl", b'{"image": "a.png", "prompt": "\xff"}\n', 2,
+                                    "m.jsonl:1: not UTF-8: byte 0xff at column 31"),
+        "manifest-header-only": ("m.csv", b"image,seed\n", 1, "no data rows"),
+        "manifest-duplicate-column": ("m.csv", b"image,seed,seed\na.png,1,2\n", 1,
+                                      "the header names a column twice"),
+        "manifest-csv-unclosed-quote": ("m.csv", b'image,prompt\na.png,"x' + b"y" * 2_000_000
+                                        + b"\n", 1, "CSV does not parse"),
+    }
+    for key, (name, data, code, words) in more.items():
+        cases.append(Case(key, [*manifest, "{dir}/" + name], code, words,
+                          {**image, name: data}))
+    stats = ["stats", "--counts", "{dir}/c.csv"]
+    cases += [
+        Case("counts-ragged", stats, 1, "c.csv:3: 2 cells where the header has 3",
+             {"c.csv": b"group,category,count\ng,a,3\ng,4\n"}),
+        Case("reference-ragged", [*stats, "--reference", "{dir}/r.csv"], 1,
+             "r.csv:2: 4 cells where the header has 3",
+             {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n",
+              "r.csv": b"group,category,proportion\n*,a,0.5,1\n*,b,0.5\n"}),
+        Case("confusion-deep", [*stats, "--confusion", "{dir}/x.json", "--attribute", "a"], 1,
+             "nested more than 32 levels deep",
+             {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n", "x.json": b"[" * 100_000}),
+        Case("confusion-nan", [*stats, "--confusion", "{dir}/x.json", "--attribute", "a"], 1,
+             "NaN is not a number JSON allows",
+             {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n",
+              "x.json": b'{"attributes": {"a": {"true": ["a"], "predicted": ["a"], '
+                        b'"confusion": [[NaN]]}}}'}),
+        Case("calibration-deep", ["score", "--images", "{dir}/imgs", "--out",
+                                  "{dir}/s.parquet", "--calibration", "{dir}/k.json"], 1,
+             "nested more than 32 levels deep", {**image, "k.json": b"[" * 100_000}),
+        Case("labels-csv-ragged", ["calibrate", "--images", "{dir}/imgs", "--labels",
+                                   "{dir}/l.csv", "-o", "{dir}/c.json"], 1,
+             "l.csv:2: 2 cells where the header has 3",
+             {**image, "l.csv": b"image_id,attribute,label\na.png,age_group\n"}),
+        Case("styles-ragged", ["generate", "--prompt", "a cat", "--styles", "{dir}/s.csv",
+                               "--style", "x", "--model", "tiny", "--out", "{dir}/run"], 1,
+             "s.csv:2: 4 cells where the header has 3",
+             {"s.csv": b"name,prompt,negative_prompt\nx,a,b,c\n"}),
+    ]
+    return cases
+
+
 def all_cases() -> list[Case]:
     return (suite_cases() + counts_cases() + validate_cases() + option_cases()
-            + prompt_cases())
+            + prompt_cases() + user_file_cases())

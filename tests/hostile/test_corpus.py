@@ -15,7 +15,7 @@ CASES = all_cases()
 
 
 def test_the_corpus_is_large_enough():
-    assert len(CASES) >= 100
+    assert len(CASES) >= 250
     assert len({c.name for c in CASES}) == len(CASES)
 
 
@@ -33,7 +33,13 @@ def test_hostile_input(case, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.chdir(work)
     for name, data in case.files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_bytes(data)
+    for name, target in case.specials.items():
+        if target == "fifo":
+            os.mkfifo(work / name)
+        else:
+            (work / name).symlink_to(target)
     temp = Path(tempfile.gettempdir())
     before = _snapshot(temp, home)
     args = [a.replace("{dir}", str(work)) for a in case.args]
