@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.errors import UsageError
-from audit.importing.grouping import Template, group_of
+from audit.errors import InvalidInput, UsageError
+from audit.importing.grouping import Template, bounded, group_of
 from audit.importing.metadata import FIELDS, read_metadata
 from audit.suites.expand import slug
 
@@ -67,7 +67,8 @@ def _place(source: Path, target: Path, link: bool) -> None:
 
 
 def _image_id(item_id: str, seed: int | None, stem: str, taken: set[str]) -> str:
-    base = f"{item_id}/{seed}" if seed is not None else f"{item_id}/{slug(stem) or 'image'}"
+    base = f"{item_id}/{seed}" if seed is not None else \
+        f"{item_id}/{bounded(slug(stem)) or 'image'}"
     image_id, n = base, 1
     while image_id in taken:
         n += 1
@@ -95,6 +96,9 @@ def import_folder(folder: Path, out: Path, *, manifest: Path | None = None,
                          where=str(out))
     templates = [Template(t) for t in group_by or []]
     entries, refused = folder_images(folder)
+    if not entries and not refused:
+        raise InvalidInput("no image files (PNG, JPEG, WebP, ...) in the folder; nothing "
+                           "imported", where=str(folder))
     listed = {image_id: path for image_id, path, _ in entries}
     extra = read_manifest(manifest, set(listed)) if manifest is not None else {}
     if isinstance(reference, str):

@@ -9,11 +9,22 @@ made it, so references and comparisons work on imported images too.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from audit.errors import UsageError
 from audit.suites.expand import _PLACEHOLDER, placeholders, slug
+
+MAX_NAME = 80  # characters of a stored name made from a user's file or folder name
+
+
+def bounded(name: str) -> str:
+    """A name made from user text that any file system stores, temp prefix and
+    suffix included: past ``MAX_NAME`` it is cut and a hash of the whole keeps
+    it distinct (the original name stays in the table's ``imported.file``)."""
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name[:MAX_NAME - 11].rstrip('-')}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,12 @@ class Group:
 
 
 class Template:
+    """A template matched by its literal text, without a regular expression:
+    each slot ends at the first place the next literal occurs (the last
+    literal at the end of the prompt), which is the split a non-greedy
+    pattern finds, in time linear in the prompt where a backtracking pattern
+    with five slots is polynomial of degree five."""
+
     def __init__(self, text: str) -> None:
         names = placeholders(text)
         if not names:
@@ -31,26 +48,51 @@ class Template:
                              "{occupation|a}'")
         self.text = text
         self.id = slug(_PLACEHOLDER.sub("", text)) or "template"
-        pattern, last, seen = "", 0, set()
+        self.literals: list[str] = []
+        self.slots: list[tuple[str, bool]] = []  # (name, takes an article)
+        last = 0
         for match in _PLACEHOLDER.finditer(text):
-            pattern += re.escape(text[last:match.start()])
-            name = match.group(1)
-            article = r"(?:an? )?" if match.group(2) else ""
-            pattern += (f"{article}(?P={name})" if name in seen
-                        else f"{article}(?P<{name}>.+?)")
-            seen.add(name)
+            self.literals.append(text[last:match.start()].lower())
+            self.slots.append((match.group(1), bool(match.group(2))))
             last = match.end()
-        pattern += re.escape(text[last:])
-        self.pattern = re.compile(rf"^\s*{pattern}\s*$", re.IGNORECASE | re.DOTALL)
+        self.literals.append(text[last:].lower())
+        self.literals[0] = self.literals[0].lstrip()
+        self.literals[-1] = self.literals[-1].rstrip()
         self.names = names
 
     def match(self, prompt: str) -> Group | None:
-        found = self.pattern.match(prompt)
-        if found is None:
+        text = prompt.strip()
+        low = text.lower()
+        if len(low) != len(text):  # a character whose lower case is longer: compare as is
+            low = text
+        if not low.startswith(self.literals[0]):
             return None
-        slots = {n: found.group(n).strip() for n in self.names}
+        position, tail = len(self.literals[0]), self.literals[-1]
+        if not low.endswith(tail) or len(low) - len(tail) < position:
+            return None
+        slots: dict[str, str] = {}
+        for i, (name, article) in enumerate(self.slots):
+            following = self.literals[i + 1]
+            if i == len(self.slots) - 1:
+                end = len(low) - len(tail)
+            elif following:
+                end = low.find(following, position + 1)
+            else:
+                end = position + 1
+            if end < position + 1:
+                return None
+            value = text[position:end]
+            position = end + len(following)
+            if article:
+                for word in ("an ", "a "):
+                    if value.lower().startswith(word) and len(value) > len(word):
+                        value = value[len(word):]
+                        break
+            value = value.strip()
+            if slots.setdefault(name, value) != value:
+                return None  # a slot named twice holds one value
         suffix = "--".join(slug(slots[n]) for n in self.names)
-        return Group(f"{self.id}--{suffix}", self.text, slots)
+        return Group(bounded(f"{self.id}--{suffix}"), self.text, slots)
 
 
 def ungrouped(prompt: str, negative: str) -> Group:
@@ -64,7 +106,7 @@ def group_of(prompt: str | None, negative: str | None, templates: list[Template]
     """A manifest's group wins, then the first matching template, then the
     prompt itself; None when there is no prompt to group by."""
     if named:
-        return Group(slug(named) or "group", named, dict(slots))
+        return Group(bounded(slug(named)) or "group", named, dict(slots))
     if prompt is None:
         return None
     for template in templates:
