@@ -27,6 +27,9 @@ from audit.errors import UsageError
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 GENERATION_KEYS = ("steps", "guidance", "width", "height", "scheduler")
 MAX_STEPS = 1000  # the training timesteps of every diffusers scheduler the audit uses
+MAX_SIZE = 8192  # pixels per side: past the native sizes of every model the audit knows
+MAX_SWEEP = 50  # values of one --sweep
+MAX_SEED = 2**63 - 1  # a torch generator's largest seed
 DTYPES = ("auto", "fp16", "bf16", "fp32")
 
 
@@ -169,7 +172,10 @@ def check_generation(generation: dict[str, Any]) -> dict[str, Any]:
         out["scheduler"] = check_scheduler(out["scheduler"])
     for key in ("width", "height"):
         if key in out and (int(out[key]) <= 0 or int(out[key]) % 8):
-            raise UsageError(f"{key} must be a positive multiple of 8, got {out[key]}")
+            raise UsageError(f"{key} must be a positive multiple of 8, got {str(out[key])[:40]}")
+        if key in out and int(out[key]) > MAX_SIZE:
+            raise UsageError(f"{key} must be at most {MAX_SIZE} pixels (past any model's "
+                             f"sizes), got {str(out[key])[:40]}")
     return out
 
 
@@ -182,10 +188,14 @@ def check_sweep(sweep: dict[str, list[Any]] | None) -> dict[str, Any] | None:
     ((key, values),) = sweep.items()
     if key not in ("steps", "guidance"):
         raise UsageError(f"--sweep {key}: only steps or guidance can be swept")
+    if len(values) > MAX_SWEEP:
+        raise UsageError(f"--sweep {key}: {len(values)} values; more than {MAX_SWEEP} is "
+                         "refused (each is a full run of the suite)")
     try:
         values = [int(v) if key == "steps" else float(v) for v in values]
     except (TypeError, ValueError):
-        raise UsageError(f"--sweep {key}: values must be numbers, got {values}") from None
+        raise UsageError(f"--sweep {key}: values must be numbers, got "
+                         f"{str(values)[:80]}") from None
     if not values or len(set(values)) < len(values):
         raise UsageError(f"--sweep {key}: give distinct values, e.g. {key}=10,20,30")
     for value in values:
@@ -418,6 +428,9 @@ class GenerationOptions(StageOptions):
         for name, low in (("n", 1), ("batch_size", 1), ("max_cost", 0), ("ray_actors", 1),
                           ("seed", -1)):
             _at_least(name, getattr(self, name), low)
+        if self.seed is not None and self.seed > MAX_SEED:
+            raise UsageError(f"seed must be at most {MAX_SEED} (what a torch generator takes), "
+                             f"got {str(self.seed)[:40]}")
         object.__setattr__(self, "generation", check_generation(self.generation or {}))
         object.__setattr__(self, "model_options", dict(self.model_options or {}))
         check_sweep(self.sweep)

@@ -111,8 +111,8 @@ def read_reference_csv(path: Path) -> Reference:
             errors.append(error)
         elif "n" in frame.columns:
             size = _number(row, "n", where)
-            if size < 1 or size != int(size):
-                raise InvalidInput(f"field n: {row['n']} must be a whole number >= 1",
+            if size < 2 or size != int(size):  # one person's answer has no error estimate
+                raise InvalidInput(f"field n: {row['n'][:40]} must be a whole number >= 2",
                                    where=where)
             errors.append(math.sqrt(value * (1 - value) / size))
     frame = frame[["group", "category"]].assign(proportion=values)

@@ -266,7 +266,10 @@ def write_csv(frame: Any, out: Path | None) -> None:
     import sys
 
     from audit.common.text import spreadsheet_cell
+    from audit.rundir.atomic import output_file
 
+    if out is not None:
+        output_file(out, what="the CSV (-o)")
     frame = frame.copy()
     for column in frame.select_dtypes(include=["object", "string"]).columns:
         frame[column] = frame[column].map(spreadsheet_cell)

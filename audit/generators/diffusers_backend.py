@@ -55,21 +55,30 @@ def to_uint8(images: Any) -> tuple[np.ndarray, list[bool]]:
     return pixels.cpu().numpy(), finite.cpu().tolist()
 
 
+MAX_LATENTS_BYTES = 16 << 20  # an SD3 latent at 1024 px (16x128x128 float32) is 1 MiB
+MAX_LATENT_VALUES = 16 * 256 * 256  # 16 channels at 2048 px
+
+
 def _read_latents(path: Path) -> tuple[Any, str]:
     """One latent tensor from a .pt file, loaded without running pickled code."""
     import hashlib
+    import io
 
     import torch
 
+    from audit.user_files import regular_file
+
+    regular_file(path, what="latents file", limit=MAX_LATENTS_BYTES)
     try:
         data = path.read_bytes()
-        tensor = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UsageError("latents file not found", where=str(path)) from None
+        tensor = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # a malformed file, or one holding more than tensors
         raise UsageError(f"cannot read latents: {str(exc)[:200]}", where=str(path)) from None
     if not isinstance(tensor, torch.Tensor):
         raise UsageError(f"expected one tensor, found {type(tensor).__name__}", where=str(path))
+    if tensor.numel() > MAX_LATENT_VALUES:  # a strided view of a small storage can claim more
+        raise UsageError(f"the latent has {tensor.numel()} values; more than "
+                         f"{MAX_LATENT_VALUES} is refused", where=str(path))
     if tensor.ndim == 4 and tensor.shape[0] == 1:
         tensor = tensor[0]
     if tensor.ndim != 3 or not torch.isfinite(tensor).all():

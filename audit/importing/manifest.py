@@ -30,7 +30,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise UsageError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at column "
+                raise UsageError(f"not UTF-8: byte 0x{raw[exc.start]:02x} at line {number}, column "
                                  f"{exc.start + 1}", where=where) from None
             if not line.strip():
                 continue

@@ -74,6 +74,7 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256
     from audit.rundir import RunDir
+    from audit.rundir.atomic import output_file
     from audit.scorers import make_scorers
     from audit.stages.score import load_image
     from audit.stats.human_labels import consensus
@@ -87,6 +88,7 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         raise UsageError(f"--target must be in (0, 1], got {target}")
     if min_decided < 1:
         raise UsageError(f"--min-decided must be at least 1, got {min_decided}")
+    output_file(Path(out), what="the calibration file (-o)")
     table, files = _run_set(Path(run)) if run is not None else _folder_set(Path(images),
                                                                            Path(labels))
     options = {"model": model, "pretrained": pretrained}

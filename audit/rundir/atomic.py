@@ -12,9 +12,25 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def output_file(path: Path, *, what: str = "the output") -> Path:
+    """A file a command may write: not a folder, in a place it can write.
+    Commands call it before their work, so a wrong -o costs nothing."""
+    from audit.errors import UsageError
+
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{what} is a folder; give a file name inside it", where=str(path))
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} cannot be written there (no permission to write in "
+                         f"{parent})", where=str(path))
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place on success."""
+    output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -27,9 +27,16 @@ ANONYMOUS = "anonymous"
 def read_labels(path: Path) -> pd.DataFrame:
     """Every label row, oldest first (files from before the history columns
     read with them empty)."""
+    from audit.errors import UsageError
+
     if not path.exists():
         return pd.DataFrame(columns=LABEL_COLUMNS)
-    table = pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise UsageError(f"cannot read the run's labels (Parquet: {str(exc)[:200]}); restore "
+                         "it from a backup or remove it and import the labels again",
+                         where=str(path)) from None
     for column in LABEL_COLUMNS:
         if column not in table.columns:
             table[column] = None

@@ -24,7 +24,8 @@ class Case:
     code: int
     words: str  # must appear in the error output
     files: dict[str, bytes] = field(default_factory=dict)
-    # name -> "fifo" (a named pipe nobody writes) or a path the name links to
+    # name -> "fifo" (a named pipe nobody writes), "sparse" (a 300 MB file of holes,
+    # past every user file's cap) or a path the name links to
     specials: dict[str, str] = field(default_factory=dict)
 
 
@@ -310,6 +311,11 @@ def user_file_cases() -> list[Case]:
         for kind, (target, words) in NOT_FILES.items():
             cases.append(Case(f"file-{surface}-{kind}", args, 2, words, dict(files),
                               {name: target}))
+        cases.append(Case(f"file-{surface}-missing", args, 2, "not found", dict(files)))
+        cases.append(Case(f"file-{surface}-bad-byte", args, 2, "not UTF-8: byte 0xff at line 1",
+                          {**files, name: b"\xff\xfe\x00junk\n"}))
+        cases.append(Case(f"file-{surface}-oversize", args, 2, "bytes; more than",
+                          dict(files), {name: "sparse"}))
     manifest = ["import", "{dir}/imgs", "--out", "{dir}/run", "--manifest"]
     rows = {"seed-inf": "inf", "seed-1e999": "1e999", "seed-nan": "nan",
             "seed-30-digits": "1" * 30, "seed-negative": "-5", "steps-huge": None}
@@ -333,7 +339,7 @@ def user_file_cases() -> list[Case]:
         "manifest-jsonl-nan": ("m.jsonl", b'{"image": "a.png", "seed": NaN}\n', 1,
                                "NaN is not a number JSON allows"),
         "manifest-jsonl-bad-byte": ("m.jsonl", b'{"image": "a.png", "prompt": "\xff"}\n', 2,
-                                    "m.jsonl:1: not UTF-8: byte 0xff at column 31"),
+                                    "m.jsonl:1: not UTF-8: byte 0xff at line 1, column 31"),
         "manifest-header-only": ("m.csv", b"image,seed\n", 1, "no data rows"),
         "manifest-duplicate-column": ("m.csv", b"image,seed,seed\na.png,1,2\n", 1,
                                       "the header names a column twice"),
@@ -374,6 +380,56 @@ def user_file_cases() -> list[Case]:
     return cases
 
 
+def _tensor(kind: str) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    value = {"strided": torch.zeros(1).expand(4, 100_000, 100_000),
+             "not-a-tensor": {"a": torch.zeros(4, 8, 8)},
+             "nan": torch.full((4, 8, 8), float("nan")),
+             "shape": torch.zeros(8, 8)}[kind]
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def quick_run_cases() -> list[Case]:
+    """Quick-run options and files at their limits: refused before anything
+    is generated, in one line that states the limit."""
+    base = ["generate", "--prompt", "a cat", "--model", "tiny", "--out", "{dir}/run", "-n", "1"]
+    latents = [*base, "--latents", "{dir}/l.pt"]
+    cases = [Case(f"latents-{k}", latents, 2, words, {"l.pt": _tensor(k)}) for k, words in (
+        ("strided", "the latent has 40000000000 values; more than 1048576 is refused"),
+        ("not-a-tensor", "expected one tensor, found dict"),
+        ("nan", "expected one finite latent"),
+        ("shape", "expected one finite latent of shape (C, H/8, W/8), got (8, 8)"))]
+    cases += [Case("latents-garbage", latents, 2, "cannot read latents", {"l.pt": b"\x80junk"}),
+              Case("latents-missing", latents, 2, "latents file not found")]
+    cases += [Case(f"latents-{k}", latents, 2, words, {}, {"l.pt": target})
+              for k, (target, words) in NOT_FILES.items()]
+    cases.append(Case("latents-oversize", latents, 2, "bytes; more than 16777216", {},
+                      {"l.pt": "sparse"}))
+    many = ",".join(str(i % 999 + 1) for i in range(20_000))
+    options = {"sweep-huge-list": (["--sweep", f"steps={many}"], "20000 values; more than 50"),
+               "sweep-words": (["--sweep", "steps=ten,twenty"], "values must be numbers"),
+               "sweep-unknown-key": (["--sweep", "width=8,16"],
+                                     "only steps or guidance can be swept"),
+               "size-many-digits": (["--size", "9" * 40 + "x8"], "multiple of 8"),
+               "size-huge": (["--size", "16384x8"], "width must be at most 8192 pixels"),
+               "steps-many-digits": (["--steps", "9" * 40], "steps must be between 1 and 1000"),
+               "seed-many-digits": (["--seed", "9" * 40], "seed must be at most "
+                                                          "9223372036854775807")}
+    cases += [Case(f"quick-{k}", [*base, *extra], 2, words) for k, (extra, words) in
+              options.items()]
+    cases.append(Case("reference-n-one", ["stats", "--counts", "{dir}/c.csv", "--reference",
+                                          "{dir}/r.csv"], 1,
+                      "field n: 1 must be a whole number >= 2",
+                      {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n",
+                       "r.csv": b"group,category,proportion,n\n*,a,0.5,1\n*,b,0.5,1\n"}))
+    cases.append(Case("import-empty-folder", ["import", "{dir}/imgs", "--out", "{dir}/run"], 1,
+                      "no image files", {"imgs/.keep": b""}))
+    return cases
+
+
 def all_cases() -> list[Case]:
     return (suite_cases() + counts_cases() + validate_cases() + option_cases()
-            + prompt_cases() + user_file_cases())
+            + prompt_cases() + user_file_cases() + quick_run_cases())
