@@ -95,6 +95,9 @@ def load_pipeline(source: ModelSource, *, torch_dtype: Any, revision: str | None
     ``components`` are modules to share instead of loading (an SDXL refiner
     takes the base's second text encoder and VAE); with them the pipeline
     loads as saved (an image-to-image refiner stays one)."""
+    from audit.common.onnx import import_onnxruntime
+
+    import_onnxruntime()  # before diffusers does, outside the redirect
     import diffusers
 
     extra: dict[str, Any] = {"torch_dtype": torch_dtype, **(components or {})}
