@@ -425,6 +425,21 @@ def quick_run_cases() -> list[Case]:
                       "field n: 1 must be a whole number >= 2",
                       {"c.csv": b"group,category,count\ng,a,3\ng,b,4\n",
                        "r.csv": b"group,category,proportion,n\n*,a,0.5,1\n*,b,0.5,1\n"}))
+    plans = {"tiny-effect": (["--p0", "0.5", "--p1", "0.5001"], 2, "too close to p0"),
+             "loss-near-one": (["--p0", "0.3", "--p1", "0.4", "--loss", "0.99"], 1,
+                               "is not reached below 5000 images per prompt"),
+             "sensitivity-near-chance": (["--p0", "0.3", "--p1", "0.4", "--sensitivity",
+                                          "0.5001", "--specificity", "0.5"], 2,
+                                         "the search stops at 5000")}
+    cases += [Case(f"plan-{k}", ["plan", *extra], code, words)
+              for k, (extra, code, words) in plans.items()]
+    api = ["generate", "smoke", "--out", "{dir}/run", "--model"]
+    cases += [Case("api-unknown-option", [*api, "openai:dall-e-3", "-M", "colour=red"], 2,
+                   "unknown model option 'colour' for the openai backend"),
+              Case("api-misspelt-option", [*api, "openai:dall-e-3", "-M", "qualty=hd"], 2,
+                   "did you mean 'quality'?"),
+              Case("api-no-key", [*api, "stability:core"], 2,
+                   "needs an API key in $STABILITY_API_KEY")]
     cases.append(Case("import-empty-folder", ["import", "{dir}/imgs", "--out", "{dir}/run"], 1,
                       "no image files", {"imgs/.keep": b""}))
     return cases

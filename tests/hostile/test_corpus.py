@@ -4,6 +4,7 @@ internal error or a traceback, and nothing written outside the case's folder."""
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from audit.cli import main
 from tests.hostile.corpus import all_cases
 
 CASES = all_cases()
+LIMIT_S = 60  # seconds: generous on 2 cores; a hang or an exact search ran for minutes
 
 
 def test_the_corpus_is_large_enough():
@@ -36,6 +38,8 @@ def test_hostile_input(case, tmp_path, capsys, monkeypatch):
     work.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for key in ("OPENAI_API_KEY", "STABILITY_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(work)
     for name, data in case.files.items():
         (work / name).parent.mkdir(parents=True, exist_ok=True)
@@ -51,8 +55,10 @@ def test_hostile_input(case, tmp_path, capsys, monkeypatch):
     temp = Path(tempfile.gettempdir())
     before = _snapshot(temp, home)
     args = [a.replace("{dir}", str(work)) for a in case.args]
+    start = time.monotonic()
     with pytest.raises(SystemExit) as exit_info:
         main(args)
+    assert time.monotonic() - start < LIMIT_S, "a hostile input must not run long"
     out = capsys.readouterr()
     text = out.out + out.err
     assert exit_info.value.code == case.code, text
