@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from audit.errors import InvalidInput, UsageError
+from audit.errors import InvalidInput
 from audit.paths import schemas_dir
 
 
@@ -64,27 +64,10 @@ def parse_yaml(text: str, path: Path | str) -> Any:
 
 
 def read_text(path: Path, *, what: str, limit: int = MAX_YAML_BYTES) -> str:
-    """A regular file's UTF-8 text, refusing FIFOs, devices and huge files."""
-    import stat
+    """A regular file's UTF-8 text through the one reader of user files."""
+    from audit.user_files import read_user_text
 
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise UsageError(f"{what} not found", where=str(path)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{what} is not a regular file", where=str(path))
-    if info.st_size > limit:
-        raise UsageError(f"{what} is {info.st_size} bytes; more than {limit} is refused",
-                         where=str(path))
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {what}: not UTF-8 (byte {exc.start})",
-                         where=str(path)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    return read_user_text(Path(path), what=what, limit=limit)
 
 
 def read_yaml(path: Path, *, what: str) -> Any:
