@@ -98,9 +98,11 @@ def export(*, task: str, run: Path, out: Path | None = None,
         parse_finding,
         selection_from_picks,
     )
+    from audit.rundir.atomic import output_file
 
     _check_task(task)
-    out = Path(out) if out is not None else Path(f"{task}.zip")
+    out = output_file(Path(out) if out is not None else Path(f"{task}.zip"),
+                      what="the zip (-o)")
     notes: list[str] = []
     if task != "bias" and (selection is None) == (not picks):
         raise UsageError(f"'{task}' needs --select FILE.yaml or --pick ITEM/SEED ... naming "

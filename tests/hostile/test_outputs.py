@@ -35,7 +35,8 @@ def _labels(tmp_path):
     ["labels", "export", "{run}", "-o", "{dir}"],
     ["calibrate", "--images", "{in}", "--labels", "{labels}", "-o", "{dir}"],
     ["calibrate", "{run}", "-o", "{dir}"],
-], ids=["labels-export-folder", "calibrate-folder", "calibrate-run-folder"])
+    ["export", "bias", "{run}", "-o", "{dir}"],
+], ids=["labels-export-folder", "calibrate-folder", "calibrate-run-folder", "export-folder"])
 def test_an_output_that_cannot_be_a_file_is_one_line(run, tmp_path, capsys, args):
     target = tmp_path / "out"
     target.mkdir()
