@@ -22,11 +22,13 @@ import contextlib
 import email.parser
 import email.policy
 import functools
+import gzip
 import hashlib
 import io
 import json
 import threading
 import time
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -55,8 +57,6 @@ def huge_png() -> bytes:
 @functools.cache
 def gzip_bomb() -> bytes:
     """256 MiB of zeros in about 256 KB of gzip."""
-    import zlib
-
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     block = bytes(2**20)
     return b"".join(packer.compress(block) for _ in range(256)) + packer.flush()
@@ -146,6 +146,12 @@ HOSTILE = {
     "gzip-bomb": lambda h, image, seen: h._raw(
         "200 OK", ["content-type: application/json", "content-encoding: gzip",
                    f"content-length: {len(gzip_bomb())}"], gzip_bomb()),
+    "gzip-honest": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-encoding: gzip"],
+        gzip.compress(json.dumps({"data": [{"b64_json": image}]}).encode())),
+    "deflate-honest": lambda h, image, seen: h._raw(
+        "200 OK", ["content-type: application/json", "content-encoding: deflate"],
+        zlib.compress(json.dumps({"data": [{"b64_json": image}]}).encode())),
     "brotli": lambda h, image, seen: h._raw(
         "200 OK", ["content-type: application/json", "content-encoding: br"], b"x"),
     "slow-drip": lambda h, image, seen: h._raw(
