@@ -141,3 +141,31 @@ def test_no_traceback_no_key_no_fetch_elsewhere_and_bounded(runs, mode):
     assert seconds < 90, seconds
     peak = int(result.stderr.rsplit("peak-kib ", 1)[1].split()[0]) / 2**20  # GiB
     assert peak < 1.5, f"the run peaked at {peak:.2f} GiB"
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://api.openai.com/v1/files/a.png", True),  # the API's own host
+    ("https://oaidalleapiprodscus.blob.core.windows.net/private/a.png", True),  # its CDN
+    ("http://oaidalleapiprodscus.blob.core.windows.net/a.png", False),  # not https
+    ("https://oaidalleapiprodscus.blob.core.windows.net:8443/a.png", False),
+    ("https://api.openai.com@evil.example/a.png", False),  # userinfo, another host
+    ("https://evil.example/?u=https://api.openai.com", False),
+    ("https://api.openai.com.evil.example/a.png", False),
+    ("http://127.0.0.1:9/a.png", False),
+    ("file:///etc/passwd", False),
+    ("https://[::1/a.png", False),  # does not parse
+])
+def test_image_urls_only_from_the_providers_hosts(url, allowed):
+    from audit.generators.openai_images import IMAGE_HOSTS
+    from audit.generators.remote import allowed_url
+
+    assert allowed_url(url, "https://api.openai.com/v1", IMAGE_HOSTS) is allowed
+
+
+def test_a_local_base_allows_only_itself():
+    from audit.generators.remote import allowed_url
+
+    base = "http://127.0.0.1:8123/v1"
+    assert allowed_url("http://127.0.0.1:8123/files/a.png", base, ())
+    assert not allowed_url("http://127.0.0.1:8124/files/a.png", base, ())
+    assert not allowed_url("https://127.0.0.1:8123/files/a.png", base, ())
