@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from audit.api.generator import GenerationRequest
 from audit.errors import UsageError
-from audit.generators.bounded_http import bounded_client
 from audit.generators.remote import (
     Outcome,
     ProviderError,
@@ -84,6 +83,8 @@ class OpenAIGenerator(RemoteGenerator):
                              "dall-e-2/3")
         self.style, self.response_format = style, response_format
         openai = self._client_module("openai")
+        from audit.generators.bounded_http import bounded_client
+
         # our own retries (with Retry-After) replace the client's; bodies are bounded
         self.http = bounded_client(self.timeout)
         self.client = openai.OpenAI(api_key=self.key, max_retries=0, timeout=self.timeout,

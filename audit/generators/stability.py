@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from audit.api.generator import GenerationRequest
 from audit.errors import UsageError
-from audit.generators.bounded_http import bounded_client
 from audit.generators.remote import (
     Outcome,
     ProviderError,
@@ -72,6 +71,8 @@ class StabilityGenerator(RemoteGenerator):
         self.endpoint, self.form_model = SERVICES[self.model]
         self.base = os.environ.get("STABILITY_API_BASE", DEFAULT_BASE).rstrip("/")
         self._client_module("httpx")
+        from audit.generators.bounded_http import bounded_client
+
         self.client = bounded_client(self.timeout)
 
     def listed_price(self, request: GenerationRequest) -> float:
@@ -148,7 +149,7 @@ class StabilityGenerator(RemoteGenerator):
 
 
 def _reported_seed(value: object) -> dict[str, Any]:
-    """The seed Stability says it used, when it is one (0..2^32-1); anything
+    """The seed Stability says it used, when it is one (0..MAX_SEED); anything
     else is recorded as missing with what was sent, never trusted or fatal."""
     text = str(value)[:40] if value is not None else ""
     if isinstance(value, int | str) and not isinstance(value, bool) and text.isascii() \
