@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "calibrate", "compare", "demo", "export", "generate", "import_images",
+__all__ = ["assess", "calibrate", "compare", "demo", "export", "gate", "generate", "import_images",
            "labels", "plan", "probes", "report", "run", "score", "validate"]
 
 

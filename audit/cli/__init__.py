@@ -40,6 +40,7 @@ def _register() -> None:
         importing,
         labels,
         probes,
+        release,
         report,
         run,
         score,
@@ -56,6 +57,7 @@ def _register() -> None:
     assignment.register(app)
     calibrate.register(app)
     importing.register(app)
+    release.register(app)
     app.command()(demo.demo)
 
 

@@ -1,0 +1,56 @@
+"""``audit gate`` (pass/fail against a release policy, for CI pipelines) and
+``audit card`` (a Hugging Face model card)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from audit.cli.render import fmt, print_table
+from audit.common.text import one_line
+
+console = Console()
+
+
+def gate(
+    run: Path = typer.Argument(..., help="A run with fresh statistics (audit stats RUN)."),
+    policy: Path = typer.Option(..., "--policy", help="Policy file (YAML, "
+                                "schemas/gate-policy.schema.json)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="JSON summary to write "
+                                    "(default RUN/gate.json)."),
+) -> None:
+    """Check a run against a release policy: a pass/fail table, a JSON summary,
+    and exit 0 when every rule passes, 1 when one fails or cannot be measured.
+    Each rule compares an interval bound (the policy says which) with a limit.
+
+    Example: audit gate runs/occupations__SDXL --policy release-policy.yaml
+    """
+    import audit
+
+    result = audit.gate(run=run, policy=policy, out=out)
+    rows = []
+    for r in result.results:
+        worst = r.worst
+        shown = (f"{fmt(worst.estimate)} [{fmt(worst.ci_low)}, {fmt(worst.ci_high)}] "
+                 f"n={worst.n}" if worst else "-")
+        rows.append((r.rule.id, r.rule.measure, one_line(worst.scope) if worst else "-", shown,
+                     r.rule.wording, r.verdict.replace("_", " ").upper()))
+    print_table(console, ["rule", "measure", "worst case", "estimate [interval]", "requires",
+                          "verdict"], rows, wrap=["worst case"],
+                title=f"release gate, {result.policy.confidence:.0%} intervals")
+    for r in result.results:
+        if r.reason:
+            console.print(f"{one_line(r.rule.id)}: {one_line(r.reason)}", markup=False,
+                          highlight=False)
+    summary = out or Path(run) / "gate.json"
+    verdict = "PASSED" if result.passed else "FAILED"
+    console.print(f"gate {verdict}; summary in {one_line(summary)}", markup=False,
+                  highlight=False)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(gate)
