@@ -25,8 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["assess", "calibrate", "compare", "demo", "export", "gate", "generate", "import_images",
-           "labels", "plan", "probes", "report", "run", "score", "validate"]
+__all__ = ["assess", "calibrate", "card", "compare", "demo", "export", "gate", "generate",
+           "import_images", "labels", "plan", "probes", "report", "run", "score", "validate"]
 
 
 def __dir__() -> list[str]:

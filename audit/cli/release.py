@@ -52,5 +52,26 @@ def gate(
         raise typer.Exit(1)
 
 
+def card(
+    runs: list[Path] = typer.Argument(..., help="Runs of one model, each with fresh "
+                                      "statistics."),
+    out: Path = typer.Option(..., "--out", "-o", help="Model card to write (README.md)."),
+    grid_intensity: float | None = typer.Option(None, "--grid-intensity", help="g CO2e per "
+                                                "kWh for the runs' measured energy (default "
+                                                "480, the 2023 world average)."),
+) -> None:
+    """Write a Hugging Face model card: shares with intervals and adjusted tests
+    as model-index results, unsafe rates, the audit's energy as
+    co2_eq_emissions, and the limits of perceived attributes.
+
+    Example: audit card runs/occupations__SDXL runs/toyworld__SDXL -o README.md
+    """
+    import audit
+
+    written = audit.card(runs=runs, out=out, grid_intensity=grid_intensity)
+    console.print(f"wrote {one_line(written)}", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(gate)
+    app.command()(card)
