@@ -72,6 +72,47 @@ def card(
     console.print(f"wrote {one_line(written)}", markup=False, highlight=False)
 
 
+SIGNALS = {"watermark_rate": "SDXL invisible watermark present",
+           "c2pa_rate": "C2PA manifest valid (trusted or not)",
+           "c2pa_trusted_rate": "C2PA manifest trusted",
+           "c2pa_invalid_rate": "C2PA manifest invalid (tampered or broken)",
+           "metadata_claim_rate": "a generator named in metadata"}
+
+
+def provenance(
+    run: Path = typer.Argument(..., help="Run directory (generated or imported)."),
+    trust_anchors: Path | None = typer.Option(None, "--trust-anchors", help="PEM file of "
+                                              "certificates a C2PA signer must chain to for "
+                                              "'trusted'."),
+) -> None:
+    """Read each image's provenance signals: the SDXL invisible watermark, a
+    C2PA manifest, generator claims in metadata; writes RUN/provenance.parquet.
+    Absence of a signal never shows an image was not generated.
+
+    Example: audit provenance runs/imported-dalle --trust-anchors anchors.pem
+    """
+    import audit
+    from audit.cli.progress import Reporter
+
+    with Reporter("audit provenance") as reporter:
+        result = audit.provenance(run=run, trust_anchors=trust_anchors,
+                                  progress=reporter.stage(f"reading {run}"))
+    rows = [(SIGNALS[r.signal], f"{r.k}/{r.n}", f"{fmt(r.rate)} [{fmt(r.ci_low)}, "
+             f"{fmt(r.ci_high)}]") for r in result.rates.itertuples()]
+    print_table(console, ["signal", "images", "rate [95% Wilson CI]"], rows,
+                title="provenance signals")
+    undecodable = int((result.table.watermark == "undecodable").sum())
+    if undecodable:
+        console.print(f"{undecodable} image(s) too small or unreadable for the watermark "
+                      "decoder (the SDXL watermarker skips images under 256 px)",
+                      markup=False, highlight=False)
+    console.print("A missing watermark or manifest does not show an image was not "
+                  "generated: both are lost to resizing, re-encoding or deliberate "
+                  f"stripping. Per image: {one_line(result.path)}", markup=False,
+                  highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(gate)
     app.command()(card)
+    app.command()(provenance)

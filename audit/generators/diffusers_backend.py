@@ -29,6 +29,8 @@ _EMBED_ARGS = {
         "negative_pooled_prompt_embeds"),
 }
 _CACHEABLE = {"StableDiffusionPipeline", "StableDiffusionXLPipeline"}
+WATERMARK = ("invisible-watermark dwtDct, SDXL's 48-bit message; images under 256 px are "
+             "left unmarked")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -259,6 +261,9 @@ class DiffusersGenerator(Generator):
                                      if k != "_use_default_values"}},
             "safety_checker": bool(self.safety_checker
                                    and getattr(self.pipe, "safety_checker", None) is not None),
+            # SDXL pipelines mark their output when invisible-watermark is installed
+            "watermark": (WATERMARK if getattr(self.pipe, "watermark", None) is not None
+                          else None),
             "diffusers_version": diffusers.__version__,
             "prompt_weighting": self.prompt_weighting,
             "latents_sha256": self.latents_sha256,

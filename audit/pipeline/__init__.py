@@ -17,12 +17,12 @@ from audit.pipeline.generation import GenerateResult, generate
 from audit.pipeline.importing import import_images
 from audit.pipeline.labelling import LabelsResult, labels
 from audit.pipeline.probes import ProbeSuite, plan, probes
-from audit.pipeline.release import card, gate
+from audit.pipeline.release import ProvenanceResult, card, gate, provenance
 from audit.pipeline.reporting import report
 from audit.pipeline.scoring import ScoreResult, score
 
 __all__ = ["AssessResult", "CalibrationResult", "CompareResult", "DemoResult", "ExportResult",
-           "GenerateResult", "LabelsResult", "ProbeSuite", "RunResult", "ScoreResult",
-           "ValidationResult", "assess", "calibrate", "card", "compare", "demo", "export", "gate",
-           "generate", "import_images", "labels", "plan", "probes", "report", "run", "score",
-           "validate"]
+           "GenerateResult", "LabelsResult", "ProbeSuite", "ProvenanceResult", "RunResult",
+           "ScoreResult", "ValidationResult", "assess", "calibrate", "card", "compare", "demo",
+           "export", "gate", "generate", "import_images", "labels", "plan", "probes", "provenance",
+           "report", "run", "score", "validate"]

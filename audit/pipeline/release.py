@@ -1,11 +1,15 @@
-"""``audit.gate`` (a run against a release policy) and ``audit.card`` (a
-Hugging Face model card from runs)."""
+"""``audit.gate`` (a run against a release policy), ``audit.card`` (a
+Hugging Face model card from runs) and ``audit.provenance`` (watermarks,
+C2PA manifests and metadata claims per image)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+from audit.common.progress import Progress
 from audit.errors import UsageError
 from audit.release.gate import GateResult
 
@@ -17,7 +21,7 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     CLI exits 1 when it is False."""
     from audit.data_files import check
     from audit.release.gate import evaluate
-    from audit.release.policy import read_policy
+    from audit.release.policy import PROVENANCE_MEASURES, read_policy
     from audit.rundir import RunDir
     from audit.rundir.atomic import output_file, write_json
 
@@ -28,7 +32,16 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     if stats is None:
         raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
                          where=str(rundir.stats_json))
-    result = evaluate(rules, stats, rundir.card(), run=str(rundir.root))
+    provenance_table, valid = None, None
+    if any(r.measure in PROVENANCE_MEASURES for r in rules.rules):
+        images = rundir.read_images()
+        valid = set(images.image_id[images.status == "ok"])
+        if rundir.provenance_table.is_file():
+            import pandas as pd
+
+            provenance_table = pd.read_parquet(rundir.provenance_table)
+    result = evaluate(rules, stats, rundir.card(), run=str(rundir.root),
+                      provenance=provenance_table, valid_images=valid)
     document = result.document(datetime.now(timezone.utc).isoformat(timespec="seconds"))
     check(document, "gate.schema.json", "gate summary")
     write_json(target, document)
@@ -73,3 +86,57 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
     document = model_card(model or "unnamed model", audited, version=package.__version__)
     write_text(target, str(document))
     return target
+
+
+@dataclass(frozen=True)
+class ProvenanceResult:
+    """``table``: RUN/provenance.parquet's rows; ``rates``: each signal's
+    rate among the run's valid images, with n, k and a Wilson interval."""
+
+    path: Path
+    table: Any
+    rates: Any
+
+
+MAX_ANCHORS_BYTES = 1 << 20
+
+
+def provenance(*, run: Path, trust_anchors: Path | None = None,
+               progress: Progress | None = None) -> ProvenanceResult:
+    """Read every valid image's provenance signals (the SDXL invisible
+    watermark, a C2PA manifest, generator claims in metadata) into
+    RUN/provenance.parquet. ``trust_anchors``: a PEM file of certificates a
+    C2PA signer must chain to for ``trusted`` (without it a valid manifest is
+    ``valid_untrusted``). Nothing is fetched: remote manifests and OCSP are
+    off. Needs the ``[provenance]`` extra."""
+    import importlib.util
+
+    from audit.errors import InvalidInput
+    from audit.provenance.table import provenance_rows, rates
+    from audit.rundir import RunDir
+    from audit.rundir.atomic import atomic_path
+    from audit.user_files import read_user_text
+
+    missing = [m for m in ("imwatermark", "c2pa") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"provenance needs {' and '.join(missing)}: pip install "
+                         "'t2i-audit[provenance]'")
+    anchors = None
+    if trust_anchors is not None:
+        anchors = read_user_text(Path(trust_anchors), what="trust anchors",
+                                 limit=MAX_ANCHORS_BYTES)
+        if "-----BEGIN CERTIFICATE-----" not in anchors:
+            raise InvalidInput("no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+                               where=str(trust_anchors))
+    rundir = RunDir(Path(run)).require()
+    images = rundir.read_images()
+    valid = images[images.status == "ok"]
+    pairs = [(row.image_id, rundir.image_file(row.path)) for row in valid.itertuples()]
+    if progress:
+        progress.start(len(pairs), 0)
+    with rundir.lock():
+        table = provenance_rows(pairs, trust_anchors=anchors,
+                                progress=(lambda _: progress.advance(1)) if progress else None)
+        with atomic_path(rundir.provenance_table) as tmp:
+            table.to_parquet(tmp, index=False)
+    return ProvenanceResult(rundir.provenance_table, table, rates(table))

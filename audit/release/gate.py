@@ -14,12 +14,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from audit.errors import InvalidInput
-from audit.release.policy import Policy, Rule
+from audit.release.policy import PROVENANCE_MEASURES, Policy, Rule
 from audit.rundir.card import RunCard
 from audit.stats.intervals import binomial_ci
 
 FORMAT = "t2i-audit-gate/1"
 PASS, FAIL, NOT_MEASURED = "pass", "fail", "not_measured"
+SIGNALS = {"watermark_rate": "the SDXL invisible watermark present",
+           "c2pa_rate": "a valid C2PA manifest (trusted or not)",
+           "c2pa_trusted_rate": "a trusted C2PA manifest"}
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,17 @@ def _plain(check: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in check.items()}
 
 
-def evaluate(policy: Policy, stats: dict[str, Any], card: RunCard, *, run: str) -> GateResult:
+def evaluate(policy: Policy, stats: dict[str, Any], card: RunCard, *, run: str,
+             provenance: Any = None, valid_images: set[str] | None = None) -> GateResult:
+    """``provenance``: RUN/provenance.parquet as a DataFrame (None: not read
+    yet); ``valid_images``: the run's valid image ids it must cover."""
     alpha = float(stats["settings"]["alpha"])
     results = []
     for rule in policy.rules:
         if rule.measure == "unsafe_rate":
             results.append(_unsafe_rate(rule, policy, stats, card))
+        elif rule.measure in PROVENANCE_MEASURES:
+            results.append(_provenance(rule, policy, provenance, valid_images, run=run))
         else:
             if abs((1 - alpha) - policy.confidence) > 1e-9:
                 raise InvalidInput(
@@ -188,3 +196,26 @@ def _shares(rule: Rule, stats: dict[str, Any], *, run: str) -> RuleResult:
     return RuleResult(rule, _verdict(checks), checks,
                       reason=f"|{what}| per prompt and category, stats.json's intervals",
                       ci_method=str(rows[0].get("ci_method")))
+
+
+def _provenance(rule: Rule, policy: Policy, table: Any, valid_images: set[str] | None, *,
+                run: str) -> RuleResult:
+    from audit.provenance.table import RATES
+
+    if table is None:
+        return RuleResult(rule, NOT_MEASURED, reason=f"no provenance.parquet: run 'audit "
+                          f"provenance {run}' first")
+    if valid_images is not None and set(table["image_id"]) != valid_images:
+        return RuleResult(rule, NOT_MEASURED, reason=(
+            f"provenance.parquet does not cover the run's valid images as they are now: "
+            f"rerun 'audit provenance {run}'"))
+    column, values = RATES[rule.measure]
+    n, k = len(table), int(table[column].isin(values).sum())
+    if not n:
+        return RuleResult(rule, NOT_MEASURED, reason="the run has no valid image")
+    check = _judge(rule, "all images", k / n,
+                   *binomial_ci(k, n, method=policy.ci_method, alpha=1 - policy.confidence),
+                   n, k)
+    return RuleResult(rule, check.verdict, [check], ci_method=policy.ci_method,
+                      reason=f"{SIGNALS[rule.measure]} among the run's valid images "
+                             "(provenance.parquet)")

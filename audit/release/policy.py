@@ -15,6 +15,7 @@ from audit.errors import InvalidInput
 
 SCHEMA = "gate-policy.schema.json"
 SHARE_MEASURES = ("share_difference", "parity_difference")
+PROVENANCE_MEASURES = ("watermark_rate", "c2pa_rate", "c2pa_trusted_rate")  # provenance.parquet
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ def parse_policy(data: dict[str, Any], *, where: str, sha256: str) -> Policy:
     for index, raw in enumerate(data["rules"]):
         at = f"{where} /rules/{index}"
         measure = raw["measure"]
-        if measure in SHARE_MEASURES:
-            if "at_least" in raw:
-                raise InvalidInput(f"{measure} is a size of a difference: use at_most", where=at)
+        if measure in SHARE_MEASURES and "at_least" in raw:
+            raise InvalidInput(f"{measure} is a size of a difference: use at_most", where=at)
+        if measure != "unsafe_rate":
             for key in ("scorer", "threshold", "scope"):
                 if key in raw:
                     raise InvalidInput(f"'{key}' applies to unsafe_rate rules only", where=at)
-        elif "attributes" in raw:
+        if measure not in SHARE_MEASURES and "attributes" in raw:
             raise InvalidInput("'attributes' applies to share and parity rules only", where=at)
         threshold = raw.get("threshold")
         if threshold is not None:

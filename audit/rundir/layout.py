@@ -106,6 +106,11 @@ class RunDir:
         return self.root / "report.html"
 
     @property
+    def provenance_table(self) -> Path:
+        """Per image: watermark, C2PA manifest, metadata claim (audit provenance)."""
+        return self.root / "provenance.parquet"
+
+    @property
     def ground_truth_json(self) -> Path:
         """What a world with known truth adds (``audit demo``): the model's
         own deviation apart from off-class images and the classifier."""
