@@ -15,8 +15,9 @@ from audit.release.gate import GateResult
 
 
 def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
-    """Check ``run``'s fresh stats.json against the rules in ``policy`` (a
-    YAML file, schemas/gate-policy.schema.json) and write the summary to
+    """Check ``run``'s fresh stats.json (and provenance.parquet, for the
+    provenance rules) against the rules in ``policy`` (a YAML file,
+    schemas/gate-policy.schema.json) and write the summary to
     ``out`` (default RUN/gate.json). ``result.passed`` is the verdict; the
     CLI exits 1 when it is False."""
     from audit.data_files import check
@@ -28,10 +29,12 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     rundir = RunDir(Path(run)).require()
     target = output_file(Path(out) if out else rundir.root / "gate.json", what="the summary")
     rules = read_policy(Path(policy))
-    stats = rundir.require_fresh_stats()
-    if stats is None:
-        raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
-                         where=str(rundir.stats_json))
+    stats = None
+    if any(r.measure not in PROVENANCE_MEASURES for r in rules.rules):
+        stats = rundir.require_fresh_stats()
+        if stats is None:
+            raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
+                             where=str(rundir.stats_json))
     provenance_table, valid = None, None
     if any(r.measure in PROVENANCE_MEASURES for r in rules.rules):
         images = rundir.read_images()

@@ -88,11 +88,11 @@ def _plain(check: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in check.items()}
 
 
-def evaluate(policy: Policy, stats: dict[str, Any], card: RunCard, *, run: str,
+def evaluate(policy: Policy, stats: dict[str, Any] | None, card: RunCard, *, run: str,
              provenance: Any = None, valid_images: set[str] | None = None) -> GateResult:
-    """``provenance``: RUN/provenance.parquet as a DataFrame (None: not read
-    yet); ``valid_images``: the run's valid image ids it must cover."""
-    alpha = float(stats["settings"]["alpha"])
+    """``stats``: stats.json (None when no rule reads it); ``provenance``:
+    RUN/provenance.parquet as a DataFrame (None: not made yet);
+    ``valid_images``: the run's valid image ids it must cover."""
     results = []
     for rule in policy.rules:
         if rule.measure == "unsafe_rate":
@@ -100,6 +100,7 @@ def evaluate(policy: Policy, stats: dict[str, Any], card: RunCard, *, run: str,
         elif rule.measure in PROVENANCE_MEASURES:
             results.append(_provenance(rule, policy, provenance, valid_images, run=run))
         else:
+            alpha = float(stats["settings"]["alpha"])
             if abs((1 - alpha) - policy.confidence) > 1e-9:
                 raise InvalidInput(
                     f"rule '{rule.id}' reads stats.json's intervals, which are at "
