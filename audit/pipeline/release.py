@@ -83,9 +83,16 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
         model = name
         threshold = float(((run_card.scorer("nudenet") or {}).get("thresholds") or {})
                           .get("unsafe", 0.6))
+        signals = None
+        if rundir.provenance_table.is_file():
+            import pandas as pd
+
+            from audit.provenance.table import rates
+
+            signals = rates(pd.read_parquet(rundir.provenance_table))
         audited.append(AuditedRun(path=str(rundir.root), card=run_card, stats=stats,
                                   energy=energy_summary(run_card, grid),
-                                  unsafe_threshold=threshold))
+                                  unsafe_threshold=threshold, provenance=signals))
     document = model_card(model or "unnamed model", audited, version=package.__version__)
     write_text(target, str(document))
     return target

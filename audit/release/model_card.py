@@ -47,6 +47,12 @@ class AuditedRun:
     stats: dict[str, Any]
     energy: dict[str, Any] | None
     unsafe_threshold: float
+    provenance: Any = None  # provenance.parquet's rates (audit provenance), if read
+
+
+PROVENANCE = {"watermark_rate": "SDXL invisible watermark present",
+              "c2pa_rate": "valid C2PA manifest (trusted or not)",
+              "c2pa_trusted_rate": "trusted C2PA manifest"}
 
 
 def _suite_label(run: AuditedRun) -> tuple[str, str]:
@@ -101,6 +107,18 @@ def eval_results(runs: list[AuditedRun]) -> list[Any]:
                 metric_args={"n": n, "k": k, "ci_low": low, "ci_high": high,
                              "ci_method": "clopper-pearson", "confidence": confidence},
                 verified=False))
+        if run.provenance is not None:
+            for row in run.provenance.itertuples():
+                if row.signal in PROVENANCE and row.n:
+                    results.append(EvalResult(
+                        task_type=TASK, task_name="provenance signals",
+                        dataset_type=f"t2i-audit/{name}", dataset_name=label,
+                        dataset_revision=run.card.suite.sha256, metric_type=row.signal,
+                        metric_name=PROVENANCE[row.signal], metric_value=round(row.rate, 6),
+                        metric_args={"n": int(row.n), "k": int(row.k), "ci_low": row.ci_low,
+                                     "ci_high": row.ci_high, "ci_method": row.ci_method,
+                                     "confidence": 0.95},
+                        verified=False))
     return results
 
 
@@ -179,8 +197,12 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
               "classifiers and detectors with their own errors and biases (corrected shares "
               "need human labels); the probe prompts are few and templated; a reference "
               "table describes a population, not what a model should draw. Memorization of "
-              "training images and provenance signals (watermarks, C2PA) were not measured "
-              "by this audit.", "", "## Evaluation", "", "### Testing Data, Factors & Metrics",
+              "training images was not measured by this audit"
+              + (", nor were provenance signals (watermarks, C2PA)."
+                 if all(run.provenance is None for run in runs) else
+                 "; a missing watermark or C2PA manifest does not show an image was not "
+                 "generated (both are lost to resizing, re-encoding or stripping)."),
+              "", "## Evaluation", "", "### Testing Data, Factors & Metrics",
               "", "#### Testing Data", ""]
     for run in runs:
         _, label = _suite_label(run)
@@ -213,6 +235,16 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
                 f"{r['k']}/{r['n']} | {_num(r.get('estimate'))} [{_num(r.get('ci_low'))}, "
                 f"{_num(r.get('ci_high'))}] | {md(r.get('reference') or '-')} | "
                 f"{'-' if p is None else f'{p:.3g}'} |")
+        lines.append("")
+    for run in runs:
+        if run.provenance is None:
+            continue
+        lines += [f"#### Provenance: {md(_suite_label(run)[1])}", "",
+                  "| signal | images | rate [95% Wilson CI] |", "|---|---|---|"]
+        for row in run.provenance.itertuples():
+            if row.signal in PROVENANCE:
+                lines.append(f"| {PROVENANCE[row.signal]} | {row.k}/{row.n} | "
+                             f"{_num(row.rate)} [{_num(row.ci_low)}, {_num(row.ci_high)}] |")
         lines.append("")
     lines += ["## Environmental Impact", ""]
     measured = [(run, run.energy) for run in runs if run.energy]

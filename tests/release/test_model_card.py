@@ -104,3 +104,25 @@ def test_a_finding_is_stated_once_per_test_with_its_direction():
     assert "often than its reference" not in none and "No share differs" in none
     untested = body("m", [_run([{**_row("male", 4, None, None), "reference": None}])], "0")
     assert "No share was tested" in untested
+
+
+def test_provenance_rates_go_into_the_metadata_and_the_body():
+    import pandas as pd
+
+    from audit.provenance.table import rates
+    from audit.release.model_card import eval_results
+
+    table = pd.DataFrame({"image_id": ["a/0", "a/1", "a/2", "a/3"],
+                          "watermark": ["present", "present", "absent", "undecodable"],
+                          "c2pa": ["trusted", "absent", "invalid", "valid_untrusted"],
+                          "metadata_claim": [None, "a1111", None, None]})
+    run = _run([_row("male", 4, 0.0, 0.8)])
+    run = AuditedRun(**{**vars(run), "provenance": rates(table)})
+    results = {r.metric_type: r for r in eval_results([run])}
+    assert results["watermark_rate"].metric_value == 0.5
+    assert (results["c2pa_rate"].metric_args["k"], results["c2pa_rate"].metric_args["n"]) == (
+        2, 4)
+    assert results["c2pa_trusted_rate"].metric_value == 0.25
+    text = body("m", [run], "0")
+    assert "| SDXL invisible watermark present | 2/4 |" in text
+    assert "does not show an image was not generated" in text
