@@ -112,7 +112,55 @@ def provenance(
                   highlight=False)
 
 
+def memorization(
+    run: Path = typer.Argument(..., help="Run directory (generated or imported)."),
+    against: Path = typer.Option(..., "--against", help="Folder of reference images (e.g. a "
+                                 "sample of the training set)."),
+    clip_model: str | None = typer.Option(None, "--clip-model", help="CLIP for embedding "
+                                          "similarity (default: the run's own)."),
+    clip_pretrained: str | None = typer.Option(None, "--clip-pretrained", help="Its weights "
+                                               "(with --clip-model)."),
+    target: float = typer.Option(0.01, "--target-false-match", help="False-match rate the "
+                                 "thresholds are calibrated to."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+) -> None:
+    """Look for near-duplicates of a run's images among reference images, by
+    perceptual hash and CLIP similarity, with thresholds calibrated on
+    transformed copies of the references; writes RUN/memorization.parquet.
+
+    Example: audit memorization runs/occupations__SDXL --against training-sample/
+    """
+    import audit
+
+    result = audit.memorization(run=run, against=against, clip_model=clip_model,
+                                clip_pretrained=clip_pretrained, target_false_match=target,
+                                device=device)
+    rows = []
+    for m in result.methods:
+        rule = (("never" if m.threshold < 0 else f"distance <= {m.threshold:g}")
+                if m.method == "phash" else f"cosine >= {m.threshold:.4f}")
+        rows.append((m.method, rule, f"{m.detection.k}/{m.detection.n} = "
+                     f"{fmt(m.detection.rate)} [{fmt(m.detection.ci_low)}, "
+                     f"{fmt(m.detection.ci_high)}]", f"{m.false_match.k}/{m.false_match.n} = "
+                     f"{fmt(m.false_match.rate)} [{fmt(m.false_match.ci_low)}, "
+                     f"{fmt(m.false_match.ci_high)}]"))
+    print_table(console, ["method", "match when", "copies found", "false matches"], rows,
+                title="calibration on transformed copies of the references (false matches "
+                      "out of sample; 95% Wilson CI)")
+    for note in result.notes:
+        console.print(f"note: {one_line(note)}", markup=False, highlight=False)
+    matched = result.table[result.table.matched]
+    columns = [c for c in result.table.columns if c.endswith("_reference")]
+    for row in matched.itertuples():
+        refs = sorted({getattr(row, c) for c in columns})
+        console.print(f"match: {one_line(row.image_id)} ~ {one_line(', '.join(refs))}",
+                      markup=False, highlight=False)
+    console.print(f"{len(matched)} of {len(result.table)} image(s) match a reference image; "
+                  f"per image: {one_line(result.path)}", markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(memorization)
     app.command()(gate)
     app.command()(card)
     app.command()(provenance)

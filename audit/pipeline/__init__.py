@@ -17,12 +17,19 @@ from audit.pipeline.generation import GenerateResult, generate
 from audit.pipeline.importing import import_images
 from audit.pipeline.labelling import LabelsResult, labels
 from audit.pipeline.probes import ProbeSuite, plan, probes
-from audit.pipeline.release import ProvenanceResult, card, gate, provenance
+from audit.pipeline.release import (
+    MemorizationResult,
+    ProvenanceResult,
+    card,
+    gate,
+    memorization,
+    provenance,
+)
 from audit.pipeline.reporting import report
 from audit.pipeline.scoring import ScoreResult, score
 
 __all__ = ["AssessResult", "CalibrationResult", "CompareResult", "DemoResult", "ExportResult",
-           "GenerateResult", "LabelsResult", "ProbeSuite", "ProvenanceResult", "RunResult",
-           "ScoreResult", "ValidationResult", "assess", "calibrate", "card", "compare", "demo",
-           "export", "gate", "generate", "import_images", "labels", "plan", "probes", "provenance",
-           "report", "run", "score", "validate"]
+           "GenerateResult", "LabelsResult", "MemorizationResult", "ProbeSuite", "ProvenanceResult",
+           "RunResult", "ScoreResult", "ValidationResult", "assess", "calibrate", "card", "compare",
+           "demo", "export", "gate", "generate", "import_images", "labels", "memorization", "plan",
+           "probes", "provenance", "report", "run", "score", "validate"]

@@ -150,3 +150,166 @@ def provenance(*, run: Path, trust_anchors: Path | None = None,
         with atomic_path(rundir.provenance_table) as tmp:
             table.to_parquet(tmp, index=False)
     return ProvenanceResult(rundir.provenance_table, table, rates(table))
+
+
+@dataclass(frozen=True)
+class MemorizationResult:
+    """``table``: RUN/memorization.parquet (per valid image: the closest
+    reference image by each method, its distance or similarity, whether it
+    matches); ``methods``: each method's calibrated threshold with its
+    out-of-sample detection and false-match rates; ``notes``: what was
+    left out and why."""
+
+    path: Path
+    table: Any
+    methods: list[Any]
+    notes: list[str]
+
+
+MAX_REFERENCE_IMAGES = 20_000
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def _reference_images(folder: Path) -> tuple[list[str], list[Any], list[str]]:
+    """Regular image files inside ``folder`` (links out of it are not
+    followed), decoded under the pixel cap; unreadable ones are counted."""
+    import numpy as np
+    from PIL import Image
+
+    from audit.stages.score import MAX_PIXELS
+
+    root = folder.resolve()
+    names, images, notes, skipped = [], [], [], 0
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.is_symlink() \
+                or not path.is_file() or root not in path.resolve().parents:
+            continue
+        if len(names) >= MAX_REFERENCE_IMAGES:
+            raise UsageError(f"more than {MAX_REFERENCE_IMAGES} reference images; compare "
+                             "against a folder per subset", where=str(folder))
+        try:
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise ValueError("over the pixel cap")
+                images.append(np.asarray(image.convert("RGB")))
+            names.append(str(path.relative_to(folder)))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            skipped += 1
+    if skipped:
+        notes.append(f"{skipped} file(s) in {folder} could not be read as images; left out")
+    return names, images, notes
+
+
+def memorization(*, run: Path, against: Path, clip_model: str | None = None,
+                 clip_pretrained: str | None = None, target_false_match: float = 0.01,
+                 device: str = "auto") -> MemorizationResult:
+    """Look for near-duplicates of ``run``'s images among the images in
+    ``against`` (e.g. a sample of the training set): perceptual hashes and,
+    when CLIP weights are at hand, CLIP embeddings (default the run's own
+    CLIP). Each method's threshold is calibrated on transformed copies of
+    the reference images to a false-match rate of ``target_false_match``.
+    Writes RUN/memorization.parquet and RUN/memorization.json. Needs the
+    ``[provenance]`` extra (imagehash)."""
+    import importlib.util
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from audit.api.scorer import ScoreInput
+    from audit.errors import InvalidInput
+    from audit.memorization.near_duplicates import (
+        CLIP,
+        HASH,
+        MIN_REFERENCE,
+        Features,
+        match,
+        phashes,
+        reference_copies,
+    )
+    from audit.rundir import RunDir
+    from audit.rundir.atomic import atomic_path, write_json
+
+    if importlib.util.find_spec("imagehash") is None:
+        raise UsageError("memorization needs imagehash: pip install 't2i-audit[provenance]'")
+    if not 0 < target_false_match < 0.5:
+        raise UsageError(f"the target false-match rate must be in (0, 0.5), got "
+                         f"{target_false_match}")
+    folder = Path(against)
+    if not folder.is_dir():
+        raise UsageError("not a folder of reference images", where=str(folder))
+    rundir = RunDir(Path(run)).require()
+    names, references, notes = _reference_images(folder)
+    if len(references) < MIN_REFERENCE:
+        raise InvalidInput(f"{len(references)} readable reference image(s); calibration "
+                           f"needs at least {MIN_REFERENCE}", where=str(folder))
+    images = rundir.read_images()
+    valid = images[images.status == "ok"]
+    ids, generated = [], []
+    from PIL import Image
+
+    for row in valid.itertuples():
+        with Image.open(rundir.image_file(row.path)) as image:
+            generated.append(np.asarray(image.convert("RGB")))
+        ids.append(row.image_id)
+    variants, owner = reference_copies(references)
+    features = [Features(HASH, phashes(references), phashes(variants), phashes(generated))]
+    card = rundir.card().scorer("clip") or {}
+    model = clip_model or card.get("model")
+    if clip_model:
+        pretrained = clip_pretrained
+    else:
+        recorded = card.get("pretrained")
+        pretrained = recorded if recorded and Path(recorded).is_file() else (
+            "default" if recorded else None)
+    clip_used = None
+    if model:
+        from audit.scorers.clip_model import ImageEncoder, load_clip, weights_missing
+
+        why = weights_missing(model, pretrained)
+        if why:
+            notes.append(f"CLIP left out ({why}); hashes only. Give --clip-model with "
+                         "weights on this machine to add it")
+        else:
+            encoder = ImageEncoder(load_clip(model, pretrained, device=device))
+
+            def embed(arrays: list[Any]) -> Any:
+                return encoder.embed([ScoreInput(str(i), a) for i, a in enumerate(arrays)])
+
+            features.append(Features(CLIP, embed(references), embed(variants),
+                                     embed(generated)))
+            clip_used = {"model": model, "pretrained": pretrained,
+                         "weights_sha256": encoder.bundle.weights_sha256}
+    else:
+        notes.append("CLIP left out: the run was not scored with CLIP; give --clip-model")
+    table = pd.DataFrame({"image_id": ids})
+    methods = []
+    for feature in features:
+        calibrated, (nearest, value, hits) = match(feature, owner, target=target_false_match)
+        methods.append(calibrated)
+        if not calibrated.target_shown:
+            notes.append(f"{feature.method}: {len(variants)} non-matching pairs cannot show a "
+                         f"false-match rate within {target_false_match:g}; the threshold is "
+                         "set just beyond the closest of them (more reference images help)")
+        if feature.method == HASH and calibrated.threshold < 0:
+            notes.append("phash matches nothing: different reference images already share "
+                         "hashes, so no distance keeps false matches within the target")
+        table[f"{feature.method}_reference"] = [names[i] for i in nearest]
+        table[f"{feature.method}_{'distance' if feature.method == HASH else 'similarity'}"] = \
+            value
+        table[f"{feature.method}_match"] = hits
+    table["matched"] = table[[f"{f.method}_match" for f in features]].any(axis=1)
+    with rundir.lock():
+        with atomic_path(rundir.root / "memorization.parquet") as tmp:
+            table.to_parquet(tmp, index=False)
+        write_json(rundir.root / "memorization.json", json.loads(json.dumps({
+            "format": "t2i-audit-memorization/1", "against": str(folder),
+            "reference_images": len(references), "copies_per_image": len(variants) //
+            len(references), "target_false_match": target_false_match, "clip": clip_used,
+            "methods": [{"method": m.method, "threshold": m.threshold,
+                         "target_shown": m.target_shown,
+                         "detection": vars(m.detection), "false_match": vars(m.false_match)}
+                        for m in methods],
+            "images": len(table), "matched": int(table["matched"].sum()), "notes": notes},
+            default=float)))
+    return MemorizationResult(rundir.root / "memorization.parquet", table, methods, notes)
