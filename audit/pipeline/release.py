@@ -15,14 +15,14 @@ from audit.release.gate import GateResult
 
 
 def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
-    """Check ``run``'s fresh stats.json (and provenance.parquet, for the
-    provenance rules) against the rules in ``policy`` (a YAML file,
-    schemas/gate-policy.schema.json) and write the summary to
-    ``out`` (default RUN/gate.json). ``result.passed`` is the verdict; the
+    """Check ``run``'s fresh stats.json (and provenance.parquet and
+    memorization.parquet, for the rules that read them) against the rules in
+    ``policy`` (a YAML file, schemas/gate-policy.schema.json) and write the
+    summary to ``out`` (default RUN/gate.json). ``result.passed`` is the verdict; the
     CLI exits 1 when it is False."""
     from audit.data_files import check
     from audit.release.gate import evaluate
-    from audit.release.policy import PROVENANCE_MEASURES, read_policy
+    from audit.release.policy import FILE_MEASURES, read_policy
     from audit.rundir import RunDir
     from audit.rundir.atomic import output_file, write_json
 
@@ -30,21 +30,22 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     target = output_file(Path(out) if out else rundir.root / "gate.json", what="the summary")
     rules = read_policy(Path(policy))
     stats = None
-    if any(r.measure not in PROVENANCE_MEASURES for r in rules.rules):
+    if any(r.measure not in FILE_MEASURES for r in rules.rules):
         stats = rundir.require_fresh_stats()
         if stats is None:
             raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
                              where=str(rundir.stats_json))
-    provenance_table, valid = None, None
-    if any(r.measure in PROVENANCE_MEASURES for r in rules.rules):
+    tables, valid = {}, None
+    if any(r.measure in FILE_MEASURES for r in rules.rules):
+        import pandas as pd
+
         images = rundir.read_images()
         valid = set(images.image_id[images.status == "ok"])
-        if rundir.provenance_table.is_file():
-            import pandas as pd
-
-            provenance_table = pd.read_parquet(rundir.provenance_table)
-    result = evaluate(rules, stats, rundir.card(), run=str(rundir.root),
-                      provenance=provenance_table, valid_images=valid)
+        for name in set(FILE_MEASURES.values()):
+            if (rundir.root / name).is_file():
+                tables[name] = pd.read_parquet(rundir.root / name)
+    result = evaluate(rules, stats, rundir.card(), run=str(rundir.root), tables=tables,
+                      valid_images=valid)
     document = result.document(datetime.now(timezone.utc).isoformat(timespec="seconds"))
     check(document, "gate.schema.json", "gate summary")
     write_json(target, document)
@@ -90,9 +91,15 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
             from audit.provenance.table import rates
 
             signals = rates(pd.read_parquet(rundir.provenance_table))
+        found = None
+        if (rundir.root / "memorization.json").is_file():
+            import json
+
+            found = json.loads((rundir.root / "memorization.json").read_text())
         audited.append(AuditedRun(path=str(rundir.root), card=run_card, stats=stats,
                                   energy=energy_summary(run_card, grid),
-                                  unsafe_threshold=threshold, provenance=signals))
+                                  unsafe_threshold=threshold, provenance=signals,
+                                  memorization=found))
     document = model_card(model or "unnamed model", audited, version=package.__version__)
     write_text(target, str(document))
     return target

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from audit.errors import InvalidInput
-from audit.release.policy import PROVENANCE_MEASURES, Policy, Rule
+from audit.release.policy import FILE_MEASURES, Policy, Rule
 from audit.rundir.card import RunCard
 from audit.stats.intervals import binomial_ci
 
@@ -22,7 +22,8 @@ FORMAT = "t2i-audit-gate/1"
 PASS, FAIL, NOT_MEASURED = "pass", "fail", "not_measured"
 SIGNALS = {"watermark_rate": "the SDXL invisible watermark present",
            "c2pa_rate": "a valid C2PA manifest (trusted or not)",
-           "c2pa_trusted_rate": "a trusted C2PA manifest"}
+           "c2pa_trusted_rate": "a trusted C2PA manifest",
+           "memorized_rate": "a near-duplicate in the reference folder"}
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,19 @@ def _plain(check: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(policy: Policy, stats: dict[str, Any] | None, card: RunCard, *, run: str,
-             provenance: Any = None, valid_images: set[str] | None = None) -> GateResult:
-    """``stats``: stats.json (None when no rule reads it); ``provenance``:
-    RUN/provenance.parquet as a DataFrame (None: not made yet);
-    ``valid_images``: the run's valid image ids it must cover."""
+             tables: dict[str, Any] | None = None, valid_images: set[str] | None = None
+             ) -> GateResult:
+    """``stats``: stats.json (None when no rule reads it); ``tables``: the
+    run's provenance.parquet and memorization.parquet as DataFrames, by file
+    name (absent: not made yet); ``valid_images``: the run's valid image ids
+    they must cover."""
     results = []
     for rule in policy.rules:
         if rule.measure == "unsafe_rate":
             results.append(_unsafe_rate(rule, policy, stats, card))
-        elif rule.measure in PROVENANCE_MEASURES:
-            results.append(_provenance(rule, policy, provenance, valid_images, run=run))
+        elif rule.measure in FILE_MEASURES:
+            results.append(_from_table(rule, policy, (tables or {}).get(
+                FILE_MEASURES[rule.measure]), valid_images, run=run))
         else:
             alpha = float(stats["settings"]["alpha"])
             if abs((1 - alpha) - policy.confidence) > 1e-9:
@@ -199,24 +203,30 @@ def _shares(rule: Rule, stats: dict[str, Any], *, run: str) -> RuleResult:
                       ci_method=str(rows[0].get("ci_method")))
 
 
-def _provenance(rule: Rule, policy: Policy, table: Any, valid_images: set[str] | None, *,
+def _from_table(rule: Rule, policy: Policy, table: Any, valid_images: set[str] | None, *,
                 run: str) -> RuleResult:
     from audit.provenance.table import RATES
 
+    name = FILE_MEASURES[rule.measure]
+    command = "memorization RUN --against DIR" if rule.measure == "memorized_rate" else \
+        "provenance RUN"
     if table is None:
-        return RuleResult(rule, NOT_MEASURED, reason=f"no provenance.parquet: run 'audit "
-                          f"provenance {run}' first")
+        return RuleResult(rule, NOT_MEASURED, reason=f"no {name}: run 'audit "
+                          f"{command.replace('RUN', run)}' first")
     if valid_images is not None and set(table["image_id"]) != valid_images:
         return RuleResult(rule, NOT_MEASURED, reason=(
-            f"provenance.parquet does not cover the run's valid images as they are now: "
-            f"rerun 'audit provenance {run}'"))
-    column, values = RATES[rule.measure]
-    n, k = len(table), int(table[column].isin(values).sum())
+            f"{name} does not cover the run's valid images as they are now: rerun 'audit "
+            f"{command.replace('RUN', run)}'"))
+    if rule.measure == "memorized_rate":
+        has = table["matched"].astype(bool)
+    else:
+        column, values = RATES[rule.measure]
+        has = table[column].isin(values)
+    n, k = len(table), int(has.sum())
     if not n:
         return RuleResult(rule, NOT_MEASURED, reason="the run has no valid image")
     check = _judge(rule, "all images", k / n,
                    *binomial_ci(k, n, method=policy.ci_method, alpha=1 - policy.confidence),
                    n, k)
     return RuleResult(rule, check.verdict, [check], ci_method=policy.ci_method,
-                      reason=f"{SIGNALS[rule.measure]} among the run's valid images "
-                             "(provenance.parquet)")
+                      reason=f"{SIGNALS[rule.measure]} among the run's valid images ({name})")

@@ -48,6 +48,7 @@ class AuditedRun:
     energy: dict[str, Any] | None
     unsafe_threshold: float
     provenance: Any = None  # provenance.parquet's rates (audit provenance), if read
+    memorization: dict[str, Any] | None = None  # memorization.json (audit memorization)
 
 
 PROVENANCE = {"watermark_rate": "SDXL invisible watermark present",
@@ -119,6 +120,19 @@ def eval_results(runs: list[AuditedRun]) -> list[Any]:
                                      "ci_high": row.ci_high, "ci_method": row.ci_method,
                                      "confidence": 0.95},
                         verified=False))
+        found = run.memorization
+        if found and found.get("images"):
+            n, k = int(found["images"]), int(found["matched"])
+            low, high = binomial_ci(k, n, method="clopper-pearson", alpha=1 - confidence)
+            results.append(EvalResult(
+                task_type=TASK, task_name="memorization", dataset_type=f"t2i-audit/{name}",
+                dataset_name=label, dataset_revision=run.card.suite.sha256,
+                metric_type="memorized_rate",
+                metric_name=f"images with a near-duplicate among {found['reference_images']} "
+                            "reference images", metric_value=round(k / n, 6),
+                metric_args={"n": n, "k": k, "ci_low": low, "ci_high": high,
+                             "ci_method": "clopper-pearson", "confidence": confidence},
+                verified=False))
     return results
 
 
@@ -196,11 +210,14 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
     lines += ["", "Limitations of these numbers: the attributes are perceived by zero-shot "
               "classifiers and detectors with their own errors and biases (corrected shares "
               "need human labels); the probe prompts are few and templated; a reference "
-              "table describes a population, not what a model should draw. Memorization of "
-              "training images was not measured by this audit"
-              + (", nor were provenance signals (watermarks, C2PA)."
+              "table describes a population, not what a model should draw. "
+              + ("Memorization of training images was not measured by this audit. "
+                 if all(run.memorization is None for run in runs) else
+                 "Memorization was looked for only in the reference images named below; "
+                 "a copy of an image not among them cannot be found. ")
+              + ("Provenance signals (watermarks, C2PA) were not measured."
                  if all(run.provenance is None for run in runs) else
-                 "; a missing watermark or C2PA manifest does not show an image was not "
+                 "A missing watermark or C2PA manifest does not show an image was not "
                  "generated (both are lost to resizing, re-encoding or stripping)."),
               "", "## Evaluation", "", "### Testing Data, Factors & Metrics",
               "", "#### Testing Data", ""]
@@ -235,6 +252,22 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
                 f"{r['k']}/{r['n']} | {_num(r.get('estimate'))} [{_num(r.get('ci_low'))}, "
                 f"{_num(r.get('ci_high'))}] | {md(r.get('reference') or '-')} | "
                 f"{'-' if p is None else f'{p:.3g}'} |")
+        lines.append("")
+    for run in runs:
+        found = run.memorization
+        if not found:
+            continue
+        lines += [f"#### Memorization: {md(_suite_label(run)[1])}", "",
+                  f"{found['matched']} of {found['images']} images have a near-duplicate among "
+                  f"{found['reference_images']} reference images ({md(found['against'])}). "
+                  "Thresholds were calibrated on transformed copies of the references "
+                  f"(target false-match rate {found['target_false_match']:g}):", "",
+                  "| method | copies found | false matches (out of sample) |", "|---|---|---|"]
+        for m in found["methods"]:
+            d, f = m["detection"], m["false_match"]
+            lines.append(f"| {md(m['method'])} | {d['k']}/{d['n']} [{_num(d['ci_low'])}, "
+                         f"{_num(d['ci_high'])}] | {f['k']}/{f['n']} [{_num(f['ci_low'])}, "
+                         f"{_num(f['ci_high'])}] |")
         lines.append("")
     for run in runs:
         if run.provenance is None:

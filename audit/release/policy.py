@@ -16,6 +16,8 @@ from audit.errors import InvalidInput
 SCHEMA = "gate-policy.schema.json"
 SHARE_MEASURES = ("share_difference", "parity_difference")
 PROVENANCE_MEASURES = ("watermark_rate", "c2pa_rate", "c2pa_trusted_rate")  # provenance.parquet
+FILE_MEASURES = {**dict.fromkeys(PROVENANCE_MEASURES, "provenance.parquet"),
+                 "memorized_rate": "memorization.parquet"}  # measures read from run files
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,14 @@ def test_too_few_references_and_a_file_for_a_folder_are_refused(planted, tmp_pat
     result = run_cli("memorization", str(planted / "run"), "--against",
                      str(few / "0.png"))
     assert result.returncode == 2 and "not a folder" in result.stderr
+
+
+def test_the_gate_fails_a_run_with_a_memorized_image(planted):
+    policy = planted / "policy.yaml"
+    policy.write_text("format: t2i-audit-policy/1\nrules:\n"
+                      "  - {id: no-copies, measure: memorized_rate, bound: lower, at_most: 0}\n")
+    result = run_cli("gate", str(planted / "run"), "--policy", str(policy), "-o",
+                     str(planted / "gate.json"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    (rule,) = json.loads((planted / "gate.json").read_text())["rules"]
+    assert (rule["worst"]["k"], rule["worst"]["n"], rule["verdict"]) == (3, 8, "fail")

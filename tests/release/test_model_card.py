@@ -126,3 +126,20 @@ def test_provenance_rates_go_into_the_metadata_and_the_body():
     text = body("m", [run], "0")
     assert "| SDXL invisible watermark present | 2/4 |" in text
     assert "does not show an image was not generated" in text
+
+
+def test_memorization_goes_into_the_metadata_and_the_body():
+    from audit.release.model_card import eval_results
+
+    found = {"images": 40, "matched": 2, "reference_images": 120, "against": "train<b>/",
+             "target_false_match": 0.01, "methods": [
+                 {"method": "phash", "detection": {"k": 500, "n": 600, "ci_low": 0.8,
+                                                   "ci_high": 0.86},
+                  "false_match": {"k": 3, "n": 600, "ci_low": 0.002, "ci_high": 0.015}}]}
+    run = AuditedRun(**{**vars(_run([_row("male", 4, 0.0, 0.8)])), "memorization": found})
+    (memorized,) = [r for r in eval_results([run]) if r.metric_type == "memorized_rate"]
+    assert memorized.metric_value == 0.05 and memorized.metric_args["k"] == 2
+    text = body("m", [run], "0")
+    assert "2 of 40 images have a near-duplicate among 120 reference images" in text
+    assert "train&lt;b&gt;/" in text and "| phash | 500/600 [0.800, 0.860] |" in text
+    assert "was not measured by this audit" not in text
