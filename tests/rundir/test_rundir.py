@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -109,13 +110,19 @@ def test_torn_journal_line_and_damaged_image_are_redone(tmp_path, smoke, tiny_ge
     run_generate(smoke, tiny_generator, tmp_path, batch_size=4)
     table = ImagesTable(tmp_path)
     damaged = next(iter(table.rows.values()))
+    with Image.open(tmp_path / damaged["path"]) as image:
+        before = np.asarray(image.convert("RGB"), dtype=np.int16)
     (tmp_path / damaged["path"]).write_bytes(b"not a png")
     with (tmp_path / JOURNAL).open("w") as fh:
         fh.write('{"image_id": "face--nurse/4')  # what kill -9 mid-write leaves
     summary = run_generate(smoke, tiny_generator, tmp_path, batch_size=4)
     assert summary.generated == 1 and summary.skipped == 7
     redone = ImagesTable(tmp_path).rows[damaged["image_id"]]
-    assert redone["sha256"] == damaged["sha256"]  # same seed, same batch slot: same bytes
+    with Image.open(tmp_path / redone["path"]) as image:
+        after = np.asarray(image.convert("RGB"), dtype=np.int16)
+    # the same seed redone in a batch of its own: the same image within the
+    # rounding docs/generation.md states (batch composition changes kernels)
+    assert np.abs(after - before).max() <= 2 and len(redone["sha256"]) == 64
 
 
 def test_resuming_with_another_suite_is_refused(tmp_path, smoke, tiny_generator):
