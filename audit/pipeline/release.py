@@ -1,6 +1,7 @@
 """``audit.gate`` (a run against a release policy), ``audit.card`` (a
-Hugging Face model card from runs) and ``audit.provenance`` (watermarks,
-C2PA manifests and metadata claims per image)."""
+Hugging Face model card from runs), ``audit.provenance`` (watermarks, C2PA
+manifests and metadata claims per image) and ``audit.memorization``
+(near-duplicates of reference images)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     """Check ``run``'s fresh stats.json (and provenance.parquet and
     memorization.parquet, for the rules that read them) against the rules in
     ``policy`` (a YAML file, schemas/gate-policy.schema.json) and write the
-    summary to ``out`` (default RUN/gate.json). ``result.passed`` is the verdict; the
-    CLI exits 1 when it is False."""
+    summary to ``out`` (default RUN/gate.json). ``result.passed`` is the
+    verdict; the CLI exits 1 when it is False."""
     from audit.data_files import check
     from audit.release.gate import evaluate
     from audit.release.policy import FILE_MEASURES, read_policy
@@ -37,13 +38,13 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
                              where=str(rundir.stats_json))
     tables, valid = {}, None
     if any(r.measure in FILE_MEASURES for r in rules.rules):
-        import pandas as pd
-
         images = rundir.read_images()
         valid = set(images.image_id[images.status == "ok"])
-        for name in set(FILE_MEASURES.values()):
-            if (rundir.root / name).is_file():
-                tables[name] = pd.read_parquet(rundir.root / name)
+        for path, command in ((rundir.provenance_table, "audit provenance RUN"),
+                              (rundir.memorization_table, "audit memorization RUN --against DIR")):
+            table = rundir.read_table(path, made_by=command.replace("RUN", str(rundir.root)))
+            if table is not None:
+                tables[path.name] = table
     result = evaluate(rules, stats, rundir.card(), run=str(rundir.root), tables=tables,
                       valid_images=valid)
     document = result.document(datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -84,18 +85,17 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
         model = name
         threshold = float(((run_card.scorer("nudenet") or {}).get("thresholds") or {})
                           .get("unsafe", 0.6))
-        signals = None
-        if rundir.provenance_table.is_file():
-            import pandas as pd
-
+        signals = rundir.read_table(rundir.provenance_table,
+                                    made_by=f"audit provenance {rundir.root}")
+        if signals is not None:
             from audit.provenance.table import rates
 
-            signals = rates(pd.read_parquet(rundir.provenance_table))
+            signals = rates(signals)
         found = None
-        if (rundir.root / "memorization.json").is_file():
-            import json
+        if rundir.memorization_json.is_file():
+            from audit.user_files import read_user_json
 
-            found = json.loads((rundir.root / "memorization.json").read_text())
+            found = read_user_json(rundir.memorization_json, what="memorization summary")
         audited.append(AuditedRun(path=str(rundir.root), card=run_card, stats=stats,
                                   energy=energy_summary(run_card, grid),
                                   unsafe_threshold=threshold, provenance=signals,
@@ -307,9 +307,9 @@ def memorization(*, run: Path, against: Path, clip_model: str | None = None,
         table[f"{feature.method}_match"] = hits
     table["matched"] = table[[f"{f.method}_match" for f in features]].any(axis=1)
     with rundir.lock():
-        with atomic_path(rundir.root / "memorization.parquet") as tmp:
+        with atomic_path(rundir.memorization_table) as tmp:
             table.to_parquet(tmp, index=False)
-        write_json(rundir.root / "memorization.json", json.loads(json.dumps({
+        write_json(rundir.memorization_json, json.loads(json.dumps({
             "format": "t2i-audit-memorization/1", "against": str(folder),
             "reference_images": len(references), "copies_per_image": len(variants) //
             len(references), "target_false_match": target_false_match, "clip": clip_used,
@@ -319,4 +319,4 @@ def memorization(*, run: Path, against: Path, clip_model: str | None = None,
                         for m in methods],
             "images": len(table), "matched": int(table["matched"].sum()), "notes": notes},
             default=float)))
-    return MemorizationResult(rundir.root / "memorization.parquet", table, methods, notes)
+    return MemorizationResult(rundir.memorization_table, table, methods, notes)

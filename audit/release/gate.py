@@ -1,10 +1,12 @@
-"""The release gate: a policy's rules checked against a run's stats.json.
+"""The release gate: a policy's rules checked against a run's stats.json
+and, for provenance and memorization rules, the tables those commands wrote.
 
 Every rule compares one end of an interval with a limit, never a point
 estimate: which end is the policy's choice, because "shown to be below"
 (upper bound) and "not shown to be above" (lower bound) are different
-promises. A rule the run cannot answer (no NudeNet scores, no reference) is
-``not_measured`` and fails the gate: absence of evidence is not a pass.
+promises. A rule the run cannot answer (no NudeNet scores, no reference, no
+provenance or memorization table) is ``not_measured`` and fails the gate:
+absence of evidence is not a pass.
 """
 
 from __future__ import annotations

@@ -111,6 +111,31 @@ class RunDir:
         return self.root / "provenance.parquet"
 
     @property
+    def memorization_table(self) -> Path:
+        """Per image: the closest reference image per method (audit memorization)."""
+        return self.root / "memorization.parquet"
+
+    @property
+    def memorization_json(self) -> Path:
+        """audit memorization's thresholds and their rates."""
+        return self.root / "memorization.json"
+
+    def read_table(self, path: Path, *, made_by: str) -> Any:
+        """A Parquet file a command wrote into the run, or None when there is
+        none; a damaged one is one line naming the command that remakes it."""
+        import pandas as pd
+
+        from audit.errors import UsageError
+
+        if not path.is_file():
+            return None
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 (pyarrow's errors have no common base)
+            raise UsageError(f"cannot be read ({type(exc).__name__}); rerun '{made_by}'",
+                             where=str(path)) from None
+
+    @property
     def ground_truth_json(self) -> Path:
         """What a world with known truth adds (``audit demo``): the model's
         own deviation apart from off-class images and the classifier."""

@@ -204,3 +204,17 @@ def test_cli_refuses_a_run_without_stats_and_a_folder_as_output(scored_run, tmp_
     empty.mkdir()
     result = run_cli("gate", str(empty), "--policy", str(tmp_path / "p.yaml"))
     assert result.returncode in (1, 2) and result.stderr.startswith("error:")
+
+
+def test_a_damaged_provenance_table_is_one_line(scored_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(scored_run, run)
+    (run / "provenance.parquet").write_bytes(b"PAR1 not really")
+    (tmp_path / "p.yaml").write_text("format: t2i-audit-policy/1\nrules:\n"
+                                     "  - {measure: watermark_rate, bound: lower, "
+                                     "at_least: 0.5}\n")
+    result = run_cli("gate", str(run), "--policy", str(tmp_path / "p.yaml"))
+    assert result.returncode == 2 and "audit provenance" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
