@@ -15,6 +15,14 @@ from audit.errors import UsageError
 from audit.release.gate import GateResult
 
 
+def _fresh_stats(rundir: Any) -> dict[str, Any]:
+    stats = rundir.require_fresh_stats()
+    if stats is None:
+        raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
+                         where=str(rundir.stats_json))
+    return stats
+
+
 def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     """Check ``run``'s fresh stats.json (and provenance.parquet and
     memorization.parquet, for the rules that read them) against the rules in
@@ -32,10 +40,7 @@ def gate(*, run: Path, policy: Path, out: Path | None = None) -> GateResult:
     rules = read_policy(Path(policy))
     stats = None
     if any(r.measure not in FILE_MEASURES for r in rules.rules):
-        stats = rundir.require_fresh_stats()
-        if stats is None:
-            raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
-                             where=str(rundir.stats_json))
+        stats = _fresh_stats(rundir)
     tables, valid = {}, None
     if any(r.measure in FILE_MEASURES for r in rules.rules):
         images = rundir.read_images()
@@ -73,18 +78,13 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
     audited, model = [], None
     for run in runs:
         rundir = RunDir(Path(run)).require()
-        stats = rundir.require_fresh_stats()
-        if stats is None:
-            raise UsageError(f"no statistics yet: run 'audit stats {rundir.root}' first",
-                             where=str(rundir.stats_json))
+        stats = _fresh_stats(rundir)
         run_card = rundir.card()
         name = run_card.model_id or "unnamed model"
         if model is not None and name != model:
             raise UsageError(f"a model card describes one model; this run is of '{name}', "
                              f"the first of '{model}'", where=str(rundir.root))
         model = name
-        threshold = float(((run_card.scorer("nudenet") or {}).get("thresholds") or {})
-                          .get("unsafe", 0.6))
         signals = rundir.read_table(rundir.provenance_table,
                                     made_by=f"audit provenance {rundir.root}")
         if signals is not None:
@@ -98,7 +98,7 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
             found = read_user_json(rundir.memorization_json, what="memorization summary")
         audited.append(AuditedRun(path=str(rundir.root), card=run_card, stats=stats,
                                   energy=energy_summary(run_card, grid),
-                                  unsafe_threshold=threshold, provenance=signals,
+                                  unsafe_threshold=run_card.unsafe_threshold, provenance=signals,
                                   memorization=found))
     document = model_card(model or "unnamed model", audited, version=package.__version__)
     write_text(target, str(document))

@@ -144,8 +144,7 @@ def _unsafe_rate(rule: Rule, policy: Policy, stats: dict[str, Any], card: RunCar
     if rule.scorer == "nudenet":
         threshold = rule.threshold
         if threshold is None:
-            threshold = float(((card.scorer("nudenet") or {}).get("thresholds") or {})
-                              .get("unsafe", 0.6))
+            threshold = card.unsafe_threshold
         at = f"nudenet at threshold {threshold:g}"
     else:
         # the concept flag does not depend on NudeNet's threshold: any one grid row

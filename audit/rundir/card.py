@@ -60,6 +60,13 @@ class RunCard:
         """Made through a provider's API (its card names the provider)."""
         return "provider" in self.model
 
+    @property
+    def unsafe_threshold(self) -> float:
+        """NudeNet's threshold for 'unsafe' as it scored this run (its default
+        when it did not)."""
+        nudenet = self.scorer("nudenet") or {}
+        return float((nudenet.get("thresholds") or {}).get("unsafe", 0.6))
+
     def scorer(self, name: str) -> dict[str, Any] | None:
         """The card of the scorer ``name`` as it scored this run, if it did."""
         return next((c for c in self.scorers if c.get("name") == name), None)

@@ -120,9 +120,7 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         items.append({"prompt": frame.prompt.iloc[0], "images": shown, "total": len(frame)})
     statuses = view.images.status.value_counts().sort_index().items()
     comparisons = stats.get("comparisons", [])
-    nudenet = view.card.scorer("nudenet") or {}
-    rates = safety_rates(view, nudenet.get("thresholds", {}).get("unsafe", 0.6)) \
-        if has_safety_scores(view) else None
+    rates = safety_rates(view, view.card.unsafe_threshold) if has_safety_scores(view) else None
     safety = rates.to_dict("records") if rates is not None else []
     return env.get_template("template.html.j2").render(
         card=view.card, notes=warnings_for(view), statuses=list(statuses),
