@@ -26,7 +26,8 @@ from typing import Any
 
 __version__ = "0.2.0"
 __all__ = ["assess", "calibrate", "card", "compare", "demo", "export", "gate", "generate",
-           "import_images", "labels", "memorization", "plan", "probes", "provenance", "report",
+           "import_images", "labels", "memorization", "plan", "probes", "prompt_memorization",
+           "provenance", "report",
            "run", "score", "validate"]
 
 

@@ -114,8 +114,16 @@ def provenance(
 
 def memorization(
     run: Path = typer.Argument(..., help="Run directory (generated or imported)."),
-    against: Path = typer.Option(..., "--against", help="Folder of reference images (e.g. a "
-                                 "sample of the training set)."),
+    against: Path | None = typer.Option(None, "--against", help="Folder of reference images "
+                                        "(e.g. a sample of the training set)."),
+    prompt_score: bool = typer.Option(False, "--prompt-score", help="Also score each prompt "
+                                      "with the model itself (Wen et al.; needs its weights)."),
+    model: str | None = typer.Option(None, "--model", help="Model for --prompt-score "
+                                     "(default: the run's own)."),
+    seeds: int = typer.Option(8, "--seeds", help="Starting noises per prompt for "
+                              "--prompt-score."),
+    first_steps: int = typer.Option(1, "--first-steps", help="Sampling steps the prompt score "
+                                    "averages over."),
     clip_model: str | None = typer.Option(None, "--clip-model", help="CLIP for embedding "
                                           "similarity (default: the run's own)."),
     clip_pretrained: str | None = typer.Option(None, "--clip-pretrained", help="Its weights "
@@ -124,12 +132,52 @@ def memorization(
                                  "thresholds are calibrated to."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
-    """Look for near-duplicates of a run's images among reference images, by
-    perceptual hash and CLIP similarity, with thresholds calibrated on
-    transformed copies of the references; writes RUN/memorization.parquet.
+    """Look for memorized training images two ways. --against DIR: near-
+    duplicates of the run's images among reference images, by perceptual
+    hash and CLIP similarity, with thresholds calibrated on transformed
+    copies of the references (RUN/memorization.parquet). --prompt-score: how
+    hard each prompt pulls the model's first noise predictions away from the
+    unconditional ones, a sign of a memorized prompt
+    (RUN/prompt_memorization.json).
 
     Example: audit memorization runs/occupations__SDXL --against training-sample/
     """
+    if against is None and not prompt_score:
+        from audit.errors import UsageError
+
+        raise UsageError("give --against DIR, --prompt-score, or both")
+    if prompt_score:
+        _prompt_score(run, model=model, seeds=seeds, first_steps=first_steps, device=device)
+    if against is not None:
+        _near_duplicates(run, against, clip_model=clip_model, clip_pretrained=clip_pretrained,
+                         target=target, device=device)
+
+
+def _prompt_score(run: Path, *, model: str | None, seeds: int, first_steps: int,
+                  device: str) -> None:
+    import audit
+    from audit.cli.progress import Reporter
+
+    with Reporter("audit memorization") as reporter:
+        result = audit.prompt_memorization(run=run, model=model, seeds=seeds,
+                                           first_steps=first_steps, device=device,
+                                           progress=reporter.stage("scoring prompts"))
+    ranked = result.prompts.sort_values("score", ascending=False)
+    rows = [(one_line(r.prompt), f"{r.score:.4g}", "-" if r.sd != r.sd else f"{r.sd:.2g}",
+             "-" if r.modified_z != r.modified_z else f"{r.modified_z:.1f}",
+             "yes" if r.flagged else "") for r in ranked.head(10).itertuples()]
+    print_table(console, ["prompt", "score", "SD over seeds", "modified z", "stands out"], rows,
+                wrap=["prompt"], title=f"prompt memorization score, top {len(rows)} of "
+                f"{len(ranked)} (higher: more likely memorized)")
+    for note in result.document["notes"]:
+        console.print(f"note: {one_line(note)}", markup=False, highlight=False)
+    flagged = int(result.prompts.flagged.sum())
+    console.print(f"{flagged} prompt(s) stand out ({result.document['rule']}); per prompt: "
+                  f"{one_line(result.path)}", markup=False, highlight=False)
+
+
+def _near_duplicates(run: Path, against: Path, *, clip_model: str | None,
+                     clip_pretrained: str | None, target: float, device: str) -> None:
     import audit
 
     result = audit.memorization(run=run, against=against, clip_model=clip_model,

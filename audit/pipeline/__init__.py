@@ -19,17 +19,20 @@ from audit.pipeline.labelling import LabelsResult, labels
 from audit.pipeline.probes import ProbeSuite, plan, probes
 from audit.pipeline.release import (
     MemorizationResult,
+    PromptMemorizationResult,
     ProvenanceResult,
     card,
     gate,
     memorization,
+    prompt_memorization,
     provenance,
 )
 from audit.pipeline.reporting import report
 from audit.pipeline.scoring import ScoreResult, score
 
 __all__ = ["AssessResult", "CalibrationResult", "CompareResult", "DemoResult", "ExportResult",
-           "GenerateResult", "LabelsResult", "MemorizationResult", "ProbeSuite", "ProvenanceResult",
+           "GenerateResult", "LabelsResult", "MemorizationResult", "ProbeSuite",
+           "PromptMemorizationResult", "ProvenanceResult",
            "RunResult", "ScoreResult", "ValidationResult", "assess", "calibrate", "card", "compare",
            "demo", "export", "gate", "generate", "import_images", "labels", "memorization", "plan",
-           "probes", "provenance", "report", "run", "score", "validate"]
+           "probes", "prompt_memorization", "provenance", "report", "run", "score", "validate"]

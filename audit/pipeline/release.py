@@ -1,7 +1,8 @@
 """``audit.gate`` (a run against a release policy), ``audit.card`` (a
 Hugging Face model card from runs), ``audit.provenance`` (watermarks, C2PA
-manifests and metadata claims per image) and ``audit.memorization``
-(near-duplicates of reference images)."""
+manifests and metadata claims per image), ``audit.memorization``
+(near-duplicates of reference images) and ``audit.prompt_memorization``
+(the model's own memorization score per prompt)."""
 
 from __future__ import annotations
 
@@ -320,3 +321,105 @@ def memorization(*, run: Path, against: Path, clip_model: str | None = None,
             "images": len(table), "matched": int(table["matched"].sum()), "notes": notes},
             default=float)))
     return MemorizationResult(rundir.memorization_table, table, methods, notes)
+
+
+@dataclass(frozen=True)
+class PromptMemorizationResult:
+    """``prompts``: per prompt its score (mean over seeds), the seeds' SD,
+    its modified z among the run's prompts and whether it stands out;
+    ``document``: RUN/prompt_memorization.json as written."""
+
+    path: Path
+    prompts: Any
+    document: dict[str, Any]
+
+
+MAX_SCORED_PROMPTS = 5000
+
+
+def prompt_memorization(*, run: Path, model: str | None = None, seeds: int = 8,
+                        first_steps: int = 1, device: str = "auto",
+                        progress: Progress | None = None) -> PromptMemorizationResult:
+    """Score each of ``run``'s prompts for memorization with the model itself
+    (after Wen et al., ICLR 2024): how far the text-conditional noise
+    prediction departs from the unconditional one over the first
+    ``first_steps`` sampling steps, averaged over ``seeds`` starting noises,
+    at the run's steps, guidance and size. ``model``: default the run's own
+    (a diffusers pipeline; hosted and imported runs need one named). Writes
+    RUN/prompt_memorization.json."""
+    import numpy as np
+    import pandas as pd
+
+    from audit.common.devices import quiet_libraries
+    from audit.generators import make_generator
+    from audit.memorization.prompt_score import (
+        MIN_PROMPTS_FOR_OUTLIERS,
+        OUTLIER_Z,
+        modified_z,
+        noise_gaps,
+    )
+    from audit.rundir import RunDir
+    from audit.rundir.atomic import write_json
+
+    if not 1 <= seeds <= 64:
+        raise UsageError(f"seeds must be in 1..64, got {seeds}")
+    rundir = RunDir(Path(run)).require()
+    card = rundir.card()
+    if model is None:
+        if card.hosted or not card.model_id or card.model.get("source") == "import":
+            raise UsageError("the prompt score needs the model's weights: give --model (the "
+                             "diffusers pipeline that made these images)", where=str(rundir.root))
+        model = card.model_id
+    images = rundir.read_images()
+    valid = images[images.status == "ok"]
+    prompts = [p for p in pd.unique(valid.prompt) if isinstance(p, str) and p.strip()]
+    if not prompts:
+        raise UsageError("no prompts among the run's valid images", where=str(rundir.root))
+    if len(prompts) > MAX_SCORED_PROMPTS:
+        raise UsageError(f"{len(prompts)} distinct prompts; the prompt score takes at most "
+                         f"{MAX_SCORED_PROMPTS}", where=str(rundir.root))
+    quiet_libraries()
+    generator = make_generator(model, device=device)
+    pipe = getattr(generator, "pipe", None)
+    if pipe is None:
+        raise UsageError(f"'{model}' is not a diffusers pipeline; the prompt score needs one")
+    # the run's settings; an imported run has none: the model's own defaults
+    generation = {**(getattr(generator, "suite_defaults", {}).get("generation") or {}),
+                  **(card.config.get("generation") or {})}
+    settings = {"seeds": seeds, "steps": int(generation.get("steps") or 50),
+                "first_steps": first_steps,
+                "guidance": float(generation.get("guidance") or 7.5),
+                "width": int(generation.get("width") or 512),
+                "height": int(generation.get("height") or 512)}
+    if progress:
+        progress.start(len(prompts), 0)
+    gaps = noise_gaps(pipe, prompts, seeds=range(seeds), steps=settings["steps"],
+                      first_steps=first_steps, guidance=settings["guidance"],
+                      width=settings["width"], height=settings["height"],
+                      generator_device=getattr(generator, "generator_device", "cpu"),
+                      progress=(lambda k: progress.advance(k)) if progress else None)
+    scores = gaps.mean(axis=1)
+    enough = len(prompts) >= MIN_PROMPTS_FOR_OUTLIERS
+    z = modified_z(scores) if enough else np.full(len(prompts), np.nan)
+    table = pd.DataFrame({"prompt": prompts, "score": scores,
+                          "sd": gaps.std(axis=1, ddof=1) if seeds > 1 else np.nan,
+                          "modified_z": z, "flagged": z > OUTLIER_Z if enough else False})
+    notes = [] if enough else [
+        f"{len(prompts)} prompt(s): at least {MIN_PROMPTS_FOR_OUTLIERS} are needed to say which "
+        "stand out; scores only"]
+    described = generator.describe()
+    document = {
+        "format": "t2i-audit-prompt-memorization/1",
+        "model": {"id": model, "sha256": described.get("sha256"),
+                  "same_as_run": model == card.model_id},
+        "settings": settings,
+        "rule": f"flagged: modified z-score above {OUTLIER_Z} among the run's prompts "
+                "(Iglewicz and Hoaglin); a screen, not a calibrated test",
+        "prompts": [{"prompt": r.prompt, "score": float(r.score),
+                     "sd": None if np.isnan(r.sd) else float(r.sd),
+                     "modified_z": None if np.isnan(r.modified_z) else float(r.modified_z),
+                     "flagged": bool(r.flagged)} for r in table.itertuples()],
+        "notes": notes}
+    with rundir.lock():
+        write_json(rundir.prompt_memorization_json, document)
+    return PromptMemorizationResult(rundir.prompt_memorization_json, table, document)

@@ -120,6 +120,12 @@ class RunDir:
         """audit memorization's thresholds and their rates."""
         return self.root / "memorization.json"
 
+    @property
+    def prompt_memorization_json(self) -> Path:
+        """Per prompt: the model's memorization score (audit memorization
+        --prompt-score)."""
+        return self.root / "prompt_memorization.json"
+
     def read_table(self, path: Path, *, made_by: str) -> Any:
         """A Parquet file a command wrote into the run, or None when there is
         none; a damaged one is one line naming the command that remakes it."""
