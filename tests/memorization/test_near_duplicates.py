@@ -155,3 +155,31 @@ def test_the_gate_fails_a_run_with_a_memorized_image(planted):
     assert result.returncode == 1, result.stdout + result.stderr
     (rule,) = json.loads((planted / "gate.json").read_text())["rules"]
     assert (rule["worst"]["k"], rule["worst"]["n"], rule["verdict"]) == (3, 8, "fail")
+
+
+def test_the_report_shows_each_match_beside_its_reference_and_the_gate(planted):
+    run = planted / "run"
+    assert run_cli("memorization", str(run), "--against", str(planted / "reference")
+                   ).returncode == 0
+    policy = planted / "policy.yaml"
+    policy.write_text("format: t2i-audit-policy/1\nrules:\n"
+                      "  - {id: no-copies, measure: memorized_rate, bound: lower, at_most: 0}\n")
+    assert run_cli("gate", str(run), "--policy", str(policy)).returncode == 1
+    result = run_cli("report", str(run))
+    assert result.returncode == 0, result.stderr
+    html = (run / "report.html").read_text()
+    section = html[html.index('<h2 id="release">'):html.index('<h2 id="energy">')]
+    assert "<b>FAILED</b>" in section and "no-copies" in section
+    assert "3 of 8 images match one of 31 reference images" in section
+    for name in ("copy-of-g1.jpg", "copy-of-g4.jpg", "copy-of-g6.jpg"):
+        assert f'alt="reference {name}" src="data:image/jpeg;base64,' in section
+    assert section.count('alt="generated ') == 3
+    # a reference image gone since is said, not shown broken
+    (planted / "reference" / "copy-of-g4.jpg").rename(planted / "moved.jpg")
+    try:
+        assert run_cli("report", str(run)).returncode == 0
+        html = (run / "report.html").read_text()
+        assert 'alt="reference copy-of-g4.jpg"' not in html
+        assert "copy-of-g4.jpg · phash" in html and "(no longer readable)" in html
+    finally:
+        (planted / "moved.jpg").rename(planted / "reference" / "copy-of-g4.jpg")
