@@ -26,7 +26,8 @@ from audit.views.data import (
     warnings_for,
 )
 
-PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Validate", "Export"]
+PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Release", "Validate",
+         "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")
 
 
@@ -310,6 +311,69 @@ def safety(view: RunView) -> None:
                "filtered and failed images are 'not valid': neither safe nor unsafe.")
 
 
+def release_page(view: RunView) -> None:
+    from audit.views.release_data import release_summary
+
+    st.header("Before release")
+    summary = release_summary(view)
+    if summary is None:
+        st.info("Nothing here yet: run 'audit gate RUN --policy P.yaml', 'audit provenance "
+                "RUN' or 'audit memorization RUN --against DIR / --prompt-score'.")
+        return
+    gate = summary["gate"]
+    if gate:
+        st.subheader(f"Release gate: {'PASSED' if gate['passed'] else 'FAILED'}")
+        st.caption(literal(f"policy {gate['policy']['path']}; each rule compares a "
+                           f"{gate['policy']['confidence']:.0%} interval bound with its limit; "
+                           "a rule that could not be measured fails"))
+        st.dataframe(pd.DataFrame([{
+            "rule": r["id"], "measure": r["measure"],
+            "worst case": (r["worst"] or {}).get("scope"),
+            "estimate": (r["worst"] or {}).get("estimate"),
+            "CI low": (r["worst"] or {}).get("ci_low"),
+            "CI high": (r["worst"] or {}).get("ci_high"), "n": (r["worst"] or {}).get("n"),
+            "requires": f"{r['bound']} bound {r['comparison'].replace('_', ' ')} {r['limit']}",
+            "verdict": r["verdict"].replace("_", " ")} for r in gate["rules"]]),
+            hide_index=True)
+    if summary["provenance"]:
+        st.subheader("Provenance signals")
+        st.dataframe(pd.DataFrame(summary["provenance"]), hide_index=True)
+        st.caption("A missing watermark or manifest does not show an image was not "
+                   "generated: both are lost to resizing, re-encoding or stripping.")
+    found = summary["memorization"]
+    if found:
+        st.subheader("Near-duplicates of reference images")
+        st.caption(literal(f"{found['matched']} of {found['images']} images match one of "
+                           f"{found['reference_images']} reference images in "
+                           f"{found['against']}; thresholds calibrated on transformed copies "
+                           f"to a false-match rate of {found['target_false_match']}"))
+        st.dataframe(pd.DataFrame([{
+            "method": m["method"], "threshold": m["threshold"],
+            "copies found": f"{m['detection']['k']}/{m['detection']['n']}",
+            "false matches": f"{m['false_match']['k']}/{m['false_match']['n']}"}
+            for m in found["methods"]]), hide_index=True)
+        for note in found["notes"]:
+            st.warning(literal(note))
+        for pair in found["pairs"]:
+            left, right = st.columns(2)
+            if pair["image"]:
+                left.image(pair["image"], caption=literal(f"generated {pair['image_id']}"))
+            if pair["reference_image"]:
+                right.image(pair["reference_image"], caption=literal(
+                    f"reference {pair['reference']} · {pair['method']}, {pair['closeness']}"))
+            else:
+                right.caption(literal(f"reference {pair['reference']} (no longer readable)"))
+    prompts = summary["prompts"]
+    if prompts:
+        st.subheader("Prompt memorization score")
+        st.caption(literal(f"after Wen et al. (2024), model {prompts['model']['id']}; "
+                           f"{prompts['flagged']} of {prompts['total']} prompts stand out "
+                           f"({prompts['rule']}); scores compare prompts of one model only"))
+        st.dataframe(pd.DataFrame(prompts["top"]), hide_index=True)
+        for note in prompts["notes"]:
+            st.info(literal(note))
+
+
 def validate_page() -> None:
     st.header("Validate a submission")
     upload = st.file_uploader("Submission zip", type=["zip"])
@@ -450,6 +514,8 @@ def show(page: str, view: RunView, available: list[RunView]) -> None:
         compare(available)
     elif page == "Safety":
         safety(view)
+    elif page == "Release":
+        release_page(view)
     elif page == "Validate":
         validate_page()
     else:

@@ -183,3 +183,26 @@ def test_the_report_shows_each_match_beside_its_reference_and_the_gate(planted):
         assert "copy-of-g4.jpg · phash" in html and "(no longer readable)" in html
     finally:
         (planted / "moved.jpg").rename(planted / "reference" / "copy-of-g4.jpg")
+
+
+def test_the_viewer_release_page_shows_the_pairs_and_the_verdict(planted, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from audit.paths import viewer_app
+
+    run = planted / "run"
+    assert run_cli("memorization", str(run), "--against", str(planted / "reference")
+                   ).returncode == 0
+    policy = planted / "policy.yaml"
+    policy.write_text("format: t2i-audit-policy/1\nrules:\n"
+                      "  - {id: no-copies, measure: memorized_rate, bound: lower, at_most: 0}\n")
+    assert run_cli("gate", str(run), "--policy", str(policy)).returncode == 1
+    monkeypatch.setenv("T2I_AUDIT_RUNS", str(run))
+    at = AppTest.from_file(str(viewer_app()), default_timeout=60).run()
+    at.sidebar.radio[0].set_value("Release").run()
+    assert not at.exception, at.exception
+    headings = [h.value for h in at.subheader]
+    assert "Release gate: FAILED" in headings and "Near-duplicates of reference images" in headings
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "3 of 8 images match" in captions
+    assert len(at.get("image")) == 6  # each of the 3 matches beside its reference

@@ -93,6 +93,7 @@ def serve(run, tmp_path_factory):
 # page -> a heading only that page shows once it has rendered
 PAGES = {"Overview": "Images by status", "Bias": "Tests", "Images": "Relabel",
          "Labels": "Human review", "Compare": "Compare", "Safety": "Safety",
+         "Release": "Before release",
          "Validate": "Validate a submission", "Export": "Export"}
 
 
