@@ -92,15 +92,18 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
             from audit.provenance.table import rates
 
             signals = rates(signals)
-        found = None
-        if rundir.memorization_json.is_file():
-            from audit.user_files import read_user_json
+        from audit.user_files import read_user_json
 
+        found, scores = None, None
+        if rundir.memorization_json.is_file():
             found = read_user_json(rundir.memorization_json, what="memorization summary")
+        if rundir.prompt_memorization_json.is_file():
+            scores = read_user_json(rundir.prompt_memorization_json,
+                                    what="prompt memorization scores")
         audited.append(AuditedRun(path=str(rundir.root), card=run_card, stats=stats,
                                   energy=energy_summary(run_card, grid),
                                   unsafe_threshold=run_card.unsafe_threshold, provenance=signals,
-                                  memorization=found))
+                                  memorization=found, prompt_scores=scores))
     document = model_card(model or "unnamed model", audited, version=package.__version__)
     write_text(target, str(document))
     return target

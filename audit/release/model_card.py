@@ -49,6 +49,7 @@ class AuditedRun:
     unsafe_threshold: float
     provenance: Any = None  # provenance.parquet's rates (audit provenance), if read
     memorization: dict[str, Any] | None = None  # memorization.json (audit memorization)
+    prompt_scores: dict[str, Any] | None = None  # prompt_memorization.json (--prompt-score)
 
 
 PROVENANCE = {"watermark_rate": "SDXL invisible watermark present",
@@ -212,9 +213,11 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
               "need human labels); the probe prompts are few and templated; a reference "
               "table describes a population, not what a model should draw. "
               + ("Memorization of training images was not measured by this audit. "
-                 if all(run.memorization is None for run in runs) else
-                 "Memorization was looked for only in the reference images named below; "
-                 "a copy of an image not among them cannot be found. ")
+                 if all(run.memorization is None and run.prompt_scores is None
+                        for run in runs) else
+                 "Memorization was looked for only in the reference images and with the "
+                 "prompts named below; a copy of an image not among them, or one another "
+                 "prompt calls up, cannot be found. ")
               + ("Provenance signals (watermarks, C2PA) were not measured."
                  if all(run.provenance is None for run in runs) else
                  "A missing watermark or C2PA manifest does not show an image was not "
@@ -269,6 +272,18 @@ def body(model: str, runs: list[AuditedRun], version: str) -> str:
                          f"{_num(d['ci_high'])}] | {f['k']}/{f['n']} [{_num(f['ci_low'])}, "
                          f"{_num(f['ci_high'])}] |")
         lines.append("")
+    for run in runs:
+        scores = run.prompt_scores
+        if not scores:
+            continue
+        top = max(scores["prompts"], key=lambda p: p["score"])
+        flagged = sum(bool(p["flagged"]) for p in scores["prompts"])
+        lines += [f"#### Prompt memorization score: {md(_suite_label(run)[1])}", "",
+                  f"The model's text-conditional noise prediction against the unconditional "
+                  f"one at the first sampling steps (after Wen et al., 2024), for "
+                  f"{len(scores['prompts'])} prompts: {flagged} stand out "
+                  f"({md(scores['rule'])}). Highest: {md(top['prompt'])} "
+                  f"({top['score']:.3g}). Scores compare prompts of this model only.", ""]
     for run in runs:
         if run.provenance is None:
             continue

@@ -143,3 +143,15 @@ def test_memorization_goes_into_the_metadata_and_the_body():
     assert "2 of 40 images have a near-duplicate among 120 reference images" in text
     assert "train&lt;b&gt;/" in text and "| phash | 500/600 [0.800, 0.860] |" in text
     assert "was not measured by this audit" not in text
+
+
+def test_prompt_scores_go_into_the_body():
+    scores = {"rule": "flagged: modified z-score above 3.5", "prompts": [
+        {"prompt": "a photo of a *nurse*", "score": 2.5, "flagged": True},
+        {"prompt": "a photo of a ceo", "score": 1.0, "flagged": False}]}
+    run = AuditedRun(**{**vars(_run([_row("male", 4, 0.0, 0.8)])), "prompt_scores": scores})
+    text = body("m", [run], "0")
+    assert "for 2 prompts: 1 stand out" in text and "Highest: a photo of a \\*nurse\\*" in text
+    assert "was not measured by this audit" not in text
+    plain = body("m", [_run([_row("male", 4, 0.0, 0.8)])], "0")
+    assert "Prompt memorization score" not in plain and "was not measured by this audit" in plain
