@@ -92,7 +92,7 @@ def main() -> None:
 
     import audit
     from audit.common.devices import quiet_libraries
-    from audit.memorization.prompt_score import noise_gaps
+    from audit.memorized.prompt_score import noise_gaps
     from audit.rundir import RunDir
     from audit.toyworld.planted import plant
     from audit.toyworld.world import card, render, sample
@@ -153,13 +153,13 @@ def main() -> None:
     print("| method | AUC [95% bootstrap CI] | recall at <= 1% false positives |")
     print("|---|---|---|")
     for name, score in (("prompt score (Wen et al.), 1st step", wen),
-                        ("near-duplicate, CLIP similarity", per_prompt.clip.to_numpy()),
+                        ("near-duplicate, CLIP similarity", per_prompt["clip"].to_numpy()),
                         ("near-duplicate, pHash (minus distance)",
-                         -per_prompt.phash.to_numpy())):
+                         -per_prompt["phash"].to_numpy())):
         print(line(name, score[is_positive], score[~is_positive]))
         controls_only = score[len(memorized):len(memorized) + len(controls)]
         print(line("... against controls only", score[is_positive], controls_only))
-    hits = per_prompt.matched.to_numpy()
+    hits = per_prompt["matched"].to_numpy()
     print()
     print(f"near-duplicate decision (calibrated to 1% false matches): memorized prompts with "
           f"a match {int(hits[is_positive].sum())}/{int(is_positive.sum())}, controls "

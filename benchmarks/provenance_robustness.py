@@ -31,9 +31,9 @@ from PIL import Image, PngImagePlugin
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from audit.provenance.c2pa_manifest import context, read_manifest  # noqa: E402
-from audit.provenance.claims import read_claim  # noqa: E402
-from audit.provenance.watermark import read_watermark  # noqa: E402
+from audit.signals.c2pa_manifest import context, read_manifest  # noqa: E402
+from audit.signals.claims import read_claim  # noqa: E402
+from audit.signals.watermark import read_watermark  # noqa: E402
 from audit.stats.intervals import binomial_ci  # noqa: E402
 from tests.provenance.signing import make_authority, sign  # noqa: E402
 from tests.provenance.test_provenance import sdxl_watermarked  # noqa: E402

@@ -23,3 +23,14 @@ def test_installed_wheel_finds_bundled_data(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "'occupations'" in out.stdout and "'smoke'" in out.stdout
     assert out.stdout.strip().endswith("True")
+
+
+def test_no_api_function_shares_its_name_with_a_module():
+    """Importing audit.X binds X on the package, so a module named like an
+    API function would replace the function once anything imported it."""
+    import importlib.util
+
+    import audit
+
+    shared = [name for name in audit.__all__ if importlib.util.find_spec(f"audit.{name}")]
+    assert not shared, shared

@@ -89,7 +89,7 @@ def card(*, runs: list[Path], out: Path, grid_intensity: float | None = None) ->
         signals = rundir.read_table(rundir.provenance_table,
                                     made_by=f"audit provenance {rundir.root}")
         if signals is not None:
-            from audit.provenance.table import rates
+            from audit.signals.table import rates
 
             signals = rates(signals)
         from audit.user_files import read_user_json
@@ -133,9 +133,9 @@ def provenance(*, run: Path, trust_anchors: Path | None = None,
     import importlib.util
 
     from audit.errors import InvalidInput
-    from audit.provenance.table import provenance_rows, rates
     from audit.rundir import RunDir
     from audit.rundir.atomic import atomic_path
+    from audit.signals.table import provenance_rows, rates
     from audit.user_files import read_user_text
 
     missing = [m for m in ("imwatermark", "c2pa") if importlib.util.find_spec(m) is None]
@@ -229,7 +229,7 @@ def memorization(*, run: Path, against: Path, clip_model: str | None = None,
 
     from audit.api.scorer import ScoreInput
     from audit.errors import InvalidInput
-    from audit.memorization.near_duplicates import (
+    from audit.memorized.near_duplicates import (
         CLIP,
         HASH,
         MIN_REFERENCE,
@@ -355,7 +355,7 @@ def prompt_memorization(*, run: Path, model: str | None = None, seeds: int = 8,
 
     from audit.common.devices import quiet_libraries
     from audit.generators import make_generator
-    from audit.memorization.prompt_score import (
+    from audit.memorized.prompt_score import (
         MIN_PROMPTS_FOR_OUTLIERS,
         OUTLIER_Z,
         modified_z,

@@ -206,7 +206,7 @@ def _shares(rule: Rule, stats: dict[str, Any], *, run: str) -> RuleResult:
 
 def _from_table(rule: Rule, policy: Policy, table: Any, valid_images: set[str] | None, *,
                 run: str) -> RuleResult:
-    from audit.provenance.table import RATES
+    from audit.signals.table import RATES
 
     name = FILE_MEASURES[rule.measure]
     command = "memorization RUN --against DIR" if rule.measure == "memorized_rate" else \

@@ -66,7 +66,7 @@ def _pairs(view: RunView, summary: dict[str, Any], table: Any) -> list[dict[str,
 
 def release_summary(view: RunView) -> dict[str, Any] | None:
     """None when no release command has run on this run."""
-    from audit.provenance.table import rates
+    from audit.signals.table import rates
 
     run = view.run
     gate = _json(run.root / "gate.json", "gate summary")

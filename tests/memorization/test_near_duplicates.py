@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from audit.memorization.near_duplicates import HASH, _threshold, calibrate
+from audit.memorized.near_duplicates import HASH, _threshold, calibrate
 from tests.conftest import run_cli
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from audit.memorization.prompt_score import modified_z, noise_gaps
+from audit.memorized.prompt_score import modified_z, noise_gaps
 from tests.conftest import run_cli
 
 

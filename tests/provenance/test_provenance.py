@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from audit.provenance.c2pa_manifest import context, read_manifest
-from audit.provenance.watermark import SDXL_BITS, read_watermark
+from audit.signals.c2pa_manifest import context, read_manifest
+from audit.signals.watermark import SDXL_BITS, read_watermark
 from tests.conftest import run_cli
 from tests.provenance.signing import make_authority, sign
 

@@ -109,8 +109,8 @@ def test_a_finding_is_stated_once_per_test_with_its_direction():
 def test_provenance_rates_go_into_the_metadata_and_the_body():
     import pandas as pd
 
-    from audit.provenance.table import rates
     from audit.release.model_card import eval_results
+    from audit.signals.table import rates
 
     table = pd.DataFrame({"image_id": ["a/0", "a/1", "a/2", "a/3"],
                           "watermark": ["present", "present", "absent", "undecodable"],

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.memorization.copies import copies
+from audit.memorized.copies import copies
 
 HASH, CLIP = "phash", "clip"
 

@@ -32,9 +32,9 @@ def image_row(image_id: str, path: Path, manifest_context: Any) -> dict[str, Any
     import numpy as np
     from PIL import Image
 
-    from audit.provenance.c2pa_manifest import read_manifest
-    from audit.provenance.claims import read_claim
-    from audit.provenance.watermark import UNDECODABLE, WatermarkReading, read_watermark
+    from audit.signals.c2pa_manifest import read_manifest
+    from audit.signals.claims import read_claim
+    from audit.signals.watermark import UNDECODABLE, WatermarkReading, read_watermark
     from audit.stages.score import MAX_PIXELS
 
     notes = []
@@ -62,7 +62,7 @@ def provenance_rows(images: list[tuple[str, Path]], *, trust_anchors: str | None
                     progress: Callable[[int], None] | None = None) -> Any:
     import pandas as pd
 
-    from audit.provenance.c2pa_manifest import context
+    from audit.signals.c2pa_manifest import context
 
     manifest_context = context(trust_anchors)
     rows = []
