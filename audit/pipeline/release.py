@@ -366,6 +366,8 @@ def prompt_memorization(*, run: Path, model: str | None = None, seeds: int = 8,
 
     if not 1 <= seeds <= 64:
         raise UsageError(f"seeds must be in 1..64, got {seeds}")
+    if first_steps < 1:
+        raise UsageError(f"first_steps must be at least 1, got {first_steps}")
     rundir = RunDir(Path(run)).require()
     card = rundir.card()
     if model is None:
