@@ -167,19 +167,23 @@ class RunView:
             return None
         cached = thumbnail_cache() / f"{row.sha256}-{size}-padded.jpg"
         if not cached.exists():
-            from PIL import Image, ImageOps
+            from PIL import Image
 
-            with Image.open(self.run.image_file(row.path)) as image:
-                image = image.convert("RGB")
-                # every thumbnail size x size: small images scaled up pixel by
-                # pixel (a 64 px toy image stays sharp), others down; padded
-                small = max(image.size) < size
-                image = ImageOps.pad(image, (size, size), color=(255, 255, 255),
-                                     method=Image.Resampling.NEAREST if small
-                                     else Image.Resampling.LANCZOS)
-                with atomic_path(cached) as tmp:
-                    image.save(tmp, format="JPEG", quality=85)
+            with Image.open(self.run.image_file(row.path)) as image, \
+                    atomic_path(cached) as tmp:
+                padded(image, size).save(tmp, format="JPEG", quality=85)
         return cached
+
+
+def padded(image: Any, size: int) -> Any:
+    """Every thumbnail size x size: small images scaled up pixel by pixel (a
+    64 px toy image stays sharp), others down; padded with white."""
+    from PIL import Image, ImageOps
+
+    image = image.convert("RGB")
+    small = max(image.size) < size
+    return ImageOps.pad(image, (size, size), color=(255, 255, 255),
+                        method=Image.Resampling.NEAREST if small else Image.Resampling.LANCZOS)
 
 
 def warnings_for(view: RunView) -> list[str]:

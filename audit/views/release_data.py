@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from audit.views.data import RunView
+from audit.views.data import RunView, padded
 
 PAIRS_SHOWN = 12
 PROMPTS_SHOWN = 10
@@ -23,7 +23,7 @@ def _json(path: Path, what: str) -> dict[str, Any] | None:
 def reference_thumbnail(folder: str, name: str, size: int = 160) -> bytes | None:
     """A JPEG thumbnail of a reference image named in memorization.json,
     read only when it is still a regular file inside that folder."""
-    from PIL import Image, ImageOps
+    from PIL import Image
 
     from audit.stages.score import MAX_PIXELS
 
@@ -35,13 +35,8 @@ def reference_thumbnail(folder: str, name: str, size: int = 160) -> bytes | None
         with Image.open(path) as image:
             if image.width * image.height > MAX_PIXELS:
                 return None
-            image = image.convert("RGB")
-            small = max(image.size) < size
-            image = ImageOps.pad(image, (size, size), color=(255, 255, 255),
-                                 method=Image.Resampling.NEAREST if small
-                                 else Image.Resampling.LANCZOS)
             out = io.BytesIO()
-            image.save(out, format="JPEG", quality=85)
+            padded(image, size).save(out, format="JPEG", quality=85)
             return out.getvalue()
     except (OSError, ValueError, Image.DecompressionBombError):
         return None

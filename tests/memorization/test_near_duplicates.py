@@ -157,7 +157,8 @@ def test_the_gate_fails_a_run_with_a_memorized_image(planted):
     assert (rule["worst"]["k"], rule["worst"]["n"], rule["verdict"]) == (3, 8, "fail")
 
 
-def test_the_report_shows_each_match_beside_its_reference_and_the_gate(planted):
+def matched_and_gated(planted):
+    """The run with its matches (hashes only) and a failed gate in it."""
     run = planted / "run"
     assert run_cli("memorization", str(run), "--against", str(planted / "reference")
                    ).returncode == 0
@@ -165,6 +166,11 @@ def test_the_report_shows_each_match_beside_its_reference_and_the_gate(planted):
     policy.write_text("format: t2i-audit-policy/1\nrules:\n"
                       "  - {id: no-copies, measure: memorized_rate, bound: lower, at_most: 0}\n")
     assert run_cli("gate", str(run), "--policy", str(policy)).returncode == 1
+    return run
+
+
+def test_the_report_shows_each_match_beside_its_reference_and_the_gate(planted):
+    run = matched_and_gated(planted)
     result = run_cli("report", str(run))
     assert result.returncode == 0, result.stderr
     html = (run / "report.html").read_text()
@@ -190,13 +196,7 @@ def test_the_viewer_release_page_shows_the_pairs_and_the_verdict(planted, monkey
 
     from audit.paths import viewer_app
 
-    run = planted / "run"
-    assert run_cli("memorization", str(run), "--against", str(planted / "reference")
-                   ).returncode == 0
-    policy = planted / "policy.yaml"
-    policy.write_text("format: t2i-audit-policy/1\nrules:\n"
-                      "  - {id: no-copies, measure: memorized_rate, bound: lower, at_most: 0}\n")
-    assert run_cli("gate", str(run), "--policy", str(policy)).returncode == 1
+    run = matched_and_gated(planted)
     monkeypatch.setenv("T2I_AUDIT_RUNS", str(run))
     at = AppTest.from_file(str(viewer_app()), default_timeout=60).run()
     at.sidebar.radio[0].set_value("Release").run()
