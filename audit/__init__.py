@@ -27,7 +27,7 @@ from typing import Any
 __version__ = "0.2.0"
 __all__ = ["assess", "calibrate", "card", "compare", "demo", "export", "gate", "generate",
            "import_images", "labels", "memorization", "plan", "probes", "prompt_memorization",
-           "provenance", "report",
+           "provenance", "quality", "report",
            "run", "score", "validate"]
 
 

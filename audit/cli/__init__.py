@@ -40,6 +40,7 @@ def _register() -> None:
         importing,
         labels,
         probes,
+        quality,
         release,
         report,
         run,
@@ -58,6 +59,7 @@ def _register() -> None:
     calibrate.register(app)
     importing.register(app)
     release.register(app)
+    quality.register(app)
     app.command()(demo.demo)
 
 

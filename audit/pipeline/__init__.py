@@ -17,6 +17,7 @@ from audit.pipeline.generation import GenerateResult, generate
 from audit.pipeline.importing import import_images
 from audit.pipeline.labelling import LabelsResult, labels
 from audit.pipeline.probes import ProbeSuite, plan, probes
+from audit.pipeline.quality import QualityResult, quality
 from audit.pipeline.release import (
     MemorizationResult,
     PromptMemorizationResult,
@@ -32,7 +33,8 @@ from audit.pipeline.scoring import ScoreResult, score
 
 __all__ = ["AssessResult", "CalibrationResult", "CompareResult", "DemoResult", "ExportResult",
            "GenerateResult", "LabelsResult", "MemorizationResult", "ProbeSuite",
-           "PromptMemorizationResult", "ProvenanceResult",
+           "PromptMemorizationResult", "ProvenanceResult", "QualityResult",
            "RunResult", "ScoreResult", "ValidationResult", "assess", "calibrate", "card", "compare",
            "demo", "export", "gate", "generate", "import_images", "labels", "memorization", "plan",
-           "probes", "prompt_memorization", "provenance", "report", "run", "score", "validate"]
+           "probes", "prompt_memorization", "provenance", "quality", "report", "run", "score",
+           "validate"]

@@ -265,17 +265,11 @@ def memorization(*, run: Path, against: Path, clip_model: str | None = None,
         ids.append(row.image_id)
     variants, owner = reference_copies(references)
     features = [Features(HASH, phashes(references), phashes(variants), phashes(generated))]
-    card = rundir.card().scorer("clip") or {}
-    model = clip_model or card.get("model")
-    if clip_model:
-        pretrained = clip_pretrained
-    else:
-        recorded = card.get("pretrained")
-        pretrained = recorded if recorded and Path(recorded).is_file() else (
-            "default" if recorded else None)
+    from audit.scorers.clip_model import ImageEncoder, load_clip, run_clip, weights_missing
+
+    model, pretrained = run_clip(rundir.card(), clip_model, clip_pretrained)
     clip_used = None
     if model:
-        from audit.scorers.clip_model import ImageEncoder, load_clip, weights_missing
 
         why = weights_missing(model, pretrained)
         if why:

@@ -13,6 +13,7 @@ builds a run path itself. The layout (``docs/architecture.md``)::
     RUN/label-sample.parquet      images drawn at random for people to label
     RUN/cache/embeddings/         CLIP image embeddings, keyed by model and image sha256
     RUN/stats.json                schemas/stats.schema.json
+    RUN/quality.json              schemas/quality.schema.json
     RUN/report.html
 """
 
@@ -125,6 +126,11 @@ class RunDir:
         """Per prompt: the model's memorization score (audit memorization
         --prompt-score)."""
         return self.root / "prompt_memorization.json"
+
+    @property
+    def quality_json(self) -> Path:
+        """KID, CMMD and FID∞ against another set of images (audit quality)."""
+        return self.root / "quality.json"
 
     def read_table(self, path: Path, *, made_by: str) -> Any:
         """A Parquet file a command wrote into the run, or None when there is

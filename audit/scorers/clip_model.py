@@ -141,6 +141,19 @@ def _missing(name: str, pretrained: str | None) -> str | None:
             "open_clip_model.safetensors) or run where the hub is reachable")
 
 
+def run_clip(card: Any, model: str | None, pretrained: str | None
+             ) -> tuple[str | None, str | None]:
+    """(model, pretrained) to embed a run's images with: the caller's, or
+    the CLIP the run was scored with (its weights file if still there, else
+    the model's default weights)."""
+    if model:
+        return model, pretrained
+    scored = card.scorer("clip") or {}
+    recorded = scored.get("pretrained")
+    return scored.get("model"), (recorded if recorded and Path(recorded).is_file()
+                                 else "default" if recorded else None)
+
+
 def load_clip(model: str, pretrained: str | None, *, device: str = "auto",
               dtype: str = "auto") -> ClipBundle:
     import open_clip
@@ -191,6 +204,7 @@ class EmbeddingCache:
 
     folder: Path | None
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    dtype: Any = np.float16  # what is stored (and held): fp16 for CLIP embeddings
 
     def __post_init__(self) -> None:
         if self.folder is None or not self.folder.is_dir():
@@ -202,7 +216,7 @@ class EmbeddingCache:
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         # Held at the precision stored: an image scores the same whether its
         # embedding was just computed or read back from the cache.
-        vectors = vectors.astype(np.float16)
+        vectors = vectors.astype(self.dtype)
         self.vectors.update(zip(keys, vectors, strict=True))
         if self.folder is None or not keys:
             return
