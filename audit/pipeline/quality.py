@@ -144,8 +144,8 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
         notes.append("KID and FID on CLIP embeddings (no Inception weights given: "
                      "--inception FILE): not comparable with published KID and FID")
     if not spaces:
-        raise UsageError("no features to compare: the run's CLIP weights are missing and no "
-                         "--inception FILE was given", where=str(rundir.root))
+        raise UsageError(f"no features to compare ({notes[-1]}); give --clip-model or "
+                         "--inception FILE", where=str(rundir.root))
     fid_space = "inception" if "inception" in spaces else "clip"
 
     reporter = progress.get("features")
