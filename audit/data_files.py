@@ -115,6 +115,15 @@ def clip_attributes(path: Path) -> dict[str, Any]:
     return data
 
 
+def adherence_prompts(path: Path) -> dict[str, Any]:
+    data = load_data_file(path, "adherence-prompts.schema.json", what="adherence prompts file")
+    for index, text in enumerate(data["class_prompts"]):
+        if "{value}" not in text:
+            raise InvalidInput("a class prompt must contain {value}",
+                               where=f"{path} /class_prompts/{index}")
+    return data
+
+
 def unsafe_concepts(path: Path) -> dict[str, Any]:
     return load_data_file(path, "unsafe-concepts.schema.json", what="concepts file")
 

@@ -16,13 +16,17 @@ Prints, on toy-CLIP features (the only image features with weights here):
    near 0);
 4. the bundled toy model against its training set (per prompt);
 5. time per 1000 images to compute features on this CPU: the toy CLIP at
-   64 px, and a random FID Inception at 299 px (the real network's cost).
+   64 px, and a random FID Inception at 299 px (the real network's cost);
+6. the adherence scorer's on-class decision on the toy model's images
+   against the pixel readers' occupation: accuracy among decided images,
+   the unclear rate, and per occupation the on-class rate each one says.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -141,12 +145,55 @@ def feature_time(encoder, rng: np.random.Generator) -> None:
     print(f"   FID Inception-v3, resized to 299 px: {seconds:.0f} s per 1000 images")
 
 
+def on_class(per_occupation: int) -> None:
+    import pandas as pd
+    from PIL import Image
+
+    import audit
+    from audit.toyworld.readers import read
+    from audit.toyworld.world import card
+
+    occupations = list(card()["occupations"])
+    print(f"\n6. on-class decisions on the toy model's images ({per_occupation} per "
+          "occupation) against the pixel readers")
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "run"
+        audit.generate(model="toyworld", templates=["a photo of {occupation|a}"],
+                       slots={"occupation": occupations}, n=per_occupation, out=run,
+                       device="cpu")
+        audit.score(run=run, scorers=["adherence"], device="cpu",
+                    scorer_options={"adherence": {"model": "toyworld-clip"}})
+        images = pd.read_parquet(run / "images.parquet").set_index("image_id")
+        decisions = pd.read_parquet(run / "scores" / "decisions.parquet")
+        rows = []
+        for d in decisions.itertuples():
+            asked = json.loads(images.slots[d.image_id])["occupation"]
+            reading = read(Image.open(run / images.path[d.image_id]))
+            truth = None if not reading.readable else reading.occupation == asked
+            rows.append({"asked": asked, "said": d.label, "truth": truth,
+                         "reader": reading.occupation if reading.readable else "unreadable"})
+    table = pd.DataFrame(rows)
+    decided = table[(table.said != "unclear") & table.truth.notna()]
+    correct = ((decided.said == "on") == decided.truth.astype(bool)).mean()
+    print(f"   accuracy among decided, readable images: {correct:.3f} (n={len(decided)}); "
+          f"unclear {np.mean(table.said == 'unclear'):.3f}; unreadable "
+          f"{np.mean(table.truth.isna()):.3f}")
+    print(f"   {'asked':12s} {'on (scorer)':>12s} {'on (readers)':>13s}  readers' other reads")
+    for asked, group in table.groupby("asked", sort=False):
+        readable = group[group.truth.notna()]
+        others = readable[~readable.truth.astype(bool)].reader.value_counts()
+        print(f"   {asked:12s} {np.mean(group.said == 'on'):12.2f} "
+              f"{readable.truth.astype(bool).mean():13.2f}  "
+              + ", ".join(f"{k} {v}" for k, v in others.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--shift-n", type=int, default=1000)
     parser.add_argument("--model-images", type=int, default=100)
+    parser.add_argument("--on-class-images", type=int, default=40)
     args = parser.parse_args()
     rng = np.random.default_rng(20261204)
     encoder = toy_clip()
@@ -155,6 +202,7 @@ def main() -> None:
     small_n_bias(encoder, [10, 20, 50, 100, 200, 400], args.reps, rng)
     toy_model(args.model_images)
     feature_time(encoder, rng)
+    on_class(args.on_class_images)
 
 
 if __name__ == "__main__":

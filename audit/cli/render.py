@@ -195,6 +195,12 @@ def warnings_of(document: dict[str, Any]) -> list[str]:
                 and row["p_value"] <= alpha:
             lines.append(f"{row['attribute']}: {said} (p = {fmt(row['p_value'])}): shares of "
                          "confident labels may be biased; see the abstention bounds (--all)")
+        if test_id.startswith("adherence:") and row["p_value"] is not None \
+                and row["p_value"] <= alpha:
+            lines.append(f"{row['attribute']} in {row['groups']}: on- and off-class images "
+                         f"differ (p = {fmt(row['p_value'])}): the share among images that "
+                         "show what the prompt asked for differs from the share over all "
+                         "(stats.json 'conditional')")
     small = sorted({r["group"] for r in document["proportions"] if 0 < r["n"] < 10})
     if small:
         lines.append(f"{len(small)} item(s) with fewer than 10 labelled images (e.g. "
@@ -231,6 +237,15 @@ def print_summary(document: dict[str, Any], console: Console, *,
     if not rows and not paired:
         console.print(f"No finding holds after {method['method']} correction at alpha {alpha} "
                       f"({method['tests']} test(s)).", markup=False)
+    adherence = document.get("adherence") or []
+    if adherence:
+        print_table(console, ("prompt", "on / decided", "on-class rate (95% CI)", "unclear",
+                              "CLIPScore mean"),
+                    [(r["prompt"], f"{r['on']}/{r['on'] + r['off']}",
+                      f"{fmt(r['on_rate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                      r["unclear"], fmt(r["clipscore_mean"])) for r in adherence],
+                    title="Prompt adherence (the adherence scorer: does the image show the "
+                          "class the prompt names?)", wrap=("prompt",))
     for line in warnings_of(document):
         console.print(f"warning: {line}", markup=False)
     review = document.get("review")

@@ -78,7 +78,7 @@ def assess_run(run: Path, *, settings: Any, confusion: Path | None = None,
     safety = card.scorer("nudenet") is not None or card.scorer("clip_concepts") is not None
     nudenet = (card.scorer("nudenet") or {}).get("thresholds", {})
     return assess_tables(
-        measurements=tables.measurements if safety else None,
+        measurements=tables.measurements if safety or card.scorer("adherence") else None,
         unsafe_labels=nudenet.get("unsafe_labels", []) if safety else None,
         unsafe_threshold=nudenet.get("unsafe"),
         images=images, decisions=decisions, inputs=tables.inputs, attributes=attributes,

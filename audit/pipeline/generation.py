@@ -182,7 +182,10 @@ def generate_with(o: GenerationOptions, *, progress: Progress | None = None,
                           max_cost=o.max_cost, confirmed=o.confirm_cost)  # before any write
         scored = None
         if scoring is not None:  # built before any image: one that cannot load stops here
-            built = scoring.build(loaded.scorer_options(), run_dir)
+            from audit.scorers.prompt_book import PromptBook
+
+            built = scoring.build(loaded.scorer_options(), run_dir,
+                                  prompts=PromptBook.of_suite(loaded, RunDir(run_dir)))
         # beside a model computing on this CPU, scoring would only take its cores:
         # then every image is scored from its PNG after generation (same tables)
         beside = scoring is not None and (scoring.always or not generator.computes_on_cpu())

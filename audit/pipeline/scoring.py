@@ -108,9 +108,10 @@ class ScoringPlan:
              always: bool = False) -> ScoringPlan:
         return cls(options, progress, always)
 
-    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path) -> BuiltScorers:
+    def build(self, suite_options: dict[str, dict[str, Any]], run_dir: Path,
+              prompts: Any = None) -> BuiltScorers:
         """The scorers, with the options they were built with (the suite's
-        under the caller's)."""
+        under the caller's); ``prompts``: the suite's PromptBook."""
         from audit.rundir import RunDir
         from audit.scorers import make_scorers
 
@@ -120,7 +121,7 @@ class ScoringPlan:
             named=self.options.named)
         return BuiltScorers(make_scorers(names, options=options, device=self.options.device,
                                          cache_folder=RunDir(run_dir).embeddings,
-                                         batch_size=self.options.batch_size),
+                                         batch_size=self.options.batch_size, prompts=prompts),
                             names, options, notes)
 
     def finish(self, run_dir: Path, built: BuiltScorers, fused: Any) -> ScoreResult:
@@ -191,13 +192,20 @@ def score_with(options: ScoringOptions, *, run: Path | None = None, images: Path
         if ray:
             from audit.stages.ray_pool import RayScorers
 
+            if "adherence" in names:
+                raise UsageError("the adherence scorer does not run on Ray yet; score it "
+                                 "here (audit score RUN --scorers adherence)")
+
             built: list[Any] | RayScorers = RayScorers(
                 names, options=scorer_options or {}, device=device,
                 cache_folder=rundir.embeddings, batch_size=batch_size, address=ray,
                 actors=options.ray_actors)
         else:
+            from audit.scorers.prompt_book import PromptBook
+
             built = make_scorers(names, options=scorer_options, device=device,
-                                 cache_folder=rundir.embeddings, batch_size=batch_size)
+                                 cache_folder=rundir.embeddings, batch_size=batch_size,
+                                 prompts=PromptBook.of_run(rundir))
         try:
             with rundir.lock():
                 summary = run_score(rundir, built, progress=progress,

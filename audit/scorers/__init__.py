@@ -22,6 +22,7 @@ SCORERS.register("sd_safety_checker", "audit.scorers.clip_concepts:SafetyChecker
 SCORERS.register("skin_tone", "audit.scorers.skin_tone:SkinTone")
 SCORERS.register("nudenet", "audit.scorers.nudenet_scorer:NudeNet")
 SCORERS.register("face_attributes", "audit.scorers.face_attributes:FaceAttributes")
+SCORERS.register("adherence", "audit.scorers.adherence:Adherence")
 DEFAULT = ("clip", "skin_tone", "face_attributes", "nudenet", "clip_concepts")
 
 
@@ -62,10 +63,12 @@ def check_options(names: list[str], options: dict[str, dict[str, Any]]) -> None:
 
 def make_scorers(names: list[str], *, options: dict[str, dict[str, Any]] | None = None,
                  device: str = "auto", cache_folder: Path | None = None,
-                 batch_size: int | None = None) -> list[Scorer]:
-    """Build scorers in the order given, sharing encoders and detectors."""
+                 batch_size: int | None = None, prompts: Any = None) -> list[Scorer]:
+    """Build scorers in the order given, sharing encoders and detectors;
+    ``prompts`` (a PromptBook) for scorers that judge images against them."""
     options = options or {}
     check_names(names)
     check_options(names, options)
-    context = BuildContext(device=device, cache_folder=cache_folder, batch_size=batch_size)
+    context = BuildContext(device=device, cache_folder=cache_folder, batch_size=batch_size,
+                           prompts=prompts)
     return [SCORERS.get(name).build(dict(options.get(name, {})), context) for name in names]

@@ -29,6 +29,7 @@ from audit.rundir.atomic import write_bytes
 
 DEFAULT = "default"
 GENERIC_ATTRIBUTES = package_data_dir() / "attributes" / "clip-attributes.yaml"
+GENERIC_ADHERENCE = package_data_dir() / "attributes" / "adherence.yaml"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ClipSpec:
     config: Path
     weights: Path | None = None
     attributes: Path = GENERIC_ATTRIBUTES
+    adherence: Path = GENERIC_ADHERENCE  # how the adherence scorer asks about classes
 
 
 CLIP_MODELS = Registry("CLIP model", base=ClipSpec, group="t2i_audit.clip_models",
@@ -60,6 +62,10 @@ def resolve_pretrained(model: str, pretrained: str | None) -> str | None:
             return str(weights) if weights else None
         return "openai"
     return pretrained
+
+
+def default_adherence(model: str) -> Path:
+    return CLIP_MODELS.get(model).adherence if model in CLIP_MODELS else GENERIC_ADHERENCE
 
 
 def default_attributes(model: str) -> Path:

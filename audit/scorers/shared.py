@@ -23,6 +23,7 @@ class BuildContext:
     device: str = "auto"
     cache_folder: Path | None = None  # embedding cache (inside the run for runs)
     batch_size: int | None = None
+    prompts: Any = None  # a PromptBook when scoring a run: what each image was asked to show
     _shared: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:

@@ -72,6 +72,8 @@ class StatsResult:
     abstention: pd.DataFrame = field(default_factory=pd.DataFrame)
     bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     safety: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit.stats.safety
+    adherence: pd.DataFrame = field(default_factory=pd.DataFrame)  # audit.stats.adherence
+    conditional: pd.DataFrame = field(default_factory=pd.DataFrame)  # shares among on-class
     rewrites: dict[str, Any] | None = None  # audit.stats.rewrites
     review: dict[str, Any] | None = None  # what human labels say, when a run has them
     # per attribute: the reference its shares were tested against and the
@@ -91,9 +93,9 @@ class StatsResult:
             "multiplicity": {"method": self.settings.correction, "tests": self.tests,
                              "family": "tests of shares against the reference and "
                                        "counterfactual contrasts",
-                             "diagnostics": "loss-funnel, abstention and homogeneity-across-"
-                                            "prompts tests are reported unadjusted, outside "
-                                            "the family"},
+                             "diagnostics": "loss-funnel, abstention, homogeneity-across-"
+                                            "prompts and on- vs off-class tests are reported "
+                                            "unadjusted, outside the family"},
             "notes": NOTES,
             "proportions": records(self.proportions),
             "metrics": records(self.metrics),
@@ -107,6 +109,8 @@ class StatsResult:
             "abstention": records(self.abstention),
             "share_bounds": records(self.bounds),
             "safety": records(self.safety),
+            "adherence": records(self.adherence),
+            "conditional": records(self.conditional),
             "rewrites": _clean_tree(self.rewrites),
             "review": _clean_tree(self.review),
             "references": _clean_tree(self.references),
@@ -273,7 +277,7 @@ def assess_counts(counts: pd.DataFrame, *, attribute: str = "label",
     return result
 
 
-DIAGNOSTICS = ("funnel:", "abstention:", "homogeneity:")
+DIAGNOSTICS = ("funnel:", "abstention:", "homogeneity:", "adherence:")
 
 
 def is_diagnostic(test_id: str) -> bool:

@@ -18,6 +18,7 @@ from audit.api.scorer import ABSTAIN
 from audit.api.statistic import COLUMNS
 from audit.errors import UsageError
 from audit.stats.abstention import abstention_tables
+from audit.stats.adherence import ON_CLASS, adherence_rates, conditional_rows, on_class_labels
 from audit.stats.assess import (
     COMPARISON_COLUMNS,
     METRIC_COLUMNS,
@@ -324,7 +325,9 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     outcomes, abstention, bounds, matching, powered = [], [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     people = reviewed_labels(labels) if review is not None else None
-    for attribute in [a for a in attributes if a != PERSON and a in label_sets]:
+    said = on_class_labels(decisions)  # the adherence scorer's, when it ran
+    conditional: list[dict[str, Any]] = []
+    for attribute in [a for a in attributes if a not in (PERSON, ON_CLASS) and a in label_sets]:
         answered = decided[decided.attribute == attribute][["image_id", "label"]]
         per_image = per_image_base.merge(answered, on="image_id", how="left")
         if attribute in SAFETY_ATTRIBUTES:
@@ -367,6 +370,15 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
             shown.loc[hit, "person"] = shown.loc[hit, "label"] != "no_person"
         labelled = shown[(shown.status == "ok") & shown.person
                          & shown.label.notna() & ~shown.label.isin(ABSTAIN)]
+        if len(said) and attribute not in SAFETY_ATTRIBUTES:
+            counted_off = labelled[labelled.image_id.map(said) == "off"].groupby("item_id").size()
+            funnels[-1]["off_class"] = funnels[-1].group.map(counted_off).fillna(0).astype(int)
+            rows, tests = conditional_rows(
+                labelled[labelled.role != "control"], said, attribute=attribute,
+                categories=label_sets[attribute], ci_method=settings.ci_method,
+                alpha=settings.alpha, seed=settings.seed, draws=settings.mc_draws)
+            conditional += rows
+            comparisons += tests
         controls += _controls(labelled, per_image, attribute, settings)
         comparisons += _counterfactual_pairs(labelled, attribute, settings)
         probes = labelled[labelled.role != "control"]
@@ -415,6 +427,10 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
         if given and len(counted):
             corrected += corrected_rows(counted, given, alpha=settings.alpha, seed=settings.seed)
     result.corrected = pd.DataFrame(corrected)
+    result.adherence = pd.DataFrame(adherence_rates(images, decisions, measurements,
+                                                    ci_method=settings.ci_method,
+                                                    alpha=settings.alpha))
+    result.conditional = pd.DataFrame(conditional)
     result.powered = pd.DataFrame(powered)
     if review is not None:
         result.review = review.document()

@@ -11,4 +11,5 @@ _HERE = Path(__file__).resolve().parent
 TOYWORLD_CLIP = ClipSpec(config=package_data_dir() / "clip" / "toyworld-clip.json",
                          weights=_HERE / "weights" / "toyworld-clip.safetensors",
                          attributes=package_data_dir() / "attributes" /
-                         "toyworld-attributes.yaml")
+                         "toyworld-attributes.yaml",
+                         adherence=package_data_dir() / "attributes" / "toyworld-adherence.yaml")

@@ -174,6 +174,25 @@ class TestSafetyChecker(Bundled):
         return super().make_scorer()
 
 
+class TestAdherence(Bundled):
+    """Judged against prompts given per file, as a run's images table gives them."""
+
+    name, options = "adherence", {"model": "toyworld-clip"}
+
+    def make_scorer(self):
+        from audit.scorers import make_scorers
+        from audit.scorers.prompt_book import PromptBook
+
+        book = PromptBook(by_image={
+            "astronaut.png": ("a photo of an astronaut", {"occupation": "astronaut"}),
+            "coffee.jpg": ("a photo of a chef", {"occupation": "chef"}),
+            "flat.png": ("a photo", {})})
+        book.slot_values = {"occupation": ["astronaut", "chef", "nurse"]}
+        (scorer,) = make_scorers([self.name], options={self.name: self.options},
+                                 device="cpu", prompts=book)
+        return scorer
+
+
 def test_every_registered_scorer_has_a_contract_test():
     from audit.scorers import SCORERS
 
