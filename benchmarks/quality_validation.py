@@ -178,12 +178,17 @@ def on_class(per_occupation: int) -> None:
     print(f"   accuracy among decided, readable images: {correct:.3f} (n={len(decided)}); "
           f"unclear {np.mean(table.said == 'unclear'):.3f}; unreadable "
           f"{np.mean(table.truth.isna()):.3f}")
-    print(f"   {'asked':12s} {'on (scorer)':>12s} {'on (readers)':>13s}  readers' other reads")
+    print("   per occupation, readable images only: on-class rate by the scorer (unclear "
+          "counted as not on) and by the readers; scorer on / readers off and the reverse")
+    print(f"   {'asked':12s} {'n':>4s} {'scorer':>7s} {'readers':>8s} {'on/off':>7s} "
+          f"{'off/on':>7s}  readers' other reads")
     for asked, group in table.groupby("asked", sort=False):
         readable = group[group.truth.notna()]
-        others = readable[~readable.truth.astype(bool)].reader.value_counts()
-        print(f"   {asked:12s} {np.mean(group.said == 'on'):12.2f} "
-              f"{readable.truth.astype(bool).mean():13.2f}  "
+        truth = readable.truth.astype(bool)
+        said_on = readable.said == "on"
+        others = readable[~truth].reader.value_counts()
+        print(f"   {asked:12s} {len(readable):4d} {said_on.mean():7.2f} {truth.mean():8.2f} "
+              f"{int((said_on & ~truth).sum()):7d} {int((~said_on & truth).sum()):7d}  "
               + ", ".join(f"{k} {v}" for k, v in others.items()))
 
 

@@ -151,7 +151,7 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
     reporter = progress.get("features")
     if reporter:
         reporter.start(len(spaces) * (len(run_set) + len(other)), 0)
-    advance = (lambda k: reporter.advance(k)) if reporter else None
+    advance = reporter.advance if reporter else None
     features: dict[str, tuple[Any, Any]] = {}
     for name, encoder in spaces.items():
         features[name] = (set_features(run_set, encoder, progress=advance),
@@ -178,7 +178,7 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
     reporter = progress.get("intervals")
     if reporter:
         reporter.start(sum(fid_halves for _, m, _ in runnable if m == "fid_infinity"), 0)
-    advance = (lambda k: reporter.advance(k)) if reporter else None
+    advance = reporter.advance if reporter else None
     rows, skipped = [], []
     for (scope, run_index, other_index), metric, space in plan:
         x, y = rows_of(space, 0, run_index), rows_of(space, 1, other_index)
