@@ -37,6 +37,9 @@ def quality(
                                    "interval."),
     per_occupation: int = typer.Option(200, "--toyworld-per-occupation", help="Training "
                                        "renders per occupation for toyworld-train."),
+    versus: Path | None = typer.Option(None, "--versus", help="A second run against the same "
+                                       "set: each metric's difference (RUN minus it) with an "
+                                       "interval."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """How far the run's images are, as a distribution, from another set:
@@ -55,7 +58,7 @@ def quality(
                                clip_model=clip_model, clip_pretrained=clip_pretrained,
                                per_prompt=per_prompt, confidence=confidence,
                                fid_halves=fid_halves, toyworld_per_occupation=per_occupation,
-                               device=device,
+                               versus=versus, device=device,
                                progress={"features": reporter.stage("image features"),
                                          "intervals": reporter.stage("FID∞ intervals")})
     rows = []
@@ -69,6 +72,17 @@ def quality(
     print_table(console, ["scope", "metric", "features", f"estimate [{level} CI]",
                           "images (run / other)"], rows, wrap=["scope"],
                 title=f"quality against {one_line(result.document['against']['where'])}")
+    second = result.document["versus"]
+    if second:
+        print_table(console, ["scope", "metric", f"difference [{level} CI]",
+                              "images (run / versus / other)"],
+                    [(one_line(r["scope"]), NAMES[r["metric"]],
+                      f"{_number(r['difference'])} [{_number(r['ci_low'])}, "
+                      f"{_number(r['ci_high'])}]",
+                      f"{r['n_run']} / {r['n_versus']} / {r['n_against']}")
+                     for r in second["differences"]], wrap=["scope"],
+                    title=f"{one_line(str(run))} minus {one_line(second['run'])} (negative: "
+                          "the run is closer)")
     for note in result.notes:
         console.print(f"note: {one_line(note)}", markup=False, highlight=False)
     if result.skipped:

@@ -54,10 +54,10 @@ def rbf_kernel(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA) -> np.nd
     return np.exp(-np.maximum(squared, 0.0) / (2.0 * sigma * sigma))
 
 
-def mmd2(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, *, confidence: float = 0.95
-         ) -> Estimate:
-    """Unbiased squared MMD from the three kernel matrices, with the
-    jackknife interval (every leave-one-out estimate in closed form)."""
+def _jackknife_mmd2(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray
+                    ) -> tuple[float, np.ndarray, np.ndarray]:
+    """The unbiased squared MMD and its leave-one-out values, leaving out
+    each image of x, then each of y (all in closed form)."""
     m, n = len(kxx), len(kyy)
     if min(m, n) < 3:
         raise ValueError("the jackknife needs at least 3 images per set")
@@ -73,11 +73,45 @@ def mmd2(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, *, confidence: float
                  - 2.0 * (sxy - kxy.sum(1)) / ((m - 1) * n))
     without_y = (sx / (m * (m - 1)) + (sy - 2.0 * rows_y) / ((n - 1) * (n - 2))
                  - 2.0 * (sxy - kxy.sum(0)) / (m * (n - 1)))
-    variance = ((m - 1) / m * ((without_x - without_x.mean()) ** 2).sum()
-                + (n - 1) / n * ((without_y - without_y.mean()) ** 2).sum())
-    se = float(np.sqrt(variance))
+    return float(value), without_x, without_y
+
+
+def _spread(values: np.ndarray) -> float:
+    """A jackknife's variance contribution from one set's leave-one-out values."""
+    k = len(values)
+    return float((k - 1) / k * ((values - values.mean()) ** 2).sum())
+
+
+def _normal(value: float, se: float, confidence: float, n_a: int, n_b: int) -> Estimate:
     z = float(norm.ppf(0.5 + confidence / 2))
-    return Estimate(float(value), float(value - z * se), float(value + z * se), m, n, se)
+    return Estimate(value, value - z * se, value + z * se, n_a, n_b, se)
+
+
+def mmd2(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, *, confidence: float = 0.95
+         ) -> Estimate:
+    """Unbiased squared MMD from the three kernel matrices, with the
+    jackknife interval."""
+    value, without_x, without_y = _jackknife_mmd2(kxx, kyy, kxy)
+    se = np.sqrt(_spread(without_x) + _spread(without_y))
+    return _normal(value, float(se), confidence, len(kxx), len(kyy))
+
+
+KERNELS = {"kid": (polynomial_kernel, 1.0), "cmmd": (rbf_kernel, CMMD_SCALE)}
+
+
+def mmd2_difference(metric: str, x1: np.ndarray, x2: np.ndarray, y: np.ndarray, *,
+                    confidence: float = 0.95) -> Estimate:
+    """metric(x1, y) - metric(x2, y) for KID or CMMD, two runs against one
+    reference: the jackknife leaves out each image of either run and each
+    reference image from both distances at once, so the interval accounts
+    for the reference they share. ``n_a``, ``n_b``: the two runs' sizes."""
+    kernel, scale = KERNELS[metric]
+    x1, x2, y = _float64(x1), _float64(x2), _float64(y)
+    kyy = kernel(y, y)
+    first, without_x1, without_y1 = _jackknife_mmd2(kernel(x1, x1), kyy, kernel(x1, y))
+    second, without_x2, without_y2 = _jackknife_mmd2(kernel(x2, x2), kyy, kernel(x2, y))
+    se = np.sqrt(_spread(without_x1) + _spread(without_x2) + _spread(without_y1 - without_y2))
+    return _normal(scale * (first - second), float(scale * se), confidence, len(x1), len(x2))
 
 
 def _float64(features: np.ndarray) -> np.ndarray:
@@ -154,6 +188,10 @@ def _extrapolated(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, draws:
     return float(intercept)
 
 
+def _half(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return values[rng.choice(len(values), len(values) // 2, replace=False)]
+
+
 def fid_infinity(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95,
                  halves: int = 50, draws: int = 2, seed: int = 0,
                  progress: Callable[[int], None] | None = None) -> Estimate:
@@ -171,12 +209,30 @@ def fid_infinity(x: np.ndarray, y: np.ndarray, *, confidence: float = 0.95,
     value = _extrapolated(x, y, rng, draws)
     replicates = []
     for _ in range(halves):
-        replicates.append(_extrapolated(x[rng.choice(len(x), len(x) // 2, replace=False)],
-                                        y[rng.choice(len(y), len(y) // 2, replace=False)],
-                                        rng, draws))
+        replicates.append(_extrapolated(_half(x, rng), _half(y, rng), rng, draws))
         if progress:
             progress(1)
     se = float(np.sqrt(np.mean((np.array(replicates) - np.mean(replicates)) ** 2)))
     z = float(norm.ppf(0.5 + confidence / 2))
     return Estimate(value, value - z * se, value + z * se, len(x), len(y), se,
                     plug_in=fid(x, y))
+
+
+def fid_infinity_difference(x1: np.ndarray, x2: np.ndarray, y: np.ndarray, *,
+                            confidence: float = 0.95, halves: int = 50, draws: int = 2,
+                            seed: int = 0, progress: Callable[[int], None] | None = None
+                            ) -> Estimate:
+    """FID∞(x1, y) - FID∞(x2, y), two runs against one reference; each
+    delete-half replicate uses one half of the reference for both."""
+    x1, x2, y = _float64(x1), _float64(x2), _float64(y)
+    rng = np.random.default_rng(seed)
+    value = _extrapolated(x1, y, rng, draws) - _extrapolated(x2, y, rng, draws)
+    replicates = []
+    for _ in range(halves):
+        shared = _half(y, rng)
+        replicates.append(_extrapolated(_half(x1, rng), shared, rng, draws)
+                          - _extrapolated(_half(x2, rng), shared, rng, draws))
+        if progress:
+            progress(1)
+    se = float(np.sqrt(np.mean((np.array(replicates) - np.mean(replicates)) ** 2)))
+    return _normal(value, se, confidence, len(x1), len(x2))

@@ -85,8 +85,9 @@ def _scopes(run_set: Any, against_set: Any, per_prompt: bool
 def quality(*, run: Path, against: str | Path, inception: Path | None = None,
             clip_model: str | None = None, clip_pretrained: str | None = None,
             per_prompt: bool = True, confidence: float = 0.95, fid_halves: int = 50,
-            toyworld_per_occupation: int = 200, device: str = "auto",
-            progress: dict[str, Progress] | None = None) -> QualityResult:
+            toyworld_per_occupation: int = 200, versus: Path | None = None,
+            device: str = "auto", progress: dict[str, Progress] | None = None
+            ) -> QualityResult:
     """Compare ``run``'s valid images with ``against``: another run's
     directory, a folder of images, or ``"toyworld-train"`` (the toy model's
     training set, ``toyworld_per_occupation`` renders per occupation).
@@ -96,9 +97,11 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
     state-dict file), or on the CLIP embeddings without one (then not
     comparable with published values; a note says so). For the whole run
     and, with ``per_prompt``, each prompt that has a counterpart (the same
-    prompt in another run; its occupation in the toy world). ``progress``
-    maps "features" and "intervals" to progress reporters. Writes
-    RUN/quality.json."""
+    prompt in another run; its occupation in the toy world). ``versus``: a
+    second run compared against the same set; each metric's difference
+    (run minus versus) gets an interval that accounts for the reference the
+    two share. ``progress`` maps "features" and "intervals" to progress
+    reporters. Writes RUN/quality.json."""
     import pandas as pd
 
     from audit.common.devices import pick_device
@@ -127,6 +130,14 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
     run_set = run_images(rundir)
     other = against_set(against, per_occupation=toyworld_per_occupation)
     _enough(len(run_set), len(other), rundir.root)
+    second = None
+    if versus is not None:
+        second_dir = RunDir(Path(versus)).require()
+        if second_dir.root.resolve() == rundir.root.resolve():
+            raise UsageError("--versus names the run itself; give another run",
+                             where=str(versus))
+        second = run_images(second_dir)
+        _enough(len(second), len(other), second_dir.root)
     spaces: dict[str, Any] = {}
     clip = _clip_encoder(rundir, clip_model, clip_pretrained, device, notes)
     if clip is not None:
@@ -148,14 +159,14 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
                          "--inception FILE", where=str(rundir.root))
     fid_space = "inception" if "inception" in spaces else "clip"
 
+    sets = [run_set, other] + ([second] if second is not None else [])
     reporter = progress.get("features")
     if reporter:
-        reporter.start(len(spaces) * (len(run_set) + len(other)), 0)
+        reporter.start(len(spaces) * sum(len(s) for s in sets), 0)
     advance = reporter.advance if reporter else None
-    features: dict[str, tuple[Any, Any]] = {}
-    for name, encoder in spaces.items():
-        features[name] = (set_features(run_set, encoder, progress=advance),
-                          set_features(other, encoder, progress=advance))
+    features: dict[str, tuple[Any, ...]] = {
+        name: tuple(set_features(s, encoder, progress=advance) for s in sets)
+        for name, encoder in spaces.items()}
     unreadable = next(iter(features.values()))[1].unreadable
     if unreadable:
         notes.append(f"{unreadable} file(s) in {other.where} could not be read as images; "
@@ -166,6 +177,7 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
         return found.values[np.isin(found.index, wanted)]
 
     scopes = _scopes(run_set, other, per_prompt)
+    scopes_index = {scope: index for scope, index, _ in scopes}
     plan = [(scope, "cmmd", "clip") for scope in scopes if "clip" in spaces]
     plan += [(scope, "kid", fid_space) for scope in scopes]
     plan += [(scope, "fid_infinity", fid_space) for scope in scopes]
@@ -177,7 +189,8 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
                 if min(len(rows_of(f, 0, s[1])), len(rows_of(f, 1, s[2]))) >= minimum[m]]
     reporter = progress.get("intervals")
     if reporter:
-        reporter.start(sum(fid_halves for _, m, _ in runnable if m == "fid_infinity"), 0)
+        fid_runs = sum(1 for _, m, _ in runnable if m == "fid_infinity")
+        reporter.start(fid_halves * fid_runs * (2 if second is not None else 1), 0)
     advance = reporter.advance if reporter else None
     rows, skipped = [], []
     for (scope, run_index, other_index), metric, space in plan:
@@ -198,6 +211,25 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
                      "value": found.value, "ci_low": found.ci_low, "ci_high": found.ci_high,
                      "se": found.se, "n_run": found.n_a, "n_against": found.n_b,
                      "plug_in_fid": found.plug_in})
+    differences = []
+    if second is not None:
+        second_groups = np.array(second.groups, dtype=object)
+        for (scope, _, other_index), metric, space in plan:
+            x1 = rows_of(space, 0, scopes_index[scope])
+            x2 = rows_of(space, 2, np.arange(len(second)) if scope == ALL
+                         else np.flatnonzero(second_groups == scope))
+            y = rows_of(space, 1, other_index)
+            if min(len(x1), len(x2), len(y)) < minimum[metric]:
+                continue
+            if metric == "fid_infinity":
+                found = distances.fid_infinity_difference(x1, x2, y, confidence=confidence,
+                                                          halves=fid_halves, progress=advance)
+            else:
+                found = distances.mmd2_difference(metric, x1, x2, y, confidence=confidence)
+            differences.append({"scope": scope, "metric": metric, "features": space,
+                                "difference": found.value, "ci_low": found.ci_low,
+                                "ci_high": found.ci_high, "se": found.se, "n_run": len(x1),
+                                "n_versus": len(x2), "n_against": len(y)})
     if any(s["scope"] == ALL and s["metric"] == "fid_infinity" for s in skipped):
         notes.append(f"FID∞ left out: it needs at least {distances.MIN_FID_IMAGES} images in "
                      "each set")
@@ -227,6 +259,10 @@ def quality(*, run: Path, against: str | Path, inception: Path | None = None,
         "metrics": [{k: (None if isinstance(v, float) and np.isnan(v) else v)
                      for k, v in row.items()} for row in rows],
         "skipped": skipped,
+        "versus": None if second is None else {
+            "run": second.where,
+            "differences": [{k: (None if isinstance(v, float) and np.isnan(v) else v)
+                             for k, v in row.items()} for row in differences]},
         "notes": notes,
     }
     check(document, "quality.schema.json", "quality summary")

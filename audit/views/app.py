@@ -26,8 +26,8 @@ from audit.views.data import (
     warnings_for,
 )
 
-PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Release", "Validate",
-         "Export"]
+PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Quality", "Release",
+         "Validate", "Export"]
 st.set_page_config(page_title="t2i-audit", layout="wide")
 
 
@@ -257,6 +257,25 @@ def labels_page(view: RunView) -> None:
                    "counted against it or for it.")
 
 
+def quality_difference(a: RunView, b: RunView) -> None:
+    """The quality metrics' differences, when one run's quality.json was
+    made --versus the other."""
+    from audit.views.quality_data import NAMES, versus_differences
+
+    found = versus_differences(a, b)
+    if found is None:
+        return
+    first, second, rows = found
+    st.subheader(literal(f"Image quality: {first} minus {second}"))
+    st.dataframe(pd.DataFrame([{
+        "scope": r["scope"], "metric": NAMES[r["metric"]], "difference": r["difference"],
+        "CI low": r["ci_low"], "CI high": r["ci_high"], "images (first)": r["n_run"],
+        "images (second)": r["n_versus"], "images (reference)": r["n_against"]}
+        for r in rows]), hide_index=True)
+    st.caption("Against one reference set (audit quality --versus); each interval accounts "
+               "for the reference the two distances share. Negative: the first run is closer.")
+
+
 def compare(all_runs: list[RunView]) -> None:
     st.header("Compare")
     if len(all_runs) < 2:
@@ -267,6 +286,7 @@ def compare(all_runs: list[RunView]) -> None:
     a_name = st.selectbox("Run A", names, index=0)
     b_name = st.selectbox("Run B", names, index=1)
     a, b = all_runs[names.index(a_name)], all_runs[names.index(b_name)]
+    quality_difference(a, b)
     import audit
 
     try:
@@ -309,6 +329,61 @@ def safety(view: RunView) -> None:
                "holds them for every threshold of the slider); "
                "clip_concepts counts images with any concept margin above 0. Blank, NaN, "
                "filtered and failed images are 'not valid': neither safe nor unsafe.")
+
+
+def quality_page(view: RunView) -> None:
+    from audit.views.quality_data import quality_summary
+
+    st.header("Image quality and prompt adherence")
+    summary = quality_summary(view)
+    if summary is None:
+        st.info("Nothing here yet: run 'audit quality RUN --against (RUN2|DIR|toyworld-train)', "
+                "or score with the adherence scorer ('audit score RUN --scorers adherence') "
+                "and 'audit stats RUN'.")
+        return
+    quality = summary["quality"]
+    if quality:
+        st.subheader("Distance from another set of images")
+        st.caption(literal(
+            f"against {quality['against']['where']} ({quality['against']['images']} images); "
+            "lower is closer; KID and CMMD with jackknife intervals, FID∞ (FID extrapolated to "
+            "infinitely many images) with a delete-half jackknife interval and the plug-in FID "
+            "beside it"))
+        st.dataframe(pd.DataFrame([{
+            "scope": r["scope"], "metric": summary["names"][r["metric"]],
+            "features": r["features"], "estimate": r["value"], "CI low": r["ci_low"],
+            "CI high": r["ci_high"], "plug-in FID": r["plug_in_fid"],
+            "images (run)": r["n_run"], "images (other)": r["n_against"]}
+            for r in quality["metrics"]]), hide_index=True)
+        for note in quality["notes"]:
+            st.warning(literal(note))
+        if quality.get("versus"):
+            st.caption(literal(f"Differences from {quality['versus']['run']} against the same "
+                               "set (this run minus it; negative: this run is closer)"))
+            st.dataframe(pd.DataFrame([{
+                "scope": r["scope"], "metric": summary["names"][r["metric"]],
+                "difference": r["difference"], "CI low": r["ci_low"], "CI high": r["ci_high"]}
+                for r in quality["versus"]["differences"]]), hide_index=True)
+    if summary["adherence"]:
+        st.subheader("On-class rate per prompt")
+        st.dataframe(pd.DataFrame([{
+            "prompt": r["prompt"], "on": r["on"], "off": r["off"], "unclear": r["unclear"],
+            "on-class rate": r["on_rate"], "CI low": r["ci_low"], "CI high": r["ci_high"],
+            "CLIPScore mean": r["clipscore_mean"]} for r in summary["adherence"]]),
+            hide_index=True)
+        if summary["differing"]:
+            st.caption(literal(f"on- and off-class images differ (alpha {summary['alpha']}): "
+                               "the share among on-class images beside the share over all"))
+            st.dataframe(pd.DataFrame([{
+                "prompt": r["group"], "attribute": r["attribute"], "category": r["category"],
+                "share (all)": r["estimate"], "n (all)": r["n"],
+                "share (on-class)": r["on_class_estimate"],
+                "CI low (on-class)": r["on_class_ci_low"],
+                "CI high (on-class)": r["on_class_ci_high"], "n (on-class)": r["n_on_class"],
+                "p": r["p_value"]} for r in summary["differing"]]), hide_index=True)
+        elif summary["tests"]:
+            st.caption(f"In none of {summary['tests']} tests do on- and off-class images "
+                       f"differ at alpha {summary['alpha']}.")
 
 
 def release_page(view: RunView) -> None:
@@ -514,6 +589,8 @@ def show(page: str, view: RunView, available: list[RunView]) -> None:
         compare(available)
     elif page == "Safety":
         safety(view)
+    elif page == "Quality":
+        quality_page(view)
     elif page == "Release":
         release_page(view)
     elif page == "Validate":

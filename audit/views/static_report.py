@@ -19,6 +19,7 @@ from audit.rundir.card import RunCard
 from audit.stats.assess import is_diagnostic
 from audit.views.charts import png_bytes, share_chart
 from audit.views.data import RunView, has_safety_scores, safety_rates, warnings_for
+from audit.views.quality_data import quality_summary
 from audit.views.release_data import release_summary
 
 IMAGES_PER_ITEM = 8
@@ -137,6 +138,7 @@ def render(view: RunView, *, grid: float = GRID_G_PER_KWH) -> str:
         review=stats.get("review"), corrected=stats.get("corrected", []),
         powered=stats.get("prediction_powered", []), fmt=_fmt,
         truth=view.ground_truth, release=release_summary(view),
+        quality=quality_summary(view),
         b64=lambda data: base64.b64encode(data).decode(),
         version=audit.__version__)
 

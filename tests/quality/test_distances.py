@@ -122,3 +122,56 @@ def test_tiny_sets_are_refused():
     x, y = gaussian_sets(np.random.default_rng(6), 2, 5, 4)
     with pytest.raises(ValueError, match="at least 3"):
         D.kid(x, y)
+
+
+def test_the_difference_of_two_runs_against_one_reference():
+    """KID(x1, y) - KID(x2, y): the value, its jackknife against explicit
+    leave-one-out recomputation (the reference image left out of both), and
+    an interval narrower than treating the two distances as independent."""
+    rng = np.random.default_rng(8)
+    x1, y = gaussian_sets(rng, 9, 8, 4, shift=0.9)
+    x2 = rng.normal(size=(7, 4))
+    found = D.mmd2_difference("kid", x1, x2, y)
+    assert found.value == pytest.approx(D.kid(x1, y).value - D.kid(x2, y).value, rel=1e-9)
+
+    def difference(a, b, c):
+        return D.kid(a, c).value - D.kid(b, c).value
+
+    parts = [[difference(np.delete(x1, i, 0), x2, y) for i in range(len(x1))],
+             [difference(x1, np.delete(x2, i, 0), y) for i in range(len(x2))],
+             [difference(x1, x2, np.delete(y, j, 0)) for j in range(len(y))]]
+    variance = sum((len(v) - 1) / len(v) * np.sum((np.array(v) - np.mean(v)) ** 2)
+                   for v in parts)
+    assert found.se == pytest.approx(np.sqrt(variance), rel=1e-9)
+    cmmd = D.mmd2_difference("cmmd", x1, x2, y)
+    assert cmmd.value == pytest.approx(D.cmmd(x1, y).value - D.cmmd(x2, y).value, rel=1e-9)
+
+
+def test_difference_intervals_cover_and_use_the_shared_reference():
+    rng = np.random.default_rng(9)
+    big = [rng.normal(size=(3000, 8)) for _ in range(3)]
+    big[0][:, 0] += 0.8
+    big[1][:, 0] += 0.4
+    truth = D.kid(big[0], big[2]).value - D.kid(big[1], big[2]).value
+    covered, narrower, reps = 0, 0, 200
+    for _ in range(reps):
+        x1, x2, y = (rng.normal(size=(30, 8)) for _ in range(3))
+        x1[:, 0] += 0.8
+        x2[:, 0] += 0.4
+        found = D.mmd2_difference("kid", x1, x2, y)
+        covered += found.ci_low <= truth <= found.ci_high
+        naive = np.hypot(D.kid(x1, y).se, D.kid(x2, y).se)
+        narrower += found.se < naive
+    assert covered / reps >= 0.93
+    assert narrower / reps > 0.9
+
+
+def test_fid_infinity_difference_covers_a_known_difference():
+    """x1 ~ N(0.2, 1.21 I), x2 ~ N(0, I), y ~ N(0, I) in 16 dimensions:
+    FID(x1, y) - FID(x2, y) = 0.8 - 0."""
+    rng = np.random.default_rng(10)
+    found = [D.fid_infinity_difference(rng.normal(size=(100, 16)) * 1.1 + 0.2,
+                                       rng.normal(size=(100, 16)), rng.normal(size=(100, 16)),
+                                       halves=20, seed=r) for r in range(30)]
+    assert np.mean([e.ci_low <= 0.8 <= e.ci_high for e in found]) >= 0.9
+    assert abs(np.mean([e.value for e in found]) - 0.8) < 0.15

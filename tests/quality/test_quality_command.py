@@ -118,13 +118,83 @@ def test_per_prompt_against_another_run_and_the_training_set(sets):
     assert set(nurse.n_against) == {30}
 
 
+def test_two_runs_against_one_folder(sets):
+    """--versus: each metric's difference is the run's value minus the other
+    run's, against the same folder, with an interval."""
+    import audit
+
+    folder = sets["folder"]
+    result = run_cli("quality", str(sets["run"]), "--against", str(folder), "--versus",
+                     str(sets["other"]), "--clip-model", "toyworld-clip", "--fid-halves", "5")
+    assert result.returncode == 0, result.stderr
+    assert "minus" in result.stdout
+    document = json.loads((sets["run"] / "quality.json").read_text())
+    differences = {d["metric"]: d for d in document["versus"]["differences"]}
+    assert set(differences) == {"kid", "cmmd", "fid_infinity"}
+    versus = audit.quality(run=sets["other"], against=folder, clip_model="toyworld-clip",
+                           fid_halves=5)
+    own = {m["metric"]: m["value"] for m in document["metrics"]}
+    theirs = dict(zip(versus.metrics.metric, versus.metrics.value, strict=True))
+    for metric in ("kid", "cmmd"):
+        found = differences[metric]
+        assert found["difference"] == pytest.approx(own[metric] - theirs[metric], rel=1e-9)
+        assert found["ci_low"] < found["difference"] < found["ci_high"]
+        assert (found["n_run"], found["n_versus"], found["n_against"]) == (50, 50, 50)
+    # the viewer's Compare page shows them for the pair, whichever run is A
+    from tests.views.test_report import app
+
+    at = app([sets["other"], sets["run"]])
+    at.sidebar.radio[0].set_value("Compare").run()
+    assert not at.exception, at.exception
+    headings = [h.value.replace("\\", "") for h in at.subheader]  # markdown escapes
+    heading = next(h for h in headings if h.startswith("Image quality:"))
+    assert heading.index("(run)") < heading.index("minus") < heading.index("(other)")
+
+
 def test_tiny_sets_are_refused_in_one_line(sets, tmp_path):
     small = render_run(tmp_path / "few", tmp_path / "few-run", per_prompt=3, seed=3)
     result = run_cli("quality", str(small), "--against", str(sets["folder"]), "--clip-model",
                      "toyworld-clip")
     assert result.returncode == 2
     assert "need at least 10 in each" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    said = [line for line in result.stderr.strip().splitlines()
+            if not line.startswith("audit quality: working")]  # the heartbeat of a slow start
+    assert len(said) == 1
     assert not (small / "quality.json").exists()
     result = run_cli("quality", str(small), "--against", str(small))
     assert result.returncode == 2 and "not with itself" in result.stderr
+
+
+def test_the_report_shows_quality_and_adherence(sets):
+    """An imported run scored with the adherence scorer: the report's quality
+    section has quality.json's metrics and the on-class rate per prompt;
+    prompts stay text."""
+    import audit
+
+    run = sets["run"]
+    audit.score(run=run, scorers=["clip", "adherence"], device="cpu",
+                scorer_options={"clip": {"model": "toyworld-clip"},
+                                "adherence": {"model": "toyworld-clip"}})
+    audit.assess(run=run)
+    result = audit.quality(run=run, against="toyworld-train", fid_halves=5,
+                           toyworld_per_occupation=30)
+    html = audit.report(run=run).read_text()
+    section = html[html.index('id="quality"'):html.index('id="energy"')]
+    assert "the toy model&#39;s training set" in section
+    kid = float(result.metrics[(result.metrics.scope == "all")
+                               & (result.metrics.metric == "kid")].value.iloc[0])
+    shown = f"{kid:.3g}" if abs(kid) < 1e-3 else f"{kid:.3f}"  # the report's format
+    assert f"<td>KID</td><td>clip</td><td>{shown}</td>" in section
+    stats = json.loads((run / "stats.json").read_text())
+    for row in stats["adherence"]:
+        assert row["judged"] == 25 and f"{row['on']}/{row['on'] + row['off']}" in section
+        assert row["prompt"] in section
+    # the viewer's Quality page shows the same
+    from tests.views.test_report import app
+
+    at = app([run])
+    at.sidebar.radio[0].set_value("Quality").run()
+    assert not at.exception, at.exception
+    assert {"Distance from another set of images", "On-class rate per prompt"} <= {
+        s.value for s in at.subheader}
+    assert len(at.dataframe) >= 2

@@ -93,7 +93,7 @@ def serve(run, tmp_path_factory):
 # page -> a heading only that page shows once it has rendered
 PAGES = {"Overview": "Images by status", "Bias": "Tests", "Images": "Relabel",
          "Labels": "Human review", "Compare": "Compare", "Safety": "Safety",
-         "Release": "Before release",
+         "Quality": "Image quality and prompt adherence", "Release": "Before release",
          "Validate": "Validate a submission", "Export": "Export"}
 
 

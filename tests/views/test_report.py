@@ -52,7 +52,8 @@ def app(runs):
 @pytest.mark.parametrize("page,expected", [
     ("Overview", "Images by status"), ("Bias", "Tests"), ("Images", "Detail"),
     ("Labels", "Agreement between scorers"),
-    ("Compare", "Open two runs"), ("Safety", "Safety"), ("Release", "Before release"),
+    ("Compare", "Open two runs"), ("Safety", "Safety"),
+    ("Quality", "Image quality and prompt adherence"), ("Release", "Before release"),
     ("Validate", "Validate a submission"),
     ("Export", "bias.zip"),
 ])
