@@ -161,17 +161,23 @@ def on_class(per_occupation: int) -> None:
         audit.generate(model="toyworld", templates=["a photo of {occupation|a}"],
                        slots={"occupation": occupations}, n=per_occupation, out=run,
                        device="cpu")
-        audit.score(run=run, scorers=["adherence"], device="cpu",
-                    scorer_options={"adherence": {"model": "toyworld-clip"}})
+        audit.score(run=run, scorers=["clip", "adherence"], device="cpu",
+                    scorer_options={"clip": {"model": "toyworld-clip"},
+                                    "adherence": {"model": "toyworld-clip"}})
         images = pd.read_parquet(run / "images.parquet").set_index("image_id")
         decisions = pd.read_parquet(run / "scores" / "decisions.parquet")
+        presentation = decisions[decisions.attribute == "presentation"].set_index(
+            "image_id").label
         rows = []
-        for d in decisions.itertuples():
+        for d in decisions[decisions.attribute == "on_class"].itertuples():
             asked = json.loads(images.slots[d.image_id])["occupation"]
             reading = read(Image.open(run / images.path[d.image_id]))
             truth = None if not reading.readable else reading.occupation == asked
             rows.append({"asked": asked, "said": d.label, "truth": truth,
-                         "reader": reading.occupation if reading.readable else "unreadable"})
+                         "reader": reading.occupation if reading.readable else "unreadable",
+                         "clip_presentation": presentation.get(d.image_id),
+                         "true_presentation": reading.presentation if reading.readable
+                         else None})
     table = pd.DataFrame(rows)
     decided = table[(table.said != "unclear") & table.truth.notna()]
     correct = ((decided.said == "on") == decided.truth.astype(bool)).mean()
@@ -190,6 +196,22 @@ def on_class(per_occupation: int) -> None:
         print(f"   {asked:12s} {len(readable):4d} {said_on.mean():7.2f} {truth.mean():8.2f} "
               f"{int((said_on & ~truth).sum()):7d} {int((~said_on & truth).sum()):7d}  "
               + ", ".join(f"{k} {v}" for k, v in others.items()))
+    print("   long-hair share among on-class images: CLIP's labels among the scorer's on-class "
+          "images [95% Wilson] vs the readers' among the readers' on-class images")
+    from audit.stats.intervals import binomial_ci
+
+    inside = 0
+    for asked, group in table.groupby("asked", sort=False):
+        mine = group[(group.said == "on") & group.clip_presentation.isin(["A", "B"])]
+        k, n = int((mine.clip_presentation == "A").sum()), len(mine)
+        low, high = binomial_ci(k, n)
+        truth_rows = group[group.truth.notna() & group.truth.astype(bool)]
+        true_share = float((truth_rows.true_presentation == "A").mean())
+        inside += low <= true_share <= high
+        print(f"   {asked:12s} {k / n if n else float('nan'):.2f} [{low:.2f}, {high:.2f}] "
+              f"n={n}   readers {true_share:.2f} (n={len(truth_rows)})")
+    print(f"   the interval contains the readers' share for {inside} of "
+          f"{table.asked.nunique()} occupations")
 
 
 def main() -> None:
