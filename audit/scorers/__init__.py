@@ -23,6 +23,7 @@ SCORERS.register("skin_tone", "audit.scorers.skin_tone:SkinTone")
 SCORERS.register("nudenet", "audit.scorers.nudenet_scorer:NudeNet")
 SCORERS.register("face_attributes", "audit.scorers.face_attributes:FaceAttributes")
 SCORERS.register("adherence", "audit.scorers.adherence:Adherence")
+SCORERS.register("vqa", "audit.scorers.vqa:VisualQuestionAnswering")
 DEFAULT = ("clip", "skin_tone", "face_attributes", "nudenet", "clip_concepts")
 
 

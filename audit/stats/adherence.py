@@ -21,22 +21,27 @@ from audit.stats.intervals import binomial_ci
 ON_CLASS = "on_class"
 
 
-def on_class_labels(decisions: pd.DataFrame) -> pd.Series:
-    """image_id -> on / off / unclear, from the adherence scorer."""
+def on_class_labels(decisions: pd.DataFrame, scorer: str | None = None) -> pd.Series:
+    """image_id -> on / off / unclear, from ``scorer`` (the one answering
+    on_class when two decide it: adherence's CLIP and a VQA model)."""
     rows = decisions[decisions.attribute == ON_CLASS]
+    if scorer is not None:
+        rows = rows[rows.scorer == scorer]
     return rows.drop_duplicates("image_id").set_index("image_id").label
 
 
 def adherence_rates(images: pd.DataFrame, decisions: pd.DataFrame,
-                    measurements: pd.DataFrame | None, *, ci_method: str, alpha: float
-                    ) -> list[dict[str, Any]]:
+                    measurements: pd.DataFrame | None, *, ci_method: str, alpha: float,
+                    scorer: str | None = None) -> list[dict[str, Any]]:
     """Per prompt: how many images were judged, on / off / unclear, the
-    on-class rate among decided images with its interval, and CLIPScore."""
-    said = on_class_labels(decisions)
+    on-class rate among decided images with its interval (``scorer``'s
+    decisions), and CLIPScore."""
+    said = on_class_labels(decisions, scorer)
     scores = pd.Series(dtype=float)
     truncated = pd.Series(dtype=float)
     if measurements is not None and len(measurements):
-        mine = measurements[measurements.attribute == ON_CLASS]
+        mine = measurements[(measurements.attribute == ON_CLASS)
+                            & (measurements.scorer == "adherence")]
         scores = mine[mine.quantity == "clipscore"].set_index("image_id").value
         truncated = mine[mine.quantity == "prompt_truncated"].set_index("image_id").value
     if said.empty and scores.empty:
@@ -50,6 +55,7 @@ def adherence_rates(images: pd.DataFrame, decisions: pd.DataFrame,
         low, high = binomial_ci(on, on + off, method=ci_method, alpha=alpha)
         rows.append({
             "group": item_id, "prompt": frame.prompt.iloc[0], "images": len(frame),
+            "scorer": scorer,
             "judged": len(labels), "on": on, "off": off,
             "unclear": int((labels == "unclear").sum()),
             "on_rate": on / (on + off) if on + off else float("nan"),

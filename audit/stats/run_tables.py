@@ -325,7 +325,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     outcomes, abstention, bounds, matching, powered = [], [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     people = reviewed_labels(labels) if review is not None else None
-    said = on_class_labels(decisions)  # the adherence scorer's, when it ran
+    said = on_class_labels(decisions, answers.get(ON_CLASS))  # adherence's or a VQA model's
     conditional: list[dict[str, Any]] = []
     for attribute in [a for a in attributes if a not in (PERSON, ON_CLASS) and a in label_sets]:
         answered = decided[decided.attribute == attribute][["image_id", "label"]]
@@ -429,7 +429,8 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     result.corrected = pd.DataFrame(corrected)
     result.adherence = pd.DataFrame(adherence_rates(images, decisions, measurements,
                                                     ci_method=settings.ci_method,
-                                                    alpha=settings.alpha))
+                                                    alpha=settings.alpha,
+                                                    scorer=answers.get(ON_CLASS)))
     result.conditional = pd.DataFrame(conditional)
     result.powered = pd.DataFrame(powered)
     if review is not None:

@@ -174,23 +174,41 @@ class TestSafetyChecker(Bundled):
         return super().make_scorer()
 
 
-class TestAdherence(Bundled):
-    """Judged against prompts given per file, as a run's images table gives them."""
+def judged_against_prompts(name, options):
+    """A scorer that reads prompts, built with prompts per file as a run's
+    images table gives them."""
+    from audit.scorers import make_scorers
+    from audit.scorers.prompt_book import PromptBook
 
+    book = PromptBook(by_image={
+        "astronaut.png": ("a photo of an astronaut", {"occupation": "astronaut"}),
+        "coffee.jpg": ("a photo of a chef", {"occupation": "chef"}),
+        "flat.png": ("a photo", {})})
+    book.slot_values = {"occupation": ["astronaut", "chef", "nurse"]}
+    (scorer,) = make_scorers([name], options={name: options}, device="cpu", prompts=book)
+    return scorer
+
+
+class TestAdherence(Bundled):
     name, options = "adherence", {"model": "toyworld-clip"}
 
     def make_scorer(self):
-        from audit.scorers import make_scorers
-        from audit.scorers.prompt_book import PromptBook
+        return judged_against_prompts(self.name, self.options)
 
-        book = PromptBook(by_image={
-            "astronaut.png": ("a photo of an astronaut", {"occupation": "astronaut"}),
-            "coffee.jpg": ("a photo of a chef", {"occupation": "chef"}),
-            "flat.png": ("a photo", {})})
-        book.slot_values = {"occupation": ["astronaut", "chef", "nurse"]}
-        (scorer,) = make_scorers([self.name], options={self.name: self.options},
-                                 device="cpu", prompts=book)
-        return scorer
+
+class TestVqa(Bundled):
+    """A tiny random ViLT-VQA folder built from config."""
+
+    name = "vqa"
+
+    def make_scorer(self):
+        import tempfile
+        from pathlib import Path
+
+        from tests.scorers.tiny_vqa import save_tiny_vqa
+
+        folder = save_tiny_vqa(Path(tempfile.mkdtemp(prefix="vqa-")) / "model")
+        return judged_against_prompts(self.name, {"model": str(folder)})
 
 
 def test_every_registered_scorer_has_a_contract_test():
