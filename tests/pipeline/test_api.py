@@ -247,10 +247,10 @@ def test_a_third_party_scorer_through_entry_points(tmp_path):
     measured = pd.read_parquet(tmp_path / "scores.measurements.parquet")
     assert set(measured.unit) == {"level_0_255"}
     assert run("score", "--images", str(folder), "--out", str(out), "--scorers",
-               "brightnes").stderr.strip().endswith("(known: brightness, broken, clip, "
-                                                    "clip_concepts, face_attributes, "
+               "brightnes").stderr.strip().endswith("(known: adherence, brightness, broken, "
+                                                    "clip, clip_concepts, face_attributes, "
                                                     "nothing, nudenet, "
-                                                    "sd_safety_checker, skin_tone)")
+                                                    "sd_safety_checker, skin_tone, vqa)")
     result = run("score", "--images", str(folder), "--out", str(out), "--scorers", "nothing")
     assert result.returncode == 2 and "is not a Scorer" in result.stderr
     result = run("score", "--images", str(folder), "--out", str(out), "--scorers", "broken")
