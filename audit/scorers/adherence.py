@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from audit.api.scorer import Decision, Measurement, Output, Scored, ScoreInput, Scorer
-from audit.errors import UsageError
 from audit.scorers.clip_model import ImageEncoder, default_adherence, shared_encoder
 from audit.scorers.clip_zero_shot import CLIP_OPTIONS, softmax
 from audit.scorers.prompt_book import PromptBook
@@ -60,10 +59,7 @@ class Adherence(Scorer):
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> Adherence:
-        book = getattr(context, "prompts", None)
-        if book is None:
-            raise UsageError("the adherence scorer judges images against their prompts: score "
-                             "a run (generated or imported), not a folder")
+        book = PromptBook.required(context, "adherence")
         model = options.get("model", "ViT-L-14")
         encoder = shared_encoder(context, model, options.get("pretrained", "default"))
         return cls(encoder, book, slot=str(options.get("slot", "occupation")),

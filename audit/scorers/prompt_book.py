@@ -42,6 +42,18 @@ class PromptBook:
             found = self.by_image.get(image_id)
         return found
 
+    @staticmethod
+    def required(context: Any, scorer: str) -> PromptBook:
+        """The prompts a scorer that judges images against them is built
+        with; a folder scored alone has none, and the scorer is refused."""
+        book = getattr(context, "prompts", None)
+        if book is None:
+            from audit.errors import UsageError
+
+            raise UsageError(f"the {scorer} scorer judges images against their prompts: score "
+                             "a run (generated or imported), not a folder")
+        return book
+
     @classmethod
     def of_suite(cls, suite: Any, rundir: Any | None = None) -> PromptBook:
         """Every item the suite expands to; images not among them (a sweep's

@@ -67,10 +67,7 @@ class VisualQuestionAnswering(Scorer):
     def build(cls, options: dict[str, Any], context: Any) -> VisualQuestionAnswering:
         from audit.common.devices import pick_device
 
-        book = getattr(context, "prompts", None)
-        if book is None:
-            raise UsageError("the vqa scorer judges images against their prompts: score a run "
-                             "(generated or imported), not a folder")
+        book = PromptBook.required(context, "vqa")
         folder = options.get("model")
         if not folder:
             raise UsageError("the vqa scorer needs a model folder: -S vqa.model=PATH (no VQA "
