@@ -22,6 +22,23 @@ MAX_CSV_BYTES = 256 << 20  # a manifest of a million images is ~100 MB
 MAX_JSON_BYTES = 16 << 20
 MAX_DEPTH = 32  # levels of JSON nesting; our formats use at most five
 MAX_FIELD = 1 << 20  # characters in one CSV cell
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def image_files(folder: Path, *, limit: int, too_many: str) -> list[Path]:
+    """Regular image files inside ``folder`` (links, and anything resolving
+    outside it, are not followed), sorted; more than ``limit`` stops with
+    ``too_many``."""
+    root = folder.resolve()
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.is_symlink() \
+                or not path.is_file() or root not in path.resolve().parents:
+            continue
+        if len(found) >= limit:
+            raise UsageError(too_many, where=str(folder))
+        found.append(path)
+    return found
 
 
 def regular_file(path: Path, *, what: str, limit: int) -> Path:

@@ -22,7 +22,6 @@ import numpy as np
 from audit.errors import UsageError
 
 TOYWORLD_TRAIN = "toyworld-train"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MAX_FOLDER_IMAGES = 50_000
 
 
@@ -79,17 +78,11 @@ def folder_images(folder: Path) -> ImageSet:
     """Regular image files inside ``folder`` (links out of it are not
     followed), by relative path; keyed by their sha256."""
     from audit.common.hashing import file_sha256
+    from audit.user_files import image_files
 
-    root = folder.resolve()
-    paths = []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or path.is_symlink() \
-                or not path.is_file() or root not in path.resolve().parents:
-            continue
-        if len(paths) >= MAX_FOLDER_IMAGES:
-            raise UsageError(f"more than {MAX_FOLDER_IMAGES} images; compare against a sample",
-                             where=str(folder))
-        paths.append(path)
+    paths = image_files(folder, limit=MAX_FOLDER_IMAGES,
+                        too_many=f"more than {MAX_FOLDER_IMAGES} images; compare against a "
+                                 "sample")
     return ImageSet("folder", str(folder), [str(p.relative_to(folder)) for p in paths],
                     [file_sha256(p) for p in paths], [None] * len(paths),
                     lambda i: _decode(paths[i]))

@@ -178,7 +178,6 @@ class MemorizationResult:
 
 
 MAX_REFERENCE_IMAGES = 20_000
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def _reference_images(folder: Path) -> tuple[list[str], list[Any], list[str]]:
@@ -188,16 +187,12 @@ def _reference_images(folder: Path) -> tuple[list[str], list[Any], list[str]]:
     from PIL import Image
 
     from audit.stages.score import MAX_PIXELS
+    from audit.user_files import image_files
 
-    root = folder.resolve()
     names, images, notes, skipped = [], [], [], 0
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or path.is_symlink() \
-                or not path.is_file() or root not in path.resolve().parents:
-            continue
-        if len(names) >= MAX_REFERENCE_IMAGES:
-            raise UsageError(f"more than {MAX_REFERENCE_IMAGES} reference images; compare "
-                             "against a folder per subset", where=str(folder))
+    for path in image_files(folder, limit=MAX_REFERENCE_IMAGES,
+                            too_many=f"more than {MAX_REFERENCE_IMAGES} reference images; "
+                                     "compare against a folder per subset"):
         try:
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:
