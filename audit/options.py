@@ -472,13 +472,13 @@ class ScoringOptions(StageOptions):
 
     aliases: ClassVar[tuple[Alias, ...]] = (
         Alias("clip_model", ("--clip-model",), "Alias of -S clip.model=... (and "
-              "clip_concepts.model): an open_clip name, a JSON model config, 'toyworld-clip' "
-              "or 'tiny-random'. Default ViT-L-14.", "scorer_options", "model",
-              scopes=("clip", "clip_concepts")),
+              "clip_concepts.model, adherence.model): an open_clip name, a JSON model config, "
+              "'toyworld-clip' or 'tiny-random'. Default ViT-L-14.", "scorer_options", "model",
+              scopes=("clip", "clip_concepts", "adherence")),
         Alias("clip_pretrained", ("--clip-pretrained",), "Alias of -S clip.pretrained=...: a "
               "pretrained tag (needs the hub or its cache), a local checkpoint file, 'none' "
               "(random) or 'default' (a named model's own weights, else 'openai').",
-              "scorer_options", "pretrained", scopes=("clip", "clip_concepts")),
+              "scorer_options", "pretrained", scopes=("clip", "clip_concepts", "adherence")),
         Alias("attributes", ("--attributes",), "Alias of -S clip.attributes=FILE.yaml.",
               "scorer_options", "attributes", scopes=("clip",), cli_type=Path, parse=str),
         Alias("concepts", ("--concepts",), "Alias of -S clip_concepts.concepts=FILE.",
@@ -487,9 +487,10 @@ class ScoringOptions(StageOptions):
         Alias("checker", ("--checker",), "Alias of -S sd_safety_checker.checker=DIR.",
               "scorer_options", "checker", scopes=("sd_safety_checker",), cli_type=Path,
               parse=str),
-        Alias("calibration", ("--calibration",), "Alias of -S clip.calibration=FILE: "
-              "abstention thresholds from 'audit calibrate' for this CLIP model and attribute "
-              "file.", "scorer_options", "calibration", scopes=("clip",), cli_type=Path,
+        Alias("calibration", ("--calibration",), "Alias of -S clip.calibration=FILE (and "
+              "adherence.calibration): abstention thresholds from 'audit calibrate' for this "
+              "CLIP model and attribute file (and on_class for the adherence scorer).",
+              "scorer_options", "calibration", scopes=("clip", "adherence"), cli_type=Path,
               parse=str),
     )
 

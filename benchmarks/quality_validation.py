@@ -19,7 +19,11 @@ Prints, on toy-CLIP features (the only image features with weights here):
    64 px, and a random FID Inception at 299 px (the real network's cost);
 6. the adherence scorer's on-class decision on the toy model's images
    against the pixel readers' occupation: accuracy among decided images,
-   the unclear rate, and per occupation the on-class rate each one says.
+   the unclear rate, and per occupation the on-class rate each one says;
+   then its calibration (``audit calibrate``'s threshold choice) on random
+   halves of those images labelled by the readers, checked on the other
+   half: how often the target is declared met, and when it is, how often
+   the fresh half reaches it.
 """
 
 from __future__ import annotations
@@ -169,6 +173,7 @@ def on_class(per_occupation: int) -> None:
         presentation = decisions[decisions.attribute == "presentation"].set_index(
             "image_id").label
         rows = []
+        calibration_check(run, images)
         for d in decisions[decisions.attribute == "on_class"].itertuples():
             asked = json.loads(images.slots[d.image_id])["occupation"]
             reading = read(Image.open(run / images.path[d.image_id]))
@@ -212,6 +217,53 @@ def on_class(per_occupation: int) -> None:
               f"n={n}   readers {true_share:.2f} (n={len(truth_rows)})")
     print(f"   the interval contains the readers' share for {inside} of "
           f"{table.asked.nunique()} occupations")
+
+
+def calibration_check(run: Path, images, splits: int = 50, target: float = 0.95) -> None:
+    """Thresholds chosen on one half's reader labels, applied to the other."""
+    from PIL import Image
+
+    from audit.api.scorer import ScoreInput
+    from audit.calibration.fit import calibrate_on_class, on_class_margins
+    from audit.rundir import RunDir
+    from audit.scorers import make_scorers
+    from audit.scorers.prompt_book import PromptBook
+    from audit.toyworld.readers import read
+
+    (scorer,) = make_scorers(["adherence"], options={"adherence": {"model": "toyworld-clip"}},
+                             device="cpu", prompts=PromptBook.of_run(RunDir(run)))
+    truth, inputs, named = [], [], []
+    for image_id, row in images.iterrows():
+        reading = read(Image.open(run / row.path))
+        if not reading.readable:
+            continue
+        asked = json.loads(row.slots)["occupation"]
+        truth.append("on" if reading.occupation == asked else "off")
+        inputs.append(ScoreInput(image_id, np.asarray(Image.open(run / row.path).convert("RGB"))))
+        named.append(scorer.classes.index(asked))
+    cosines = scorer.encoder.embed(inputs) @ scorer.class_embeddings().T
+    truth, named = np.array(truth), np.array(named)
+    margins = on_class_margins(cosines, named)
+    rng = np.random.default_rng(4)
+    met = short = 0
+    fresh, abstained = [], []
+    for _ in range(splits):
+        half = rng.permutation(len(truth)) < len(truth) // 2
+        fit = calibrate_on_class(cosines[half], named[half], list(truth[half]), target=target,
+                                 min_decided=10)
+        decided = ~half & (np.abs(margins) >= fit["threshold"])
+        accuracy = float((np.where(margins[decided] > 0, "on", "off")
+                          == truth[decided]).mean())
+        abstained.append(1 - decided.sum() / (~half).sum())
+        if fit["target_met"]:
+            met += 1
+            short += accuracy < target
+            fresh.append(accuracy)
+    print(f"   calibration on random halves ({len(truth) // 2} readable images labelled by "
+          f"the readers, {(truth == 'off').sum()} off-class in all), target {target}, "
+          f"{splits} splits: declared met {met}/{splits}; of those, the other half's "
+          f"accuracy below target {short}/{met}, median {np.median(fresh) if fresh else 0:.3f};"
+          f" abstention on the other half median {np.median(abstained):.3f}")
 
 
 def main() -> None:

@@ -89,12 +89,44 @@ def calibrate_attribute(labels: list[str], cosines: np.ndarray, truth: list[str]
     ``labels`` per image), with and without the chosen threshold.
 
     ``cosines``: (images, labels) cosine similarity to each label's ensemble."""
-    from scipy.stats import beta
-
     cosines = np.asarray(cosines, dtype=float)
     ranked = np.sort(cosines, axis=1)
-    margins = ranked[:, -1] - ranked[:, -2]
-    predicted = np.array(labels)[cosines.argmax(axis=1)]
+    return _record(labels, np.array(labels)[cosines.argmax(axis=1)],
+                   ranked[:, -1] - ranked[:, -2], truth, target=target,
+                   min_decided=min_decided, alpha=alpha, confidence=confidence)
+
+
+def on_class_margins(cosines: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """cosine(image, the class its prompt named) - the best cosine among the
+    other classes and "none": positive reads on-class, negative off-class.
+    The on/off question's own margin: when two other classes lead, the
+    top-two margin would call a clear "off" uncertain."""
+    cosines = np.asarray(cosines, dtype=float)
+    rows = np.arange(len(cosines))
+    mine = cosines[rows, named]
+    others = cosines.copy()
+    others[rows, named] = -np.inf
+    return mine - others.max(axis=1)
+
+
+def calibrate_on_class(cosines: np.ndarray, named: np.ndarray, truth: list[str], *,
+                       target: float, min_decided: int, alpha: float = 0.05,
+                       confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """The adherence scorer's on/off decision against ``truth`` (on or off
+    per image): ``cosines`` (images, classes + none), ``named`` the column of
+    the class each image's prompt asked for; the threshold is on
+    ``|on_class_margins|``."""
+    signed = on_class_margins(cosines, named)
+    predicted = np.where(signed > 0, "on", "off")
+    return _record(["on", "off"], predicted, np.abs(signed), truth, target=target,
+                   min_decided=min_decided, alpha=alpha, confidence=confidence)
+
+
+def _record(labels: list[str], predicted: np.ndarray, margins: np.ndarray, truth: list[str],
+            *, target: float, min_decided: int, alpha: float,
+            confidence: float) -> dict[str, Any]:
+    from scipy.stats import beta
+
     truth_array = np.array(truth)
     correct = predicted == truth_array
     fitted = choose_threshold(margins, correct, target=target, min_decided=min_decided,

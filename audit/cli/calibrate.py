@@ -32,12 +32,18 @@ def calibrate(
                                  "the labelled set)."),
     min_decided: int = typer.Option(10, "--min-decided", help="A threshold must still decide "
                                     "at least this many labelled images."),
+    slot: str = typer.Option("occupation", "--slot", help="For on_class labels: the suite "
+                             "slot the adherence scorer judges (as -S adherence.slot)."),
+    adherence_prompts: Path | None = typer.Option(None, "--adherence-prompts", help="For "
+                                                  "on_class labels: the adherence prompt file "
+                                                  "(as -S adherence.prompts)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Measure CLIP on labelled images and choose, per attribute, the lowest
     abstention whose decisions reach --target accuracy there; the threshold is
-    a cosine margin (independent of the model's logit scale). Use the file with
-    'audit score --calibration FILE'.
+    a cosine margin (independent of the model's logit scale). A run's on_class
+    labels (on/off) calibrate the adherence scorer's on-class decision. Use the
+    file with 'audit score --calibration FILE'.
 
     Examples: audit calibrate --images faces/ --labels faces.csv -o calib.json ;
     audit calibrate runs/occupations__SDXL -o calib.json
@@ -46,11 +52,13 @@ def calibrate(
 
     result = audit.calibrate(run=run, images=images, labels=labels, out=out, model=clip_model,
                              pretrained=clip_pretrained, attributes=attributes, target=target,
-                             min_decided=min_decided, device=device)
+                             min_decided=min_decided, slot=slot,
+                             adherence_prompts=adherence_prompts, device=device)
     rows = []
     for name, spec in result.document["attributes"].items():
         low, high = spec["accuracy_ci"]
-        rows.append((name, spec["n"], fmt(spec["accuracy_without_threshold"]),
+        rows.append((f"{name} (adherence)" if name == "on_class" else name, spec["n"],
+                     fmt(spec["accuracy_without_threshold"]),
                      fmt(spec["threshold"], 4),
                      f"{fmt(spec['accuracy'])} [{fmt(low)}, {fmt(high)}]",
                      fmt(spec["abstention"]),

@@ -60,6 +60,7 @@ def _run_set(run: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
 def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = None,
               run: Path | None = None, model: str = "ViT-L-14", pretrained: str = "default",
               attributes: Path | None = None, target: float = 0.95, min_decided: int = 10,
+              slot: str = "occupation", adherence_prompts: Path | None = None,
               device: str = "auto") -> CalibrationResult:
     """Calibrate a CLIP model's abstention on labelled images: ``images`` (a
     folder) with ``labels`` (CSV), or a ``run`` with human labels.
@@ -68,15 +69,17 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     confusion per true label, and the smallest cosine-margin threshold shown
     ``target`` accurate on fresh images with 90% confidence (fixed-sequence
     binomial tests on at least ``min_decided`` decided images;
-    ``audit.calibration.fit.choose_threshold``). Writes ``out``; ``audit
-    score --calibration`` uses it."""
-    from audit.calibration.file import FORMAT, write_calibration
+    ``audit.calibration.fit.choose_threshold``). Labels of ``on_class`` (on
+    or off; a run only: the decision needs each image's prompt) calibrate the
+    adherence scorer's on-class decision for ``slot`` the same way. Writes
+    ``out``; ``audit score --calibration`` uses it."""
+    from audit.calibration.file import FORMAT, ON_CLASS, write_calibration
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256
     from audit.rundir import RunDir
     from audit.rundir.atomic import output_file
     from audit.scorers import make_scorers
-    from audit.stages.score import load_image
+    from audit.scorers.prompt_book import PromptBook
     from audit.stats.human_labels import consensus
 
     if (run is None) == (images is None):
@@ -91,55 +94,77 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     output_file(Path(out), what="the calibration file (-o)")
     table, files = _run_set(Path(run)) if run is not None else _folder_set(Path(images),
                                                                            Path(labels))
-    options = {"model": model, "pretrained": pretrained}
-    if attributes is not None:
-        options["attributes"] = str(attributes)
-    cache = RunDir(Path(run)).embeddings if run is not None else None
-    (scorer,) = make_scorers(["clip"], options={"clip": options}, device=device,
-                             cache_folder=cache)
+    where = str(labels or run)
     truth = consensus(table)
     skipped = {"no consensus (tie, unclear or no_person)": int(truth.truth.isna().sum())}
     truth = truth[truth.truth.notna()]
-    unknown = sorted(set(truth.attribute) - set(scorer.attributes))
-    if unknown:
-        raise InvalidInput(f"attribute(s) {', '.join(unknown)} not in the CLIP attribute file "
-                           f"{scorer.attributes_file.name}", where=str(labels or run))
-    for attribute, frame in truth.groupby("attribute"):
-        wrong = sorted(set(frame.truth) - set(scorer.attributes[attribute]["labels"]))
-        if wrong:
-            raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of {attribute} "
-                               f"({', '.join(scorer.attributes[attribute]['labels'])})",
-                               where=str(labels or run))
-    embeddings = {}
-    wanted = sorted(set(truth.image_id) & set(files))
-    for start in range(0, len(wanted), CHUNK):  # decoded a chunk at a time, not all at once
-        loaded = [load_image(i, files[i]) for i in wanted[start:start + CHUNK]]
-        items = [one.item for one in loaded if one.status == "ok"]
-        if items:
-            embeddings.update(zip([i.image_id for i in items], scorer.encoder.embed(items),
-                                  strict=True))
+    judged = truth[truth.attribute == ON_CLASS]
+    if len(judged) and run is None:
+        raise InvalidInput("on_class labels need a run: the on-class decision reads each "
+                           "image's prompt (import the images as a run: audit import)",
+                           where=where)
+    wrong = sorted(set(judged.truth) - {"on", "off"})
+    if wrong:
+        raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of on_class (on, off)",
+                           where=where)
+    names = (["clip"] if (truth.attribute != ON_CLASS).any() else []) + (
+        ["adherence"] if len(judged) else [])
+    if not names:
+        raise InvalidInput("no labelled image left to calibrate on", where=where)
+    options = {"model": model, "pretrained": pretrained}
+    scorer_options: dict[str, dict[str, Any]] = {"clip": dict(options),
+                                                 "adherence": {**options, "slot": slot}}
+    if attributes is not None:
+        scorer_options["clip"]["attributes"] = str(attributes)
+    if adherence_prompts is not None:
+        scorer_options["adherence"]["prompts"] = str(adherence_prompts)
+    rundir = RunDir(Path(run)) if run is not None else None
+    built = dict(zip(names, make_scorers(
+        names, options={n: scorer_options[n] for n in names}, device=device,
+        cache_folder=rundir.embeddings if rundir else None,
+        prompts=PromptBook.of_run(rundir) if "adherence" in names else None), strict=True))
+    clip, adherence = built.get("clip"), built.get("adherence")
+    if clip is not None:
+        _check_clip_labels(truth[truth.attribute != ON_CLASS], clip, where)
+    encoder = (clip or adherence).encoder
+    embeddings = _embed(encoder, sorted(set(truth.image_id) & set(files)), files)
     skipped["image missing, blank or unreadable"] = int((~truth.image_id.isin(embeddings)).sum())
     truth = truth[truth.image_id.isin(embeddings)]
-    if truth.empty:
-        raise InvalidInput("no labelled image left to calibrate on", where=str(labels or run))
     results = {}
-    for attribute, frame in truth.groupby("attribute", sort=True):
+    for attribute, frame in truth[truth.attribute != ON_CLASS].groupby("attribute", sort=True):
         vectors = np.stack([embeddings[i] for i in frame.image_id])
-        cosines = vectors @ scorer.label_embeddings(attribute).T
+        cosines = vectors @ clip.label_embeddings(attribute).T
         results[attribute] = calibrate_attribute(
-            list(scorer.attributes[attribute]["labels"]), cosines, list(frame.truth),
+            list(clip.attributes[attribute]["labels"]), cosines, list(frame.truth),
             target=target, min_decided=min_decided)
-    bundle = scorer.encoder.bundle
-    source = Path(labels) if labels is not None else RunDir(Path(run)).labels
+    document: dict[str, Any] = {}
+    if adherence is not None:
+        on_class, why = _on_class(adherence, truth[truth.attribute == ON_CLASS], embeddings,
+                                  target=target, min_decided=min_decided, where=where)
+        skipped.update(why)
+        if on_class is not None:
+            results[ON_CLASS] = on_class
+            document["adherence"] = {
+                "prompts_file": {"path": str(adherence.prompts_file),
+                                 "sha256": file_sha256(adherence.prompts_file),
+                                 "version": adherence.spec_version},
+                "slot": adherence.slot, "classes": adherence.classes}
+    if not results:
+        raise InvalidInput("no labelled image left to calibrate on", where=where)
+    bundle = encoder.bundle
+    attributes_file = clip.attributes_file if clip is not None else _default_attributes(
+        bundle.name, attributes)
+    source = Path(labels) if labels is not None else rundir.labels
     document = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "target_accuracy": target, "min_decided": min_decided,
         "model": {"name": bundle.name, "pretrained": bundle.pretrained,
                   "weights_sha256": bundle.weights_sha256},
-        "attributes_file": {"path": str(scorer.attributes_file),
-                            "sha256": file_sha256(scorer.attributes_file),
-                            "version": scorer.spec_version},
+        "attributes_file": {"path": str(attributes_file),
+                            "sha256": file_sha256(attributes_file),
+                            "version": _version(clip, attributes_file)},
+        **document,
         "labelled_set": {"kind": "run" if run is not None else "folder",
                          "path": str(run if run is not None else images),
                          "images": int(truth.image_id.nunique()), "labels": int(len(truth)),
@@ -148,3 +173,65 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     }
     write_calibration(Path(out), document)
     return CalibrationResult(document, Path(out), {k: v for k, v in skipped.items() if v})
+
+
+def _check_clip_labels(truth: pd.DataFrame, scorer: Any, where: str) -> None:
+    unknown = sorted(set(truth.attribute) - set(scorer.attributes))
+    if unknown:
+        raise InvalidInput(f"attribute(s) {', '.join(unknown)} not in the CLIP attribute file "
+                           f"{scorer.attributes_file.name}", where=where)
+    for attribute, frame in truth.groupby("attribute"):
+        wrong = sorted(set(frame.truth) - set(scorer.attributes[attribute]["labels"]))
+        if wrong:
+            raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of {attribute} "
+                               f"({', '.join(scorer.attributes[attribute]['labels'])})",
+                               where=where)
+
+
+def _embed(encoder: Any, wanted: list[str], files: dict[str, Path]) -> dict[str, np.ndarray]:
+    from audit.stages.score import load_image
+
+    embeddings = {}
+    for start in range(0, len(wanted), CHUNK):  # decoded a chunk at a time, not all at once
+        loaded = [load_image(i, files[i]) for i in wanted[start:start + CHUNK]]
+        items = [one.item for one in loaded if one.status == "ok"]
+        if items:
+            embeddings.update(zip([i.image_id for i in items], encoder.embed(items),
+                                  strict=True))
+    return embeddings
+
+
+def _on_class(scorer: Any, truth: pd.DataFrame, embeddings: dict[str, np.ndarray], *,
+              target: float, min_decided: int, where: str
+              ) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    """The adherence scorer's on/off decision against people's on/off."""
+    from audit.calibration.fit import calibrate_on_class
+
+    if not scorer.classes:
+        raise InvalidInput(f"the run's suite gives no values to the slot '{scorer.slot}' "
+                           "(calibrate --slot NAME)", where=where)
+    index = {c: k for k, c in enumerate(scorer.classes)}
+    named = [(asked[1].get(scorer.slot) if (asked := scorer.book.lookup(i)) else None)
+             for i in truth.image_id]
+    usable = np.array([n in index for n in named], dtype=bool)
+    skipped = {f"on_class: the prompt names no {scorer.slot} of the suite": int((~usable).sum())}
+    truth = truth[usable]
+    if truth.empty:
+        return None, skipped
+    vectors = np.stack([embeddings[i] for i in truth.image_id])
+    cosines = vectors @ scorer.class_embeddings().T
+    columns = np.array([index[n] for n, ok in zip(named, usable, strict=True) if ok])
+    return calibrate_on_class(cosines, columns, list(truth.truth), target=target,
+                              min_decided=min_decided), skipped
+
+
+def _default_attributes(model: str, given: Path | None) -> Path:
+    from audit.scorers.clip_model import default_attributes
+
+    return Path(given) if given is not None else Path(default_attributes(model))
+
+
+def _version(clip: Any, attributes_file: Path) -> Any:
+    from audit.data_files import clip_attributes
+
+    return clip.spec_version if clip is not None else clip_attributes(attributes_file)["version"]

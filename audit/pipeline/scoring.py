@@ -47,8 +47,9 @@ def resolve_scorers(names: list[str], options: dict[str, dict[str, Any]], *, nam
     """(scorers, their options, notes) as they will run here.
 
     A calibration file names the CLIP it was made for: ``clip`` uses that
-    model unless one is given. clip_concepts uses clip's model and weights
-    unless it has its own (one ``-S clip.model=`` configures both). A
+    model unless one is given (adherence too). clip_concepts and adherence use
+    clip's model and weights unless they have their own (one ``-S clip.model=``
+    configures all three). A
     default scorer the caller neither named nor configured whose CLIP
     weights are not on this machine is left out, and a note says which and
     how to add them; a scorer the caller asked for stays, and its loading
@@ -57,18 +58,21 @@ def resolve_scorers(names: list[str], options: dict[str, dict[str, Any]], *, nam
 
     options = {k: dict(v) for k, v in options.items()}
     notes: list[str] = []
-    clip = options.get("clip", {})
-    if clip.get("calibration") and "model" not in clip:
-        from audit.calibration.file import read_calibration
+    for name in ("clip", "adherence"):
+        mine = options.get(name, {})
+        if name in names and mine.get("calibration") and "model" not in mine:
+            from audit.calibration.file import read_calibration
 
-        made = read_calibration(Path(clip["calibration"]))["model"]
-        clip["model"] = made["name"]
-        notes.append(f"clip uses {made['name']}, the CLIP the calibration file "
-                     f"{Path(clip['calibration']).name} was made for")
-    if "clip_concepts" in names:
-        for key in ("model", "pretrained"):
-            if key in clip and key not in options.get("clip_concepts", {}):
-                options.setdefault("clip_concepts", {})[key] = clip[key]
+            made = read_calibration(Path(mine["calibration"]))["model"]
+            mine["model"] = made["name"]
+            notes.append(f"{name} uses {made['name']}, the CLIP the calibration file "
+                         f"{Path(mine['calibration']).name} was made for")
+    clip = options.get("clip", {})
+    for other in ("clip_concepts", "adherence"):
+        if other in names:
+            for key in ("model", "pretrained"):
+                if key in clip and key not in options.get(other, {}):
+                    options.setdefault(other, {})[key] = clip[key]
     if named:
         return names, options, notes
     unset = [n for n in CLIP_SCORERS if n in names and not options.get(n)]

@@ -8,7 +8,10 @@ was never read.
 On-class: for the slot the prompt fills (``occupation`` by default), CLIP
 zero-shot over every value that slot takes in the suite plus "none of
 them": ``on`` when the named value wins, ``off`` when another or none wins,
-``unclear`` when the margin between the top two is below the threshold.
+``unclear`` when the margin between the top two is below the prompt file's
+softmax margin. A calibration file from ``audit calibrate`` (a run with
+human on_class labels) replaces that with a cosine margin chosen for a
+target accuracy, taken between the named class and the best other one.
 Images whose prompt fills no such slot get CLIPScore only.
 """
 
@@ -38,10 +41,13 @@ class Adherence(Scorer):
     version = "0.1.0"
     options = {**CLIP_OPTIONS,
                "slot": "the suite slot whose value the image should show (default occupation)",
-               "prompts": "YAML of class and none prompts (default: the model's bundled file)"}
+               "prompts": "YAML of class and none prompts (default: the model's bundled file)",
+               "calibration": "a calibration file from 'audit calibrate' with an on_class "
+                              "threshold for this model, prompt file and suite"}
 
     def __init__(self, encoder: ImageEncoder, book: PromptBook, *, slot: str = "occupation",
-                 prompts_file: Path | None = None) -> None:
+                 prompts_file: Path | None = None, calibration_file: Path | None = None
+                 ) -> None:
         from audit.data_files import adherence_prompts
 
         self.encoder = encoder
@@ -53,9 +59,35 @@ class Adherence(Scorer):
         self.spec_version = spec["version"]
         self.class_prompts: list[str] = spec["class_prompts"]
         self.none_prompts: list[str] = spec["none_prompts"]
-        self.threshold = float(spec["threshold"])
+        self.threshold_margin = float(spec["threshold"])
         self.classes = list(book.slot_values.get(slot, []))
         self._class_embeddings: np.ndarray | None = None
+        self.calibration_file = Path(calibration_file) if calibration_file else None
+        self.calibration = self._read_calibration() if self.calibration_file else None
+
+    def _read_calibration(self) -> dict[str, Any] | None:
+        """The file's on_class part; None when it calibrates only the clip
+        scorer (``--calibration`` gives one file to both)."""
+        from audit.calibration.file import ON_CLASS, check_on_class, read_calibration
+        from audit.common.hashing import file_sha256
+
+        document = read_calibration(self.calibration_file)
+        if ON_CLASS not in document["attributes"]:
+            return None
+        check_on_class(document, self.calibration_file, model=self.encoder.bundle.name,
+                       weights_sha256=self.encoder.bundle.weights_sha256,
+                       prompts_sha256=file_sha256(self.prompts_file), slot=self.slot,
+                       classes=self.classes)
+        return {**document["attributes"][ON_CLASS], "sha256": file_sha256(self.calibration_file),
+                "created": document["created"], "target_accuracy": document["target_accuracy"],
+                "labelled_set": document["labelled_set"]}
+
+    def threshold(self) -> dict[str, Any]:
+        if self.calibration is not None:
+            return {"unit": "cosine_margin", "value": self.calibration["threshold"],
+                    "between": "the named class and the best other class or none"}
+        return {"unit": "softmax_margin", "value": self.threshold_margin,
+                "between": "the top two classes"}
 
     @classmethod
     def build(cls, options: dict[str, Any], context: Any) -> Adherence:
@@ -63,14 +95,17 @@ class Adherence(Scorer):
         model = options.get("model", "ViT-L-14")
         encoder = shared_encoder(context, model, options.get("pretrained", "default"))
         return cls(encoder, book, slot=str(options.get("slot", "occupation")),
-                   prompts_file=options.get("prompts"))
+                   prompts_file=options.get("prompts"),
+                   calibration_file=options.get("calibration"))
 
     @classmethod
     def resolve_options(cls, options: dict[str, Any], base: Path) -> dict[str, Any]:
         from audit.api.scorer import resolve_file_option
+        from audit.calibration.file import read_calibration
         from audit.data_files import adherence_prompts
 
-        return resolve_file_option(options, "prompts", base, adherence_prompts)
+        options = resolve_file_option(options, "prompts", base, adherence_prompts)
+        return resolve_file_option(options, "calibration", base, read_calibration)
 
     def labels(self) -> dict[str, list[str]]:
         return {"on_class": ["on", "off", "unclear"]}
@@ -118,8 +153,9 @@ class Adherence(Scorer):
         limit = self.context_length()
         named_index = {c: k for k, c in enumerate(self.classes)}
         labels = [*self.classes, NONE]
-        probabilities = (softmax(self.encoder.logit_scale() * embeddings @
-                                 self.class_embeddings().T) if self.classes else None)
+        cosines = embeddings @ self.class_embeddings().T if self.classes else None
+        probabilities = (softmax(self.encoder.logit_scale() * cosines)
+                         if cosines is not None else None)
         for row, i in enumerate(known):
             image_id, (prompt, slots) = images[i].image_id, asked[i]
             cosine = float(embeddings[row] @ text[prompt])
@@ -133,15 +169,24 @@ class Adherence(Scorer):
             if probabilities is None or named not in named_index:
                 continue
             p = probabilities[row]
-            order = np.argsort(p)[::-1]
-            top, margin = int(order[0]), float(p[order[0]] - p[order[1]])
-            decision = ("unclear" if margin < self.threshold
-                        else "on" if top == named_index[named] else "off")
+            top = int(np.argmax(p))
+            decision = self._decide(p, cosines[row], named_index[named])
             out.decisions.append(Decision(image_id, "on_class", decision, float(p[top])))
             out.measurements += [Measurement(image_id, "on_class", "class_probability", label,
                                              float(value))
                                  for label, value in zip(labels, p, strict=True)]
         return out
+
+    def _decide(self, p: np.ndarray, cosines: np.ndarray, named: int) -> str:
+        if self.calibration is not None:
+            from audit.calibration.fit import on_class_margins
+
+            margin = float(on_class_margins(cosines[None], np.array([named]))[0])
+            return ("unclear" if abs(margin) < self.calibration["threshold"]
+                    else "on" if margin > 0 else "off")
+        first, second = np.sort(p)[::-1][:2]
+        return ("unclear" if first - second < self.threshold_margin
+                else "on" if int(np.argmax(p)) == named else "off")
 
     def card(self) -> dict[str, Any]:
         bundle = self.encoder.bundle
@@ -152,7 +197,14 @@ class Adherence(Scorer):
             "weights": "random (mechanics only)" if bundle.pretrained is None else "loaded",
             "slot": self.slot, "classes": self.classes,
             "prompts_file": str(self.prompts_file), "prompts_version": self.spec_version,
-            "threshold": {"unit": "softmax_margin", "value": self.threshold},
+            "threshold": self.threshold(),
+            "calibration": None if self.calibration is None else {
+                "file": str(self.calibration_file), "sha256": self.calibration["sha256"],
+                "created": self.calibration["created"],
+                "target_accuracy": self.calibration["target_accuracy"],
+                "target_met": self.calibration["target_met"],
+                "labelled_set": self.calibration["labelled_set"]["path"],
+                "labelled_images": self.calibration["n"]},
             "context_length": self.context_length(),
             "labels": self.labels(),
             "outputs": [vars(o) for o in self.outputs()],

@@ -19,24 +19,34 @@ from audit.stats.compare import homogeneity
 from audit.stats.intervals import binomial_ci
 
 ON_CLASS = "on_class"
+ON_CLASS_LABELS = ["on", "off"]  # what a person can say for certain ("unclear" gives no truth)
 
 
-def on_class_labels(decisions: pd.DataFrame, scorer: str | None = None) -> pd.Series:
+def on_class_labels(decisions: pd.DataFrame, scorer: str | None = None,
+                    people: pd.Series | None = None) -> pd.Series:
     """image_id -> on / off / unclear, from ``scorer`` (the one answering
-    on_class when two decide it: adherence's CLIP and a VQA model)."""
+    on_class when two decide it: adherence's CLIP and a VQA model); where
+    people agree on an image (``people``: image_id -> label), theirs wins, as
+    for every other attribute."""
     rows = decisions[decisions.attribute == ON_CLASS]
     if scorer is not None:
         rows = rows[rows.scorer == scorer]
-    return rows.drop_duplicates("image_id").set_index("image_id").label
+    said = rows.drop_duplicates("image_id").set_index("image_id").label
+    if people is None or people.empty:
+        return said
+    return pd.concat([said[~said.index.isin(people.index)], people.astype(str)])
 
 
 def adherence_rates(images: pd.DataFrame, decisions: pd.DataFrame,
                     measurements: pd.DataFrame | None, *, ci_method: str, alpha: float,
-                    scorer: str | None = None) -> list[dict[str, Any]]:
+                    scorer: str | None = None,
+                    people: pd.Series | None = None) -> list[dict[str, Any]]:
     """Per prompt: how many images were judged, on / off / unclear, the
     on-class rate among decided images with its interval (``scorer``'s
-    decisions), and CLIPScore."""
-    said = on_class_labels(decisions, scorer)
+    decisions, people's where they labelled on_class: ``reviewed`` counts
+    those), and CLIPScore."""
+    said = on_class_labels(decisions, scorer, people)
+    people = people if people is not None else pd.Series(dtype=str)
     scores = pd.Series(dtype=float)
     truncated = pd.Series(dtype=float)
     if measurements is not None and len(measurements):
@@ -56,7 +66,8 @@ def adherence_rates(images: pd.DataFrame, decisions: pd.DataFrame,
         rows.append({
             "group": item_id, "prompt": frame.prompt.iloc[0], "images": len(frame),
             "scorer": scorer,
-            "judged": len(labels), "on": on, "off": off,
+            "judged": len(labels), "reviewed": int(frame.image_id.isin(people.index).sum()),
+            "on": on, "off": off,
             "unclear": int((labels == "unclear").sum()),
             "on_rate": on / (on + off) if on + off else float("nan"),
             "ci_low": low, "ci_high": high, "ci_method": ci_method,

@@ -18,7 +18,13 @@ from audit.api.scorer import ABSTAIN
 from audit.api.statistic import COLUMNS
 from audit.errors import UsageError
 from audit.stats.abstention import abstention_tables
-from audit.stats.adherence import ON_CLASS, adherence_rates, conditional_rows, on_class_labels
+from audit.stats.adherence import (
+    ON_CLASS,
+    ON_CLASS_LABELS,
+    adherence_rates,
+    conditional_rows,
+    on_class_labels,
+)
 from audit.stats.assess import (
     COMPARISON_COLUMNS,
     METRIC_COLUMNS,
@@ -325,7 +331,17 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     outcomes, abstention, bounds, matching, powered = [], [], [], [], []
     review = HumanReview(labels, images) if labels is not None and len(labels) else None
     people = reviewed_labels(labels) if review is not None else None
-    said = on_class_labels(decisions, answers.get(ON_CLASS))  # adherence's or a VQA model's
+    judges = answers.get(ON_CLASS)  # adherence's CLIP or a VQA model
+    said_by_people = (people[people.attribute == ON_CLASS].set_index("image_id").label
+                      if people is not None else None)
+    said = on_class_labels(decisions, judges, said_by_people)
+    if review is not None and judges is not None:
+        judged = decisions[(decisions.attribute == ON_CLASS) & (decisions.scorer == judges)]
+        per_image = per_image_base.merge(judged[["image_id", "label"]], on="image_id",
+                                         how="left").assign(person=True)
+        review.attribute(ON_CLASS, per_image, decisions, judges, ON_CLASS_LABELS, settings)
+        outcomes.append(outcome_counts(per_image[per_image.role != "control"])
+                        .assign(attribute=ON_CLASS))
     conditional: list[dict[str, Any]] = []
     for attribute in [a for a in attributes if a not in (PERSON, ON_CLASS) and a in label_sets]:
         answered = decided[decided.attribute == attribute][["image_id", "label"]]
@@ -430,7 +446,7 @@ def assess_tables(*, images: pd.DataFrame, decisions: pd.DataFrame, inputs: pd.D
     result.adherence = pd.DataFrame(adherence_rates(images, decisions, measurements,
                                                     ci_method=settings.ci_method,
                                                     alpha=settings.alpha,
-                                                    scorer=answers.get(ON_CLASS)))
+                                                    scorer=judges, people=said_by_people))
     result.conditional = pd.DataFrame(conditional)
     result.powered = pd.DataFrame(powered)
     if review is not None:

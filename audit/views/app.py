@@ -368,6 +368,7 @@ def quality_page(view: RunView) -> None:
         st.subheader("On-class rate per prompt")
         st.dataframe(pd.DataFrame([{
             "prompt": r["prompt"], "on": r["on"], "off": r["off"], "unclear": r["unclear"],
+            "by people": r.get("reviewed", 0),
             "on-class rate": r["on_rate"], "CI low": r["ci_low"], "CI high": r["ci_high"],
             "CLIPScore mean": r["clipscore_mean"]} for r in summary["adherence"]]),
             hide_index=True)
