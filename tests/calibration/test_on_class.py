@@ -134,7 +134,8 @@ def test_calibrate_a_run_s_on_class_labels_and_score_with_it(labelled_run, tmp_p
 def _toy_logit_scale() -> float:
     from audit.scorers.clip_model import load_clip
 
-    return float(load_clip("toyworld-clip", "default", device="cpu").model.logit_scale.exp().detach())
+    model = load_clip("toyworld-clip", "default", device="cpu").model
+    return float(model.logit_scale.exp().detach())
 
 
 def test_people_s_on_class_labels_win_and_the_review_measures_the_scorer(labelled_run):
