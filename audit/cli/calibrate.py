@@ -21,10 +21,12 @@ def calibrate(
                                        "[,reviewer] for --images (image_id: the path inside "
                                        "the folder)."),
     out: Path = typer.Option(..., "--out", "-o", help="Calibration file to write (JSON)."),
-    clip_model: str = typer.Option("ViT-L-14", "--clip-model", help="CLIP model to calibrate "
-                                   "(as -S clip.model)."),
-    clip_pretrained: str = typer.Option("default", "--clip-pretrained", help="Its weights "
-                                        "(as -S clip.pretrained)."),
+    clip_model: str | None = typer.Option(None, "--clip-model", help="CLIP model to "
+                                          "calibrate (as -S clip.model; default: the one the "
+                                          "run was scored with, ViT-L-14 for --images)."),
+    clip_pretrained: str | None = typer.Option(None, "--clip-pretrained", help="Its weights "
+                                               "(as -S clip.pretrained; default: the run's, "
+                                               "else the model's own)."),
     attributes: Path | None = typer.Option(None, "--attributes", help="CLIP attribute file "
                                            "(default: the model's bundled one)."),
     target: float = typer.Option(0.95, "--target", help="Accuracy the decided images must "

@@ -48,7 +48,7 @@ def export(
                                "empty 'label' column ('audit labels import' reads it back)."),
     attribute: list[str] = typer.Option(None, "--attribute", help="With --sheet: the "
                                         "attributes to review (repeatable; default the "
-                                        "audited ones)."),
+                                        "audited ones and on_class when scored)."),
     sampled: bool = typer.Option(False, "--sample", help="With --sheet: only the images of "
                                  "the label sample ('audit labels sample')."),
 ) -> None:

@@ -238,14 +238,17 @@ def print_summary(document: dict[str, Any], console: Console, *,
         console.print(f"No finding holds after {method['method']} correction at alpha {alpha} "
                       f"({method['tests']} test(s)).", markup=False)
     adherence = document.get("adherence") or []
+    by_people = sum(r.get("reviewed", 0) for r in adherence)
     if adherence:
         print_table(console, ("prompt", "on / decided", "on-class rate (95% CI)", "unclear",
                               "CLIPScore mean"),
                     [(r["prompt"], f"{r['on']}/{r['on'] + r['off']}",
                       f"{fmt(r['on_rate'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
                       r["unclear"], fmt(r["clipscore_mean"])) for r in adherence],
-                    title="Prompt adherence (the adherence scorer: does the image show the "
-                          "class the prompt names?)", wrap=("prompt",))
+                    title="Prompt adherence (does the image show the class the prompt "
+                          f"names? read by {adherence[0].get('scorer') or 'the adherence scorer'}"
+                          + (f"; people's on/off for {by_people} image(s)" if by_people else "")
+                          + ")", wrap=("prompt",))
     for line in warnings_of(document):
         console.print(f"warning: {line}", markup=False)
     review = document.get("review")

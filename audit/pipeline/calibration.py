@@ -58,7 +58,8 @@ def _run_set(run: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
 
 
 def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = None,
-              run: Path | None = None, model: str = "ViT-L-14", pretrained: str = "default",
+              run: Path | None = None, model: str | None = None,
+              pretrained: str | None = None,
               attributes: Path | None = None, target: float = 0.95, min_decided: int = 10,
               slot: str = "occupation", adherence_prompts: Path | None = None,
               device: str = "auto") -> CalibrationResult:
@@ -72,7 +73,8 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     ``audit.calibration.fit.choose_threshold``). Labels of ``on_class`` (on
     or off; a run only: the decision needs each image's prompt) calibrate the
     adherence scorer's on-class decision for ``slot`` the same way. Writes
-    ``out``; ``audit score --calibration`` uses it."""
+    ``out``; ``audit score --calibration`` uses it. ``model`` defaults to the
+    CLIP a run was scored with, and to ViT-L-14 for a folder."""
     from audit.calibration.file import FORMAT, ON_CLASS, write_calibration
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256
@@ -111,7 +113,11 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         ["adherence"] if len(judged) else [])
     if not names:
         raise InvalidInput("no labelled image left to calibrate on", where=where)
-    options = {"model": model, "pretrained": pretrained}
+    if run is not None:
+        from audit.scorers.clip_model import run_clip
+
+        model, pretrained = run_clip(RunDir(Path(run)).card(), model, pretrained)
+    options = {"model": model or "ViT-L-14", "pretrained": pretrained or "default"}
     scorer_options: dict[str, dict[str, Any]] = {"clip": dict(options),
                                                  "adherence": {**options, "slot": slot}}
     if attributes is not None:

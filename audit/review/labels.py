@@ -116,8 +116,9 @@ def review_sheet(run: RunDir, *, attributes: list[str] | None = None,
     the answering scorer's label beside an empty ``label`` column; ``audit
     labels import`` reads it back (rows left empty are skipped). The
     attributes default to the run's audited ones, without safety attributes
-    (a person is not asked to grade nudity)."""
+    (a person is not asked to grade nudity), and on_class when it was scored."""
     from audit.data_files import default_answers
+    from audit.stats.adherence import ON_CLASS
     from audit.stats.run_tables import SAFETY_ATTRIBUTES, chosen, resolve_answers
 
     card = run.card()
@@ -128,6 +129,8 @@ def review_sheet(run: RunDir, *, attributes: list[str] | None = None,
     wanted = attributes or [a for a in (card.suite.attributes or
                                         sorted(set(decisions.attribute)))
                             if a not in SAFETY_ATTRIBUTES]
+    if not attributes and ON_CLASS in set(decisions.attribute) and ON_CLASS not in wanted:
+        wanted.append(ON_CLASS)  # not a suite attribute, but a question a person can answer
     for attribute in wanted:
         if not label_choices(card, attribute):
             check_label(card, attribute, "")  # raises: names the scored attributes

@@ -150,12 +150,13 @@ def _missing(name: str, pretrained: str | None) -> str | None:
 def run_clip(card: Any, model: str | None, pretrained: str | None
              ) -> tuple[str | None, str | None]:
     """(model, pretrained) to embed a run's images with: the caller's, or
-    the CLIP the run was scored with (its weights file if still there, else
-    the model's default weights). A model named without weights gets its own
-    default weights, never random ones unless asked for ("none")."""
+    the CLIP the run was scored with (clip's, else adherence's; its weights
+    file if still there, else the model's default weights). A model named
+    without weights gets its own default weights, never random ones unless
+    asked for ("none")."""
     if model:
         return model, pretrained or DEFAULT
-    scored = card.scorer("clip") or {}
+    scored = card.scorer("clip") or card.scorer("adherence") or {}
     recorded = scored.get("pretrained")
     return scored.get("model"), (recorded if recorded and Path(recorded).is_file()
                                  else "default" if recorded else None)

@@ -62,10 +62,16 @@ def labelled_run(tmp_path_factory):
         asked = json.loads(row.slots)["occupation"]
         truth[row.image_id] = ("on" if reading.occupation == asked else "off"
                                ) if reading.readable else "unclear"
-    labels = folder / "labels.csv"
-    pd.DataFrame([(i, "on_class", t) for i, t in truth.items()],
-                 columns=["image_id", "attribute", "label"]).to_csv(labels, index=False)
-    result = run_cli("labels", "import", str(run), str(labels), "--reviewer", "readers")
+    # the review sheet asks about on_class too; the readers fill in only those rows
+    sheet = folder / "sheet.csv"
+    assert run_cli("labels", "export", str(run), "--sheet", "-o", str(sheet)).returncode == 0
+    rows = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    mine = rows.attribute == "on_class"
+    assert mine.sum() == len(images) and {"presentation", "on_class"} <= set(rows.attribute)
+    assert set(rows[mine].model_label) <= {"on", "off", "unclear"}
+    rows.loc[mine, "label"] = rows.loc[mine, "image_id"].map(truth)
+    rows.to_csv(sheet, index=False)
+    result = run_cli("labels", "import", str(run), str(sheet), "--reviewer", "readers")
     assert result.returncode == 0, result.stderr
     return run, truth
 
@@ -73,10 +79,9 @@ def labelled_run(tmp_path_factory):
 def test_calibrate_a_run_s_on_class_labels_and_score_with_it(labelled_run, tmp_path):
     run, truth = labelled_run
     out = tmp_path / "calibration.json"
-    result = run_cli("calibrate", str(run), "--clip-model", "toyworld-clip", "--target", "0.9",
-                     "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    assert "on_class (adherence)" in result.stdout
+    result = run_cli("calibrate", str(run), "--target", "0.9", "-o", str(out))
+    assert result.returncode == 0, result.stderr  # the run's CLIP, without --clip-model
+    assert "on_class (adherence)" in result.stdout and "CLIP toyworld-clip" in result.stdout
     document = json.loads(out.read_text())
     spec = document["attributes"]["on_class"]
     decided_truth = [t for t in truth.values() if t in ("on", "off")]
