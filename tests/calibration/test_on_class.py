@@ -178,6 +178,15 @@ def test_a_calibration_for_another_suite_or_a_folder_is_refused(labelled_run, tm
         make_scorers(["adherence"], options={"adherence": {
             "model": "toyworld-clip", "calibration": str(out)}}, device="cpu", prompts=book)
     assert "/adherence/classes" in str(caught.value.where)
+    from audit.errors import InvalidInput
+
+    broken = json.loads(out.read_text())
+    del broken["adherence"]  # an on_class threshold without what it was made for
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    with pytest.raises(InvalidInput, match="'adherence' is a required property"):
+        make_scorers(["adherence"], options={"adherence": {
+            "model": "toyworld-clip", "calibration": str(tmp_path / "broken.json")}},
+            device="cpu", prompts=PromptBook(slot_values={"occupation": OCCUPATIONS}))
     folder = tmp_path / "images"
     folder.mkdir()
     first = pd.read_parquet(run / "images.parquet").iloc[0]
