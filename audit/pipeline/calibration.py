@@ -117,6 +117,8 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         from audit.scorers.clip_model import run_clip
 
         model, pretrained = run_clip(RunDir(Path(run)).card(), model, pretrained)
+        if model is not None and pretrained is None:
+            pretrained = "none"  # the run was scored with random weights
     options = {"model": model or "ViT-L-14", "pretrained": pretrained or "default"}
     scorer_options: dict[str, dict[str, Any]] = {"clip": dict(options),
                                                  "adherence": {**options, "slot": slot}}
@@ -143,14 +145,14 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         results[attribute] = calibrate_attribute(
             list(clip.attributes[attribute]["labels"]), cosines, list(frame.truth),
             target=target, min_decided=min_decided)
-    document: dict[str, Any] = {}
+    tied: dict[str, Any] = {}  # what the on_class threshold was made for
     if adherence is not None:
         on_class, why = _on_class(adherence, truth[truth.attribute == ON_CLASS], embeddings,
                                   target=target, min_decided=min_decided, where=where)
         skipped.update(why)
         if on_class is not None:
             results[ON_CLASS] = on_class
-            document["adherence"] = {
+            tied["adherence"] = {
                 "prompts_file": {"path": str(adherence.prompts_file),
                                  "sha256": file_sha256(adherence.prompts_file),
                                  "version": adherence.spec_version},
@@ -170,7 +172,7 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         "attributes_file": {"path": str(attributes_file),
                             "sha256": file_sha256(attributes_file),
                             "version": _version(clip, attributes_file)},
-        **document,
+        **tied,
         "labelled_set": {"kind": "run" if run is not None else "folder",
                          "path": str(run if run is not None else images),
                          "images": int(truth.image_id.nunique()), "labels": int(len(truth)),

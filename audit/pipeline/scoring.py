@@ -47,13 +47,12 @@ def resolve_scorers(names: list[str], options: dict[str, dict[str, Any]], *, nam
     """(scorers, their options, notes) as they will run here.
 
     A calibration file names the CLIP it was made for: ``clip`` uses that
-    model unless one is given (adherence too). clip_concepts and adherence use
-    clip's model and weights unless they have their own (one ``-S clip.model=``
-    configures all three). A
-    default scorer the caller neither named nor configured whose CLIP
-    weights are not on this machine is left out, and a note says which and
-    how to add them; a scorer the caller asked for stays, and its loading
-    error stops the run."""
+    model unless one is given (adherence too). clip_concepts and adherence
+    use clip's model and weights unless they have their own (one ``-S
+    clip.model=`` configures all three). A default scorer the caller neither
+    named nor configured whose CLIP weights are not on this machine is left
+    out, and a note says which and how to add them; a scorer the caller
+    asked for stays, and its loading error stops the run."""
     from audit.scorers.clip_model import weights_missing
 
     options = {k: dict(v) for k, v in options.items()}
