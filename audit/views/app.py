@@ -169,7 +169,7 @@ def images(view: RunView) -> None:
                "time and the label it replaces; scores are untouched. 'audit stats' compares "
                "every scorer with the human labels and corrects the shares for the errors "
                "they show.")
-    attributes = [a for a in view.audited if view.label_choices(a)]
+    attributes = view.relabelled
     if not attributes:
         st.info("No scored attribute to relabel.")
         return

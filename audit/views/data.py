@@ -108,6 +108,14 @@ class RunView:
         wanted = self.card.suite.attributes or sorted(set(self.decisions.attribute))
         return [a for a in wanted if a != "person_present"]
 
+    @property
+    def relabelled(self) -> list[str]:
+        """What a person can label here: the audited attributes, and on_class
+        when the adherence or vqa scorer decided it (a suite does not list it)."""
+        scored = "on_class" in set(self.decisions.attribute)
+        extra = ["on_class"] if scored and "on_class" not in self.audited else []
+        return [a for a in [*self.audited, *extra] if self.label_choices(a)]
+
     @cached_property
     def captions(self) -> dict[str, str]:
         """image_id -> "attribute: label, ..." over the audited attributes."""

@@ -202,3 +202,8 @@ def test_the_report_shows_quality_and_adherence(sets):
     assert {"Distance from another set of images", "On-class rate per prompt"} <= {
         s.value for s in at.subheader}
     assert len(at.dataframe) >= 2
+    # a person can say on or off in the viewer, though the suite lists no on_class
+    at.sidebar.radio[0].set_value("Images").run()
+    at.selectbox(key="relabel_attribute").set_value("on_class").run()
+    key = next(s.key for s in at.selectbox if str(s.key).startswith("relabel_label-"))
+    assert at.selectbox(key=key).options == ["on", "off", "unclear"]
