@@ -1,7 +1,7 @@
 """Calibrating the adherence scorer's on-class decision on a run's human
 on_class labels, and what the statistics do with those labels: by hand on
 a small matrix, then on the toy model's images labelled by the pixel
-readers (a person who can read the toy world's pixels exactly)."""
+readers standing in for a person."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ OCCUPATIONS = ["doctor", "nurse", "chef", "firefighter", "pilot", "teacher", "ce
 def test_the_on_off_margin_is_the_named_class_against_the_best_other():
     """Columns: three classes and none. Image 0 asked for class 0 and reads
     it; image 1 asked for class 2, which trails two others that are close
-    to each other: a clear 'off' (0.3), though the top two are 0.01 apart."""
+    to each other: a clear 'off' (by 0.31), though the top two are 0.01 apart."""
     cosines = np.array([[0.50, 0.20, 0.10, 0.15],
                         [0.40, 0.39, 0.09, 0.20],
                         [0.30, 0.31, 0.20, 0.25]])
