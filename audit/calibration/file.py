@@ -44,9 +44,6 @@ def write_calibration(path: Path, document: dict[str, Any]) -> None:
     write_json(Path(path), document)
 
 
-ON_CLASS = "on_class"  # the adherence scorer's attribute; every other is the clip scorer's
-
-
 def check_model(document: dict[str, Any], path: Path, *, model: str,
                 weights_sha256: str | None) -> None:
     made = document["model"]
@@ -58,6 +55,9 @@ def check_model(document: dict[str, Any], path: Path, *, model: str,
 
 
 def clip_attributes(document: dict[str, Any]) -> dict[str, Any]:
+    """Every attribute but on_class, the adherence scorer's."""
+    from audit.stats.adherence import ON_CLASS
+
     return {k: v for k, v in document["attributes"].items() if k != ON_CLASS}
 
 

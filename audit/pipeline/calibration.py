@@ -75,13 +75,14 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     adherence scorer's on-class decision for ``slot`` the same way. Writes
     ``out``; ``audit score --calibration`` uses it. ``model`` defaults to the
     CLIP a run was scored with, and to ViT-L-14 for a folder."""
-    from audit.calibration.file import FORMAT, ON_CLASS, write_calibration
+    from audit.calibration.file import FORMAT, write_calibration
     from audit.calibration.fit import calibrate_attribute
     from audit.common.hashing import file_sha256
     from audit.rundir import RunDir
     from audit.rundir.atomic import output_file
     from audit.scorers import make_scorers
     from audit.scorers.prompt_book import PromptBook
+    from audit.stats.adherence import ON_CLASS, ON_CLASS_LABELS
     from audit.stats.human_labels import consensus
 
     if (run is None) == (images is None):
@@ -105,18 +106,19 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         raise InvalidInput("on_class labels need a run: the on-class decision reads each "
                            "image's prompt (import the images as a run: audit import)",
                            where=where)
-    wrong = sorted(set(judged.truth) - {"on", "off"})
+    wrong = sorted(set(judged.truth) - set(ON_CLASS_LABELS))
     if wrong:
-        raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of on_class (on, off)",
-                           where=where)
+        raise InvalidInput(f"label(s) {', '.join(wrong)} are not labels of on_class "
+                           f"({', '.join(ON_CLASS_LABELS)})", where=where)
     names = (["clip"] if (truth.attribute != ON_CLASS).any() else []) + (
         ["adherence"] if len(judged) else [])
     if not names:
         raise InvalidInput("no labelled image left to calibrate on", where=where)
-    if run is not None:
+    rundir = RunDir(Path(run)) if run is not None else None
+    if rundir is not None:
         from audit.scorers.clip_model import run_clip
 
-        model, pretrained = run_clip(RunDir(Path(run)).card(), model, pretrained)
+        model, pretrained = run_clip(rundir.card(), model, pretrained)
         if model is not None and pretrained is None:
             pretrained = "none"  # the run was scored with random weights
     options = {"model": model or "ViT-L-14", "pretrained": pretrained or "default"}
@@ -126,7 +128,6 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
         scorer_options["clip"]["attributes"] = str(attributes)
     if adherence_prompts is not None:
         scorer_options["adherence"]["prompts"] = str(adherence_prompts)
-    rundir = RunDir(Path(run)) if run is not None else None
     built = dict(zip(names, make_scorers(
         names, options={n: scorer_options[n] for n in names}, device=device,
         cache_folder=rundir.embeddings if rundir else None,

@@ -68,8 +68,9 @@ class Adherence(Scorer):
     def _read_calibration(self) -> dict[str, Any] | None:
         """The file's on_class part; None when it calibrates only the clip
         scorer (``--calibration`` gives one file to both)."""
-        from audit.calibration.file import ON_CLASS, check_on_class, read_calibration
+        from audit.calibration.file import check_on_class, read_calibration
         from audit.common.hashing import file_sha256
+        from audit.stats.adherence import ON_CLASS
 
         document = read_calibration(self.calibration_file)
         if ON_CLASS not in document["attributes"]:

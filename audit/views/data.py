@@ -112,8 +112,10 @@ class RunView:
     def relabelled(self) -> list[str]:
         """What a person can label here: the audited attributes, and on_class
         when the adherence or vqa scorer decided it (a suite does not list it)."""
-        scored = "on_class" in set(self.decisions.attribute)
-        extra = ["on_class"] if scored and "on_class" not in self.audited else []
+        from audit.stats.adherence import ON_CLASS
+
+        scored = ON_CLASS in set(self.decisions.attribute)
+        extra = [ON_CLASS] if scored and ON_CLASS not in self.audited else []
         return [a for a in [*self.audited, *extra] if self.label_choices(a)]
 
     @cached_property
