@@ -23,6 +23,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 ABSTAIN = ("unclear", "no_person")
+# The attribute adherence and vqa decide (does the image show what the prompt
+# names?) and what a person can say for certain about it ("unclear" gives no truth).
+ON_CLASS = "on_class"
+ON_CLASS_LABELS = ["on", "off"]
 # Which values point toward the row's label (or mean "more" of the quantity):
 # higher (probabilities, margins, detector confidences), lower (distances),
 # none (a plain measurement such as an angle).

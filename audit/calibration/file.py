@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from audit.api.scorer import ON_CLASS
 from audit.errors import UsageError
 
 FORMAT = "t2i-audit-calibration/1"
@@ -56,8 +57,6 @@ def check_model(document: dict[str, Any], path: Path, *, model: str,
 
 def clip_attributes(document: dict[str, Any]) -> dict[str, Any]:
     """Every attribute but on_class, the adherence scorer's."""
-    from audit.stats.adherence import ON_CLASS
-
     return {k: v for k, v in document["attributes"].items() if k != ON_CLASS}
 
 

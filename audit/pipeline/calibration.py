@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.api.scorer import ON_CLASS, ON_CLASS_LABELS
 from audit.errors import InvalidInput, UsageError
 
 CHUNK = 256  # images decoded and embedded at a time
@@ -82,7 +83,6 @@ def calibrate(*, out: Path, images: Path | None = None, labels: Path | None = No
     from audit.rundir.atomic import output_file
     from audit.scorers import make_scorers
     from audit.scorers.prompt_book import PromptBook
-    from audit.stats.adherence import ON_CLASS, ON_CLASS_LABELS
     from audit.stats.human_labels import consensus
 
     if (run is None) == (images is None):

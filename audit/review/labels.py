@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audit.api.scorer import ON_CLASS
 from audit.errors import InvalidInput
 from audit.rundir import RunDir
 from audit.rundir.card import RunCard
@@ -118,7 +119,6 @@ def review_sheet(run: RunDir, *, attributes: list[str] | None = None,
     attributes default to the run's audited ones, without safety attributes
     (a person is not asked to grade nudity), and on_class when it was scored."""
     from audit.data_files import default_answers
-    from audit.stats.adherence import ON_CLASS
     from audit.stats.run_tables import SAFETY_ATTRIBUTES, chosen, resolve_answers
 
     card = run.card()

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import Decision, Measurement, Output, Scored, ScoreInput, Scorer
+from audit.api.scorer import ON_CLASS, Decision, Measurement, Output, Scored, ScoreInput, Scorer
 from audit.scorers.clip_model import ImageEncoder, default_adherence, shared_encoder
 from audit.scorers.clip_zero_shot import CLIP_OPTIONS, softmax
 from audit.scorers.prompt_book import PromptBook
@@ -70,7 +70,6 @@ class Adherence(Scorer):
         scorer (``--calibration`` gives one file to both)."""
         from audit.calibration.file import check_on_class, read_calibration
         from audit.common.hashing import file_sha256
-        from audit.stats.adherence import ON_CLASS
 
         document = read_calibration(self.calibration_file)
         if ON_CLASS not in document["attributes"]:

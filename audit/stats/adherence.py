@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.api.scorer import ON_CLASS
 from audit.stats.compare import homogeneity
 from audit.stats.intervals import binomial_ci
-
-ON_CLASS = "on_class"
-ON_CLASS_LABELS = ["on", "off"]  # what a person can say for certain ("unclear" gives no truth)
 
 
 def on_class_labels(decisions: pd.DataFrame, scorer: str | None = None,

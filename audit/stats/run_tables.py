@@ -14,13 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.api.scorer import ABSTAIN
+from audit.api.scorer import ABSTAIN, ON_CLASS, ON_CLASS_LABELS
 from audit.api.statistic import COLUMNS
 from audit.errors import UsageError
 from audit.stats.abstention import abstention_tables
 from audit.stats.adherence import (
-    ON_CLASS,
-    ON_CLASS_LABELS,
     adherence_rates,
     conditional_rows,
     on_class_labels,

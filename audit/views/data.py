@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.api.scorer import ON_CLASS
 from audit.rundir import RunDir
 from audit.rundir.atomic import atomic_path
 from audit.rundir.card import RunCard
@@ -112,8 +113,6 @@ class RunView:
     def relabelled(self) -> list[str]:
         """What a person can label here: the audited attributes, and on_class
         when the adherence or vqa scorer decided it (a suite does not list it)."""
-        from audit.stats.adherence import ON_CLASS
-
         scored = ON_CLASS in set(self.decisions.attribute)
         extra = [ON_CLASS] if scored and ON_CLASS not in self.audited else []
         return [a for a in [*self.audited, *extra] if self.label_choices(a)]
