@@ -20,6 +20,7 @@ from audit.views.charts import share_chart
 from audit.views.data import (
     RunView,
     concept_warning,
+    files_version,
     has_safety_scores,
     literal,
     safety_rates,
@@ -31,8 +32,10 @@ PAGES = ["Overview", "Bias", "Images", "Labels", "Compare", "Safety", "Quality",
 st.set_page_config(page_title="t2i-audit", layout="wide")
 
 
-@st.cache_resource
-def load(path: str) -> RunView:
+@st.cache_resource(max_entries=32)
+def load(path: str, version: tuple[tuple[str, int, int], ...]) -> RunView:
+    """One RunView per run and ``version`` (its files' sizes and times): a run
+    rescored, restatted or relabelled since is read again, not shown stale."""
     view = RunView(Path(path))
     _ = (view.card, view.images, view.tables, view.stats)  # read once; a bare expression
     return view  # would be drawn by Streamlit's "magic"
@@ -605,7 +608,7 @@ def main() -> None:
     available, broken = [], []
     for path in run_paths():
         try:
-            available.append(load(path))
+            available.append(load(path, files_version(Path(path))))
         except AuditError as exc:  # one unreadable run must not take the others down
             broken.append(str(exc))
     for message in broken:

@@ -77,3 +77,21 @@ def test_report_has_the_label_sections(reviewed):
     assert "24 human labels on 24 images by 1 reviewer(s) (ana)" in html
     assert "clip (answers)" in html
     assert "Does abstention on gender_presentation differ between prompts? Fisher exact" in html
+
+
+def test_viewer_reads_a_run_again_once_it_changes(reviewed, tmp_path):
+    """Labels imported and stats rerun while the viewer is open show on its
+    next rerun (it used to keep the first reading for the life of the process)."""
+    os.environ["T2I_AUDIT_RUNS"] = str(reviewed)
+    at = AppTest.from_file(str(viewer_app()), default_timeout=60).run()
+    at.sidebar.radio[0].set_value("Labels").run()
+    assert any("24 labels on 24 images by 1 reviewer(s)" in t.value for t in at.text)
+    more = tmp_path / "more.csv"
+    more.write_text("image_id,attribute,label,reviewer\n" + "".join(
+        f"photo--nurse/{seed},gender_presentation,female,ben\n" for seed in range(12)))
+    assert run_cli("labels", "import", str(reviewed), str(more)).returncode == 0
+    assert run_cli("stats", str(reviewed)).returncode == 0
+    at.run()
+    assert not at.exception, at.exception
+    texts = [t.value for t in at.text]
+    assert any("36 labels on 24 images by 2 reviewer(s)" in t for t in texts), texts
