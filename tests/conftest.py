@@ -40,17 +40,17 @@ def plugin_site(folder: Path, package: str, source: str, entry_points: str) -> P
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-gpu", action="store_true", help="run tests marked gpu")
-    parser.addoption("--run-slow", action="store_true", help="run tests marked slow")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for marker in ("gpu", "slow"):
-        if config.getoption(f"--run-{marker}"):
-            continue
-        skip = pytest.mark.skip(reason=f"marked {marker}; pass --run-{marker}")
-        for item in items:
-            if marker in item.keywords:
-                item.add_marker(skip)
+    """gpu tests need a device and are skipped without --run-gpu; slow ones
+    always run (CI included), and ``-m "not slow"`` leaves them out locally."""
+    if config.getoption("--run-gpu"):
+        return
+    skip = pytest.mark.skip(reason="marked gpu; pass --run-gpu")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

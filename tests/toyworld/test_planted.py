@@ -14,6 +14,8 @@ from PIL import Image
 
 from audit.toyworld.planted import plant
 
+pytestmark = pytest.mark.slow  # fine-tunes the toy model: minutes on 2 cores
+
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
