@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
 
 BLOCK = re.compile(r"^```(bash|python)\n(.*?)^```", re.S | re.M)
@@ -47,6 +49,7 @@ def test_the_readme_has_blocks_and_marks_the_ones_needing_weights():
     assert "audit demo" in lines and TEST_COMMAND in lines
 
 
+@pytest.mark.slow
 def test_every_readme_block_runs_offline_in_a_fresh_folder(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "COLUMNS": "120", "PATH": f"{Path(sys.executable).parent}{os.pathsep}"

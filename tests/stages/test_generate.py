@@ -166,6 +166,7 @@ def test_mixed_batch_keys_are_refused(tiny_generator):
         tiny_generator.generate([request(1), request(2, steps=3)])
 
 
+@pytest.mark.slow
 def test_compile_is_recorded_and_cached_across_runs(tmp_path):
     """torch.compile on CPU (inductor, C++): the first run compiles, the second
     finds the compiled code in the cache and its first call is far shorter."""

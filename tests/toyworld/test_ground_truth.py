@@ -37,6 +37,7 @@ def test_pixel_readers_are_exact_on_renders_and_through_the_vae():
             assert presentation >= 0.99
 
 
+@pytest.mark.slow
 def test_oracle_generator_covers_the_card_at_the_stated_rate():
     """People drawn from the card, through the toy VAE: the pixel readers'
     95% Wilson intervals cover the card's shares at the rate Wilson gives at
