@@ -278,6 +278,19 @@ class RunDir:
                 "label_sample_sha256": hashlib.sha256(self.label_sample.read_bytes()).hexdigest()
                 if labels and self.label_sample.is_file() else None}
 
+    def files_version(self) -> tuple[tuple[str, int, int], ...]:
+        """(path, size, mtime in ns) of the run's files outside images/ and
+        cache/: what changes when the run is rescored, restatted or
+        relabelled, read without opening any of them."""
+        found = []
+        for folder in (self.root, self.scores.decisions.parent):
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(folder):
+                    if entry.is_file():
+                        stat = entry.stat()
+                        found.append((entry.path, stat.st_size, stat.st_mtime_ns))
+        return tuple(sorted(found))
+
     def stale_stats(self, stats: dict[str, Any]) -> str | None:
         """Why ``stats`` no longer describes this run's scores and labels, or
         None. A stats.json that did not record its inputs (format 1) cannot

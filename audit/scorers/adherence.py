@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from audit.api.scorer import ON_CLASS, Decision, Measurement, Output, Scored, ScoreInput, Scorer
+from audit.api.scorer import (
+    ON_CLASS,
+    ON_CLASS_LABELS,
+    Decision,
+    Measurement,
+    Output,
+    Scored,
+    ScoreInput,
+    Scorer,
+)
 from audit.scorers.clip_model import ImageEncoder, default_adherence, shared_encoder
 from audit.scorers.clip_zero_shot import CLIP_OPTIONS, softmax
 from audit.scorers.prompt_book import PromptBook
@@ -108,17 +117,17 @@ class Adherence(Scorer):
         return resolve_file_option(options, "calibration", base, read_calibration)
 
     def labels(self) -> dict[str, list[str]]:
-        return {"on_class": ["on", "off", "unclear"]}
+        return {ON_CLASS: [*ON_CLASS_LABELS, "unclear"]}
 
     def outputs(self) -> list[Output]:
         return [
-            Output("on_class", "clipscore", "clipscore", "higher",
+            Output(ON_CLASS, "clipscore", "clipscore", "higher",
                    f"{CLIPSCORE_WEIGHT} x max(cosine(image, prompt), 0) (Hessel et al.)",
                    per_label=False),
-            Output("on_class", "prompt_truncated", "boolean", "none",
+            Output(ON_CLASS, "prompt_truncated", "boolean", "none",
                    "1 when the prompt is longer than the text encoder's context and its tail "
                    "was not read", per_label=False),
-            Output("on_class", "class_probability", "probability", "higher",
+            Output(ON_CLASS, "class_probability", "probability", "higher",
                    "softmax over the slot's values and 'none' of logit scale x cosine(image, "
                    "class's mean prompt embedding)"),
         ]
@@ -159,11 +168,11 @@ class Adherence(Scorer):
         for row, i in enumerate(known):
             image_id, (prompt, slots) = images[i].image_id, asked[i]
             cosine = float(embeddings[row] @ text[prompt])
-            out.measurements.append(Measurement(image_id, "on_class", "clipscore", None,
+            out.measurements.append(Measurement(image_id, ON_CLASS, "clipscore", None,
                                                 CLIPSCORE_WEIGHT * max(cosine, 0.0)))
             tokens = self._tokens(prompt)
             if tokens is not None and limit:
-                out.measurements.append(Measurement(image_id, "on_class", "prompt_truncated",
+                out.measurements.append(Measurement(image_id, ON_CLASS, "prompt_truncated",
                                                     None, float(tokens > limit)))
             named = slots.get(self.slot)
             if probabilities is None or named not in named_index:
@@ -171,8 +180,8 @@ class Adherence(Scorer):
             p = probabilities[row]
             top = int(np.argmax(p))
             decision = self._decide(p, cosines[row], named_index[named])
-            out.decisions.append(Decision(image_id, "on_class", decision, float(p[top])))
-            out.measurements += [Measurement(image_id, "on_class", "class_probability", label,
+            out.decisions.append(Decision(image_id, ON_CLASS, decision, float(p[top])))
+            out.measurements += [Measurement(image_id, ON_CLASS, "class_probability", label,
                                              float(value))
                                  for label, value in zip(labels, p, strict=True)]
         return out

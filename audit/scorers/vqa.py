@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from audit.api.scorer import (
+    ON_CLASS,
+    ON_CLASS_LABELS,
     Decision,
     Measurement,
     Output,
@@ -80,10 +82,10 @@ class VisualQuestionAnswering(Scorer):
                    margin=float(options.get("margin", 0.1)))
 
     def labels(self) -> dict[str, list[str]]:
-        return {"on_class": ["on", "off", "unclear"]}
+        return {ON_CLASS: [*ON_CLASS_LABELS, "unclear"]}
 
     def outputs(self) -> list[Output]:
-        return [Output("on_class", "p_yes", "probability", "higher",
+        return [Output(ON_CLASS, "p_yes", "probability", "higher",
                        "softmax over the model's 'yes' and 'no' answers to the question about "
                        "the slot value the prompt names", per_label=False)]
 
@@ -111,9 +113,9 @@ class VisualQuestionAnswering(Scorer):
         for (item, _), yes in zip(asked, p, strict=True):
             label = ("on" if yes >= 0.5 + self.margin else
                      "off" if yes <= 0.5 - self.margin else "unclear")
-            out.decisions.append(Decision(item.image_id, "on_class", label,
+            out.decisions.append(Decision(item.image_id, ON_CLASS, label,
                                           float(max(yes, 1 - yes))))
-            out.measurements.append(Measurement(item.image_id, "on_class", "p_yes", None,
+            out.measurements.append(Measurement(item.image_id, ON_CLASS, "p_yes", None,
                                                 float(yes)))
         return out
 

@@ -16,11 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from audit.errors import AuditError
+from audit.rundir import RunDir
 from audit.views.charts import share_chart
 from audit.views.data import (
     RunView,
     concept_warning,
-    files_version,
     has_safety_scores,
     literal,
     safety_rates,
@@ -608,7 +608,7 @@ def main() -> None:
     available, broken = [], []
     for path in run_paths():
         try:
-            available.append(load(path, files_version(Path(path))))
+            available.append(load(path, RunDir(Path(path)).files_version()))
         except AuditError as exc:  # one unreadable run must not take the others down
             broken.append(str(exc))
     for message in broken:

@@ -4,7 +4,6 @@ written, to ``labels.parquet`` beside the run's files, never over scores."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -33,19 +32,6 @@ def literal(text: object) -> str:
 def thumbnail_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "t2i-audit" / "thumbnails"
-
-
-def files_version(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """(name, size, mtime in ns) of the run's files outside images/ and
-    cache/: what changes when the run is rescored, restatted or relabelled."""
-    found = []
-    for folder in (root, root / "scores"):
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(folder):
-                if entry.is_file():
-                    stat = entry.stat()
-                    found.append((entry.path, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(found))
 
 
 @dataclass
